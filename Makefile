@@ -1,0 +1,31 @@
+# The two set-up commands: `make dev` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test venv chromium lint package bench soak clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is required")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+venv: $(STAMP)
+
+chromium:
+	@bash scripts/ensure-chromium.sh
+
+dev: venv
+	$(BIN)/python -m localcloud
+
+test: venv chromium
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check functions localcloud tests bench scripts
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) .localcloud test-output build
