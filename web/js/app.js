@@ -1,0 +1,213 @@
+// Owns: the page — file selection (picker and drag & drop), the per-file list, buttons and announcements.
+// Upload steps live in grant.js (signing function) and transfer.js (OSS); wording in errors.js.
+// Test hooks: each <li> carries data-state, data-progress-events, data-loaded, data-renewals,
+// data-error-code and data-key; <body data-ready="true"> once limits are known.
+import { UploadFailure } from "./errors.js";
+import { requestGrant } from "./grant.js";
+import { describeSuccess, postToOss } from "./transfer.js";
+import { createQueue } from "./queue.js";
+import { contentType, fetchLimits, formatBytes, precheck, readSettings } from "./settings.js";
+
+const $ = (id) => document.getElementById(id);
+const picker = $("picker");
+const list = $("files");
+const startButton = $("start");
+const clearButton = $("clear");
+const items = [];
+let settings = readSettings(window, location.search);
+const queue = createQueue(settings.concurrency, upload);
+const LABEL = { ready: "Ready", queued: "Waiting", signing: "Preparing", uploading: "Uploading", done: "Uploaded",
+  error: "Failed", cancelled: "Cancelled", rejected: "Not allowed" };
+
+function announce(text) { $("status").textContent = text; }
+
+function el(tag, props = {}, ...children) {
+  const node = Object.assign(document.createElement(tag), props);
+  node.append(...children);
+  return node;
+}
+
+function addFiles(files) {
+  const added = [...files].map((file) => {
+    const item = { file, state: "ready", events: 0, loaded: 0, renewals: 0, ctrl: null };
+    item.view = renderItem(item);
+    items.push(item);
+    const reason = precheck(file, settings);
+    setState(item, reason ? "rejected" : "ready", reason || "");
+    return item;
+  });
+  const refused = added.filter((i) => i.state === "rejected").length;
+  announce(`${added.length} file(s) added${refused ? `, ${refused} not allowed` : ""}. ` +
+    (added.length > refused ? "Press Upload to start." : ""));
+  refreshButtons();
+}
+
+function renderItem(item) {
+  const name = item.file.name;
+  const v = {
+    state: el("span", { className: "file-state" }),
+    bar: el("progress", { max: item.file.size || 1, value: 0 }),
+    meta: el("div", { className: "file-meta" }),
+    msg: el("p", { className: "file-msg" }),
+    result: el("div"),
+    cancel: el("button", { type: "button", className: "secondary", textContent: "Cancel" }),
+    retry: el("button", { type: "button", textContent: "Retry" }),
+  };
+  v.bar.setAttribute("aria-label", `Progress of ${name}`);
+  v.cancel.setAttribute("aria-label", `Cancel ${name}`);
+  v.retry.setAttribute("aria-label", `Retry ${name}`);
+  v.cancel.addEventListener("click", () => cancel(item));
+  v.retry.addEventListener("click", () => enqueue(item));
+  v.root = el("li", { className: "file" },
+    el("div", { className: "file-head" }, el("span", { className: "file-name", textContent: name }), v.state),
+    v.bar, v.meta, v.msg, v.result, el("div", { className: "file-buttons" }, v.cancel, v.retry));
+  v.root.dataset.name = name;
+  list.append(v.root);
+  return v;
+}
+
+function setState(item, state, message, code = "") {
+  item.state = state;
+  const v = item.view;
+  v.root.dataset.state = state;
+  v.root.dataset.errorCode = code;
+  v.state.textContent = LABEL[state];
+  v.msg.textContent = message;
+  const active = state === "queued" || state === "signing" || state === "uploading";
+  v.cancel.hidden = !active;
+  v.retry.hidden = !(state === "error" || state === "cancelled");
+  if (state !== "uploading" && state !== "done") showBytes(item, 0);
+  refreshButtons();
+}
+
+function showBytes(item, fraction) {
+  const v = item.view;
+  const size = item.file.size;
+  const sent = Math.round(size * fraction);
+  v.bar.value = sent;
+  const secs = item.started ? (performance.now() - item.started) / 1000 : 0;
+  const speed = secs > 0.2 && sent ? ` · ${formatBytes(Math.round(sent / secs))}/s` : "";
+  v.meta.textContent = `${formatBytes(sent)} of ${formatBytes(size)}${speed}`;
+}
+
+function onProgress(item, loaded, total) {
+  item.events += 1;
+  item.loaded = loaded;
+  item.view.root.dataset.progressEvents = String(item.events);
+  item.view.root.dataset.loaded = String(loaded);
+  showBytes(item, total ? Math.min(loaded / total, 1) : 0);
+}
+
+function enqueue(item) {
+  if (item.state !== "ready" && item.state !== "error" && item.state !== "cancelled") return;
+  item.ctrl = new AbortController();
+  setState(item, "queued", "Waiting for a free slot…");
+  queue.add(item);
+}
+
+function cancel(item) {
+  if (item.state === "queued" && queue.drop(item)) finish(item, "cancelled", "Cancelled before it started.");
+  else if (item.ctrl) item.ctrl.abort();
+}
+
+function finish(item, state, message, code = "") {
+  setState(item, state, message, code);
+  const name = item.file.name;
+  announce(state === "done" ? `${name} uploaded.` : `${name}: ${message}`);
+  if (state === "done") item.view.retry.hidden = true;
+}
+
+async function upload(item) {
+  if (item.state !== "queued") return;
+  const reason = precheck(item.file, settings);
+  if (reason) { finish(item, "rejected", reason); return; }
+  const { file, ctrl } = item;
+  let renewed = false;
+  try {
+    for (;;) {
+      setState(item, "signing", "Asking for permission to upload…");
+      const grant = await requestGrant(settings.apiBase,
+        { filename: file.name, size: file.size, contentType: contentType(file) }, ctrl.signal);
+      item.view.root.dataset.key = grant.key || "";
+      item.started = performance.now();
+      setState(item, "uploading", renewed ? "Permission renewed; uploading…" : "Uploading…");
+      try {
+        const result = await postToOss(grant, file, (l, t) => onProgress(item, l, t), ctrl.signal);
+        showBytes(item, 1);
+        finish(item, "done", "Stored.");
+        showResult(item, describeSuccess(grant, file, result));
+        return;
+      } catch (e) {
+        // An expired policy is fixed by a fresh grant; do that once without asking the person.
+        if (!(e instanceof UploadFailure && e.expiredPolicy) || renewed) throw e;
+        renewed = true;
+        item.renewals += 1;
+        item.view.root.dataset.renewals = String(item.renewals);
+      }
+    }
+  } catch (e) {
+    if (e && e.name === "AbortError") finish(item, "cancelled", "Cancelled.");
+    else if (e instanceof UploadFailure) finish(item, "error", e.message, e.code);
+    else finish(item, "error", `Unexpected problem: ${e && e.message}`, "unexpected");
+  }
+}
+
+function showResult(item, { key, size, answer }) {
+  item.view.root.dataset.key = key;
+  const rows = [el("dt", { textContent: "Stored as" }), el("dd", { textContent: key }),
+    el("dt", { textContent: "Size" }), el("dd", { textContent: `${formatBytes(size)} (${size} bytes)` })];
+  if (answer !== null) {
+    const text = typeof answer === "string" ? answer : JSON.stringify(answer, null, 2);
+    rows.push(el("dt", { textContent: "Application answered" }),
+      el("dd", {}, el("pre", { className: "answer", textContent: text })));
+  }
+  item.view.result.replaceChildren(el("dl", {}, ...rows));
+}
+
+function refreshButtons() {
+  startButton.disabled = !items.some((i) => i.state === "ready");
+  clearButton.disabled = !items.some((i) => ["done", "rejected", "cancelled", "error"].includes(i.state));
+}
+
+startButton.addEventListener("click", () => {
+  const ready = items.filter((i) => i.state === "ready");
+  ready.forEach(enqueue);
+  announce(`Uploading ${ready.length} file(s), ${settings.concurrency} at a time.`);
+});
+
+clearButton.addEventListener("click", () => {
+  for (const item of items.filter((i) => ["done", "rejected", "cancelled", "error"].includes(i.state))) {
+    item.view.root.remove();
+    items.splice(items.indexOf(item), 1);
+  }
+  refreshButtons();
+  picker.focus();
+});
+
+picker.addEventListener("change", () => { addFiles(picker.files); picker.value = ""; });
+const drop = $("drop");
+document.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.classList.remove("over"); });
+document.addEventListener("drop", (e) => {
+  e.preventDefault();
+  drop.classList.remove("over");
+  if (e.dataTransfer && e.dataTransfer.files.length) addFiles(e.dataTransfer.files);
+});
+
+function describeLimits() {
+  const parts = [];
+  if (settings.maxBytes) parts.push(`up to ${formatBytes(settings.maxBytes)} each`);
+  if (settings.allowedTypes) parts.push(`types: ${settings.allowedTypes.join(", ")}`);
+  $("limits").textContent = parts.length ? `Files ${parts.join("; ")}.` : "Several files at once are fine.";
+}
+
+if (!settings.apiBase) {
+  $("limits").textContent = "This page is not configured: config.js sets no apiBase and no ?api= was given.";
+  picker.disabled = true;
+} else {
+  fetchLimits(settings).then((s) => {
+    settings = s;
+    describeLimits();
+    document.body.dataset.ready = "true";
+  });
+}

@@ -1,0 +1,85 @@
+// Owns: the one error type of the page and the wording of every failure a person can see.
+// Turns the signing function's JSON errors and OSS's XML errors into clear sentences.
+// Must not perform requests or touch the DOM (DOMParser is used only to read XML text).
+
+/** A failed step; `message` is for people, `code` is stable for tests and logic. */
+export class UploadFailure extends Error {
+  constructor(code, message, { expiredPolicy = false, stored = false } = {}) {
+    super(message);
+    this.code = code;
+    this.expiredPolicy = expiredPolicy; // AccessDenied "Policy expired": a fresh grant fixes it
+    this.stored = stored; // OSS kept the object even though the step failed (callback failure)
+  }
+}
+
+const FUNCTION_WORDING = {
+  400: "The signing service refused the request",
+  413: "This file is too large for this site",
+  415: "This file type is not accepted by this site",
+  422: "The signing service could not accept this file",
+  429: "Too many uploads right now",
+  503: "The signing service is busy or unavailable",
+};
+
+/** Map a non-2xx answer of POST /uploads to an UploadFailure. */
+export function functionFailure(status, body, retryAfter) {
+  const err = body && typeof body === "object" && body.error ? body.error : {};
+  const lead = FUNCTION_WORDING[status] || `The signing service answered HTTP ${status}`;
+  const detail = typeof err.message === "string" && err.message ? `: ${err.message}` : "";
+  const wait = retryAfter && /^\d+$/.test(retryAfter) ? ` Try again in ${retryAfter} s.` : "";
+  const again = (status === 429 || status === 503) && !wait ? " Try again shortly." : "";
+  return new UploadFailure(err.code || `http_${status}`, `${lead}${detail}.${wait}${again}`.replace(/\.\./g, "."));
+}
+
+/** Explain that the signing function could not be reached at all. */
+export function functionUnreachable(apiBase, origin) {
+  return new UploadFailure(
+    "function_unreachable",
+    `Could not reach the signing service at ${apiBase}. Check the address in config.js (or ?api=) ` +
+      `and that the service allows requests from ${origin}.`,
+  );
+}
+
+/** Explain an XHR that ended with status 0: the browser hid the answer (CORS) or the network failed. */
+export function networkFailure(ossUrl, origin) {
+  return new UploadFailure(
+    "network_or_cors",
+    `The upload to ${ossUrl} failed before storage answered. Check your connection; if it persists, ` +
+      `the bucket's CORS rule probably does not allow this page: add a rule with AllowedOrigin ${origin} ` +
+      `and AllowedMethod POST.`,
+  );
+}
+
+/** Read <Error><Code>…</Code><Message>…</Message></Error>; null when the body is not OSS XML. */
+export function parseOssError(text) {
+  if (!text || !text.includes("<Error")) return null;
+  const doc = new DOMParser().parseFromString(text, "application/xml");
+  const pick = (name) => doc.querySelector(`Error > ${name}`)?.textContent?.trim() || "";
+  const code = pick("Code");
+  return code ? { code, message: pick("Message") } : null;
+}
+
+/** Map an OSS failure (status + parsed XML) to an UploadFailure a person can act on. */
+export function ossFailure(status, parsed) {
+  const code = parsed ? parsed.code : `http_${status}`;
+  const said = parsed && parsed.message ? ` Storage said: "${parsed.message}"` : "";
+  const expired = code === "AccessDenied" && /policy expired/i.test(parsed?.message || "");
+  const text = {
+    AccessDenied: expired
+      ? "The upload permission expired before the file reached storage. Retry to get a new one."
+      : "Storage refused the upload under the permission it was given",
+    EntityTooLarge: "The file is larger than storage accepts for this upload",
+    EntityTooSmall: "The file is smaller than storage accepts for this upload (is it empty?)",
+    FileAlreadyExists:
+      "A file is already stored under this name and overwriting is not allowed. Rename the file and upload it again",
+    SignatureDoesNotMatch:
+      "Storage rejected the upload signature; the signing service and the bucket disagree. Please tell the site owner",
+    InvalidAccessKeyId: "The temporary upload credentials were not accepted (they may have expired). Retry to get new ones",
+    SecurityTokenExpired: "The temporary upload credentials have expired. Retry to get new ones",
+    InvalidSecurityToken: "The temporary upload credentials were not accepted. Retry to get new ones",
+    RequestTimeTooSkewed: "The signing service's clock and storage's clock disagree. Please tell the site owner",
+    CallbackFailed: "The file was stored, but the site's application did not confirm it",
+  }[code];
+  const message = text ? `${text}${expired ? "" : "." + said}` : `Storage refused the upload (${code}).${said}`;
+  return new UploadFailure(code, message, { expiredPolicy: expired, stored: code === "CallbackFailed" });
+}
