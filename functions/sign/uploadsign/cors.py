@@ -1,0 +1,47 @@
+"""CORS decisions against the configured allow-list.
+
+Owns which origins get CORS headers and what a preflight answers. An origin not on
+the list gets no CORS headers at all (the browser then blocks the page from reading
+the answer); ``*`` applies only when configured literally. Pure: strings in, header
+dicts out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+ALLOW_ORIGIN = "Access-Control-Allow-Origin"
+ALLOW_METHODS = "Access-Control-Allow-Methods"
+ALLOW_HEADERS = "Access-Control-Allow-Headers"
+MAX_AGE = "Access-Control-Max-Age"
+WILDCARD = "*"
+PREFLIGHT_MAX_AGE_SECONDS = 600
+#: The only request header the page needs to send (for the JSON body of POST /uploads).
+ALLOWED_REQUEST_HEADERS = "Content-Type"
+
+
+def response_headers(origin: str | None, allowed: Sequence[str]) -> dict[str, str]:
+    """Return the CORS headers for an actual request from ``origin``."""
+    headers: dict[str, str] = {}
+    if WILDCARD not in allowed and allowed:
+        # The answer depends on Origin: caches must not hand one origin's answer to another.
+        headers["Vary"] = "Origin"
+    if not origin:
+        return headers
+    if WILDCARD in allowed:
+        headers[ALLOW_ORIGIN] = WILDCARD
+    elif origin in allowed:
+        headers[ALLOW_ORIGIN] = origin
+    return headers
+
+
+def preflight_headers(
+    origin: str | None, allowed: Sequence[str], methods: Sequence[str]
+) -> dict[str, str]:
+    """Return the headers of a preflight answer; no CORS headers for a foreign origin."""
+    headers = response_headers(origin, allowed)
+    if ALLOW_ORIGIN in headers:
+        headers[ALLOW_METHODS] = ", ".join(methods)
+        headers[ALLOW_HEADERS] = ALLOWED_REQUEST_HEADERS
+        headers[MAX_AGE] = str(PREFLIGHT_MAX_AGE_SECONDS)
+    return headers

@@ -1,0 +1,146 @@
+"""FC 3.0 HTTP-trigger event ↔ WSGI adapter (function-compute-and-deploy.md §2.3).
+
+The built-in runtime hands ``handler(event, context)`` a JSON document as bytes and
+expects ``{statusCode, headers, isBase64Encoded, body}`` back; this module translates
+both ways so the same WSGI app serves FC, gunicorn and tests. Known losses, inherent
+to the event format: repeated query keys and headers arrive comma-joined, scheme and
+port are absent (``https``/443 assumed), and the answer's flat header map cannot carry
+two headers of one name.
+
+Depends on the standard library only; it knows nothing about the app behind it.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import sys
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
+else:
+    WSGIApplication = WSGIEnvironment = Any
+
+_TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+
+
+class EventError(ValueError):
+    """The event is not an FC 3.0 HTTP-trigger event."""
+
+
+def load_event(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
+    """Parse the raw event (bytes in the real runtime) into a mapping."""
+    if isinstance(event, Mapping):
+        return event
+    try:
+        document = json.loads(event)
+    except ValueError as exc:
+        raise EventError("event is not JSON") from exc
+    if not isinstance(document, dict):
+        raise EventError("event is not a JSON object")
+    return document
+
+
+def _string_map(value: object) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        return {}
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def event_body(event: Mapping[str, Any]) -> bytes:
+    """Return the request body bytes, decoding Base64 when the event says so."""
+    body = event.get("body") or ""
+    if not isinstance(body, str):
+        raise EventError("event body is not a string")
+    if event.get("isBase64Encoded"):
+        try:
+            return base64.b64decode(body, validate=True)
+        except ValueError as exc:
+            raise EventError("event body is not valid Base64") from exc
+    return body.encode("utf-8")
+
+
+def to_environ(event: Mapping[str, Any]) -> WSGIEnvironment:
+    """Build a PEP 3333 environ from an FC 3.0 HTTP-trigger event."""
+    context = event.get("requestContext") or {}
+    http = context.get("http") or {} if isinstance(context, Mapping) else {}
+    method = str(http.get("method") or "GET").upper()
+    # requestContext.http.path is the decoded path; rawPath is still URL-encoded.
+    path = str(http.get("path") or event.get("rawPath") or "/")
+    headers = {name.lower(): value for name, value in _string_map(event.get("headers")).items()}
+    body = event_body(event)
+    host = headers.get("host") or str(context.get("domainName") or "localhost")
+    environ: dict[str, Any] = {
+        "REQUEST_METHOD": method,
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": urlencode(_string_map(event.get("queryParameters"))),
+        "SERVER_NAME": host.split(":")[0],
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": str(http.get("protocol") or "HTTP/1.1"),
+        "REMOTE_ADDR": str(http.get("sourceIp") or ""),
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+    if "content-type" in headers:
+        environ["CONTENT_TYPE"] = headers["content-type"]
+    for name, value in headers.items():
+        if name not in ("content-type", "content-length"):
+            environ["HTTP_" + name.upper().replace("-", "_")] = value
+    return environ
+
+
+def call_app(
+    app: WSGIApplication, environ: WSGIEnvironment
+) -> tuple[int, dict[str, str], bytes]:
+    """Run the WSGI app once and collect status, folded headers and body."""
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured["status"] = status
+        captured["headers"] = headers
+        return lambda data: None  # the legacy write() callable; this app never uses it
+
+    result = app(environ, start_response)
+    try:
+        body = b"".join(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    folded: dict[str, str] = {}
+    for name, value in captured["headers"]:
+        folded[name] = f"{folded[name]}, {value}" if name in folded else value
+    return int(captured["status"].split(" ", 1)[0]), folded, body
+
+
+def to_fc_response(status: int, headers: Mapping[str, str], body: bytes) -> dict[str, Any]:
+    """Build the FC 3.0 response struct; text stays text, anything else is Base64."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    is_text = content_type.startswith(_TEXT_TYPES) or not body
+    return {
+        "statusCode": status,
+        "headers": dict(headers),
+        "isBase64Encoded": not is_text,
+        "body": body.decode("utf-8") if is_text else base64.b64encode(body).decode("ascii"),
+    }
+
+
+def handle_event(app: WSGIApplication, event: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
+    """Serve one FC event with ``app``; a malformed event gets a JSON 400."""
+    try:
+        environ = to_environ(load_event(event))
+    except EventError as exc:
+        body = json.dumps({"error": {"code": "bad_event", "message": str(exc)}}).encode()
+        return to_fc_response(400, {"Content-Type": "application/json; charset=utf-8"}, body)
+    return to_fc_response(*call_app(app, environ))
