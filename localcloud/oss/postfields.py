@@ -1,0 +1,174 @@
+"""Decide a PostObject form from its fields before ``file``: auth, policy, key, metadata.
+
+Owns steps 1 and 3–7 of oss-postobject.md §14 for the fields that precede the file:
+``key`` present, signature (:mod:`postauth`), policy decoding, expiration and
+conditions (:mod:`postpolicy`, with the ``$content-type`` fallback of §5.4 and the
+bucket taken from the address), ``${filename}`` expansion *after* the check, the RAM
+permission of the signer, and the stored-object attributes (Content-Type precedence,
+headers, metadata, ACL, storage class, forbid-overwrite, callback). Pure: ``now``
+and the identity lookup come in; nothing is read or written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from localcloud.identity import Principal, oss_object_resource
+from localcloud.oss import catalog, postauth
+from localcloud.oss.callback import CallbackSpec, parse_callback
+from localcloud.oss.postpolicy import OP_EQ, check_conditions, check_expiration, decode_policy
+from localcloud.oss.postsettings import PostSettings
+
+FIELD_KEY = "key"
+FIELD_CALLBACK = "callback"
+FIELD_CONTENT_TYPE = "content-type"
+FIELD_OSS_CONTENT_TYPE = "x-oss-content-type"
+FIELD_ACL = "x-oss-object-acl"
+FIELD_STORAGE_CLASS = "x-oss-storage-class"
+FIELD_FORBID_OVERWRITE = "x-oss-forbid-overwrite"
+FIELD_BUCKET = "bucket"
+META_PREFIX = "x-oss-meta-"
+CALLBACK_VAR_PREFIX = "x:"
+FILENAME_VARIABLE = "${filename}"
+ACTION_PUT_OBJECT = "oss:PutObject"
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+MAX_KEY_BYTES = 1023
+STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Expires")
+ACLS = ("private", "public-read", "public-read-write", "default")
+STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
+V4_REQUIRED_CONDITIONS = (
+    postauth.FIELD_SIGNATURE_VERSION, postauth.FIELD_CREDENTIAL, postauth.FIELD_DATE,
+)
+V4_EXACT_FIELDS = (*V4_REQUIRED_CONDITIONS, postauth.FIELD_SECURITY_TOKEN)
+
+
+@dataclass(frozen=True)
+class FormPlan:
+    """What the fields decided: where the file goes, within which sizes, with what."""
+
+    key: str
+    min_size: int
+    max_size: int | None
+    content_type: str
+    headers: dict[str, str]
+    metadata: dict[str, str]
+    acl: str | None
+    storage_class: str | None
+    forbid_overwrite: bool
+    callback: CallbackSpec | None
+    callback_vars: dict[str, str]
+    access_key_id: str
+
+
+def _content_type(fields: Mapping[str, str], file_type: str | None) -> str | None:
+    """Precedence per the reference: x-oss-content-type, the file part's, the field."""
+    return fields.get(FIELD_OSS_CONTENT_TYPE) or file_type or fields.get(FIELD_CONTENT_TYPE)
+
+
+def _check_v4_policy_shape(policy_conditions: Callable[[str], tuple[object, ...]],
+                           ops: Callable[[str], set[str]], settings: PostSettings) -> None:
+    if settings.require_v4_policy_conditions:
+        missing = [name for name in V4_REQUIRED_CONDITIONS if not policy_conditions(name)]
+        if missing:
+            raise catalog.invalid_policy(
+                "Invalid Policy: a V4 policy must contain conditions on "
+                + ", ".join(missing) + "."
+            )
+    if settings.reject_non_exact_on_v4_fields:
+        for name in V4_EXACT_FIELDS:
+            if ops(name) - {OP_EQ}:
+                raise catalog.invalid_policy(
+                    f"Invalid Policy: only exact matching is allowed on {name}."
+                )
+
+
+def _check_key(key: str) -> None:
+    if not key or key[0] in "/\\" or len(key.encode("utf-8")) > MAX_KEY_BYTES:
+        raise catalog.invalid_object_name()
+
+
+def _attributes(fields: Mapping[str, str], settings: PostSettings) -> tuple[
+        str | None, str | None, dict[str, str]]:
+    acl = fields.get(FIELD_ACL)
+    if acl is not None and acl not in ACLS:
+        raise catalog.invalid_argument("no such object access control exists",
+                                       name=FIELD_ACL, value=acl)
+    storage_class = fields.get(FIELD_STORAGE_CLASS)
+    if storage_class is not None and storage_class not in STORAGE_CLASSES:
+        raise catalog.invalid_argument("Invalid storage class.", name=FIELD_STORAGE_CLASS,
+                                       value=storage_class)
+    metadata = {n: v for n, v in fields.items() if n.startswith(META_PREFIX)}
+    if sum(len(n) + len(v.encode("utf-8")) for n, v in metadata.items()) > \
+            settings.max_metadata_bytes:
+        raise catalog.metadata_too_large()
+    return acl, storage_class, metadata
+
+
+def plan_upload(
+    fields: Mapping[str, str],
+    filename: str | None,
+    file_type: str | None,
+    request_headers: Mapping[str, str],
+    bucket: str,
+    now: datetime,
+    lookup: Callable[[str], Principal | None],
+    settings: PostSettings,
+) -> FormPlan:
+    """Verify the pre-file fields and decide the upload, or raise OssError.
+
+    ``fields`` and ``request_headers`` have lower-case names.
+    """
+    if FIELD_KEY not in fields:
+        raise catalog.missing_field("key")
+    rules = postauth.AuthRules(
+        settings.max_clock_skew_future, settings.max_request_age,
+        settings.accept_uppercase_hex_signature, settings.accept_v1,
+    )
+    auth = postauth.authenticate(fields, now, lookup, rules)
+    low, high = 0, None
+    if auth is None:
+        if not settings.allow_anonymous:
+            raise catalog.access_denied_by_bucket_acl()
+    else:
+        policy = decode_policy(auth.policy_b64)
+        check_expiration(policy, now)
+        if auth.version == "v4":
+            _check_v4_policy_shape(
+                policy.conditions_on,
+                lambda name: {c.op for c in policy.conditions_on(name)},
+                settings,
+            )
+        values = dict(fields)
+        values[FIELD_BUCKET] = bucket  # compared with the addressed bucket, never the form
+        if FIELD_CONTENT_TYPE not in values:
+            # §5.4 UNCONFIRMED: an absent Content-Type field falls back to
+            # x-oss-content-type, then the file part's type; other absent fields fail.
+            fallback = fields.get(FIELD_OSS_CONTENT_TYPE) or file_type
+            if fallback is not None:
+                values[FIELD_CONTENT_TYPE] = fallback
+        check_conditions(policy, values)
+        low, high = policy.length_bounds()
+    key = fields[FIELD_KEY].replace(FILENAME_VARIABLE, filename or "")
+    _check_key(key)
+    if auth is not None and not auth.principal.is_allowed(
+        ACTION_PUT_OBJECT, oss_object_resource(bucket, key)
+    ):
+        raise catalog.access_denied_by_ram()
+    acl, storage_class, metadata = _attributes(fields, settings)
+    callback = None
+    if FIELD_CALLBACK in fields:
+        spec = parse_callback(fields[FIELD_CALLBACK])
+        callback = spec if spec.urls else None  # an empty callbackUrl means no callback
+    forbid = fields.get(FIELD_FORBID_OVERWRITE) or request_headers.get(FIELD_FORBID_OVERWRITE)
+    return FormPlan(
+        key=key, min_size=low, max_size=high,
+        content_type=_content_type(fields, file_type) or DEFAULT_CONTENT_TYPE,
+        headers={h: fields[h.lower()] for h in STORED_HEADERS if h.lower() in fields},
+        metadata=metadata, acl=acl, storage_class=storage_class,
+        forbid_overwrite=(forbid or "").strip().lower() == "true",
+        callback=callback,
+        callback_vars={n: v for n, v in fields.items() if n.startswith(CALLBACK_VAR_PREFIX)},
+        access_key_id=auth.principal.access_key_id if auth else "",
+    )
