@@ -1,0 +1,98 @@
+"""Lifecycle of one OSS emulator: build its parts over a state directory, serve, stop.
+
+Owns wiring only: the object store and bucket registry under ``<state_dir>/buckets``,
+the callback RSA key (generated per run, never written to disk), the application and
+its HTTP shell. Decisions about requests live in :mod:`localcloud.oss.app`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from localcloud.oss.access import Lookup
+from localcloud.oss.app import PUB_KEY_PATH, EmulatorApp
+from localcloud.oss.buckets import BucketRegistry
+from localcloud.oss.postupload import CallbackSigner
+from localcloud.oss.server import HttpServer
+from localcloud.oss.store import ObjectStore
+
+
+@dataclass
+class Emulator:
+    """A running emulator; ``url`` is its path-style endpoint (``http://127.0.0.1:<port>``)."""
+
+    app: EmulatorApp
+    server: HttpServer
+    host: str
+    port: int
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def store(self) -> ObjectStore:
+        """The object store."""
+        return self.app.store
+
+    @property
+    def buckets(self) -> BucketRegistry:
+        """The bucket registry."""
+        return self.app.buckets
+
+    @classmethod
+    def start(
+        cls,
+        state_dir: Path,
+        *,
+        lookup: Lookup,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        post_settings: Any = None,
+        website_host: str | None = "localhost",
+        website_bucket: str | None = None,
+    ) -> Emulator:
+        """Open the state directory, bind ``host:port`` (OSError if busy) and serve."""
+        root = Path(state_dir) / "buckets"
+        root.mkdir(parents=True, exist_ok=True)
+        store = ObjectStore(root)
+        buckets = BucketRegistry(root)
+        for name in buckets.names():
+            store.clean_spool(name)
+        private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        public_pem = private_key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        if post_settings is None:
+            try:
+                from localcloud.oss.postobject import PostSettings
+            except ImportError:  # PostObject core absent: the object API still works
+                PostSettings = None  # type: ignore[assignment,misc]  # noqa: N806
+            post_settings = PostSettings() if PostSettings is not None else None
+        signer = CallbackSigner(private_key=private_key, pub_key_url="")
+        app = EmulatorApp(
+            store=store,
+            buckets=buckets,
+            lookup=lookup,
+            signer=signer,
+            public_key_pem=public_pem,
+            post_settings=post_settings,
+            website_host=website_host,
+            website_bucket=website_bucket,
+        )
+        server = HttpServer(app)
+        bound = server.start(host, port)
+        app.signer = CallbackSigner(
+            private_key=private_key, pub_key_url=f"http://127.0.0.1:{bound}{PUB_KEY_PATH}"
+        )
+        return cls(app=app, server=server, host=host, port=bound)
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self.server.stop()

@@ -1,0 +1,287 @@
+"""The object API subset the official SDK uses: Put/Get/Head/Delete object, ListObjectsV2.
+
+Owns each operation's request parsing and response shape (headers, XML). Callers pass a
+routed request with its bucket and key; authentication and ACL/RAM checks go through
+:mod:`localcloud.oss.access`, bytes through :class:`ObjectStore`. No socket code.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import mimetypes
+import os
+import re
+import tempfile
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from email.utils import format_datetime
+from pathlib import Path
+from typing import BinaryIO
+from urllib.parse import quote
+from xml.sax.saxutils import escape
+
+from localcloud.identity import Principal
+from localcloud.oss import access
+from localcloud.oss.buckets import BucketConfig, BucketRegistry
+from localcloud.oss.catalog import invalid_digest, invalid_object_name
+from localcloud.oss.crc64 import crc64_update
+from localcloud.oss.errors import OssError
+from localcloud.oss.listing import ListParams, list_page, render_list_v2
+from localcloud.oss.store import OBJECT_ACLS, ObjectMeta, ObjectStore
+from localcloud.oss.wire import HEADER_CRC64, Request, Response
+
+CHUNK = 256 * 1024
+MAX_KEY_BYTES = 1023
+MAX_PUT_SIZE = 5 * 1024**3
+STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "expires")
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def no_such_key() -> OssError:
+    """Return the 404 OSS answers for a missing object."""
+    return OssError(404, "NoSuchKey", "The specified key does not exist.", ec="0026-00000001")
+
+
+def check_key(key: str) -> None:
+    """Refuse keys OSS refuses: empty, over 1023 bytes, or starting with / or \\."""
+    raw = key.encode("utf-8", "surrogatepass")
+    if not raw or len(raw) > MAX_KEY_BYTES or key[0] in "/\\":
+        raise invalid_object_name()
+
+
+def guess_content_type(key: str) -> str:
+    """Guess a Content-Type from the key's extension, as OSS does when none is sent."""
+    guessed, _ = mimetypes.guess_type(key, strict=False)
+    return guessed or DEFAULT_CONTENT_TYPE
+
+
+def etag_header(meta: ObjectMeta) -> str:
+    """Return the quoted ETag header value."""
+    return f'"{meta.etag}"'
+
+
+def http_date(moment: datetime) -> str:
+    """Format an RFC 7231 date."""
+    return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
+def iso_date(moment: datetime) -> str:
+    """Format the ISO 8601 form OSS uses in listings."""
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def object_headers(meta: ObjectMeta) -> dict[str, str]:
+    """Return the headers GetObject/HeadObject send for an object."""
+    headers = {
+        "Content-Type": meta.content_type,
+        "ETag": etag_header(meta),
+        "Last-Modified": http_date(meta.last_modified),
+        "Accept-Ranges": "bytes",
+        "x-oss-object-type": "Normal",
+        "x-oss-storage-class": meta.storage_class,
+        HEADER_CRC64: str(meta.crc64),
+    }
+    for name, value in meta.headers.items():
+        headers[name] = value
+    for name, value in meta.metadata.items():
+        headers[name] = value
+    return headers
+
+
+def _file_chunks(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    handle.seek(start)
+    left = length
+    while left > 0:
+        data = handle.read(min(CHUNK, left))
+        if not data:
+            break
+        left -= len(data)
+        yield data
+
+
+class ObjectApi:
+    """The object operations over one store and bucket registry."""
+
+    def __init__(
+        self, store: ObjectStore, buckets: BucketRegistry, lookup: access.Lookup
+    ) -> None:
+        self._store = store
+        self._buckets = buckets
+        self._lookup = lookup
+
+    def _caller(self, request: Request, bucket: str, key: str) -> Principal | None:
+        return access.authenticate(
+            request, bucket=bucket, key=key, lookup=self._lookup, now=request.now
+        )
+
+    def put_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+        """Store the request body as an object (streamed to a temp file, then renamed)."""
+        check_key(key)
+        principal = self._caller(request, bucket.name, key)
+        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
+                         acl=bucket.acl)
+        acl = request.header("x-oss-object-acl", "default")
+        if acl not in OBJECT_ACLS:
+            raise OssError(400, "InvalidArgument", "no such object access control exists")
+        if request.content_length is not None and request.content_length > MAX_PUT_SIZE:
+            raise OssError(400, "EntityTooLarge",
+                           "Your proposed upload exceeds the maximum allowed size.")
+        temp_path, size, md5, crc = self._spool(request, bucket.name)
+        try:
+            expected_md5 = request.header("content-md5")
+            if expected_md5 and expected_md5 != base64.b64encode(md5).decode("ascii"):
+                raise invalid_digest()
+            meta = ObjectMeta(
+                key=key,
+                size=size,
+                etag=md5.hex().upper(),
+                crc64=crc,
+                content_type=request.header("content-type") or guess_content_type(key),
+                last_modified=request.now,
+                acl=acl,
+                storage_class=request.header("x-oss-storage-class", "Standard"),
+                headers={_canonical(n): request.header(n) for n in STORED_HEADERS
+                         if request.header(n)},
+                metadata={n: v for n, v in request.headers.items()
+                          if n.startswith("x-oss-meta-")},
+            )
+            forbid = request.header("x-oss-forbid-overwrite").lower() == "true"
+            self._store.commit(bucket.name, temp_path, meta, forbid_overwrite=forbid)
+        finally:
+            if temp_path.exists():
+                temp_path.unlink()
+        return Response(200, {
+            "ETag": etag_header(meta),
+            HEADER_CRC64: str(crc),
+            "Content-MD5": base64.b64encode(md5).decode("ascii"),
+        })
+
+    def _spool(self, request: Request, bucket: str) -> tuple[Path, int, bytes, int]:
+        fd, name = tempfile.mkstemp(dir=self._store.spool_dir(bucket), prefix="put-")
+        path = Path(name)
+        md5 = hashlib.md5()  # noqa: S324 - OSS's ETag is MD5 by definition
+        crc = 0
+        size = 0
+        try:
+            with os.fdopen(fd, "wb") as out:
+                while True:
+                    data = request.body.read(CHUNK)
+                    if not data:
+                        break
+                    size += len(data)
+                    if size > MAX_PUT_SIZE:
+                        raise OssError(400, "EntityTooLarge",
+                                       "Your proposed upload exceeds the maximum allowed size.")
+                    md5.update(data)
+                    crc = crc64_update(crc, data)
+                    out.write(data)
+        except BaseException:
+            path.unlink(missing_ok=True)
+            raise
+        return path, size, md5.digest(), crc
+
+    def get_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+        """Return an object's bytes (whole, or the requested byte range) and headers."""
+        check_key(key)
+        principal = self._caller(request, bucket.name, key)
+        with self._store.open(bucket.name, key) as found:
+            if found is None:
+                access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key,
+                                 acl=bucket.acl)
+                raise no_such_key()
+            meta, handle = found
+            acl = access.effective_acl(meta.acl, bucket.acl)
+            access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key, acl=acl)
+            headers = object_headers(meta)
+            start, length, status = 0, meta.size, 200
+            span = parse_range(request.header("range"), meta.size,
+                               standard=request.header("x-oss-range-behavior") == "standard")
+            if span is not None:
+                start, length = span
+                status = 206
+                headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{meta.size}"
+            # The open handle outlives this block: the shell streams it, then closes it.
+            stream = os.fdopen(os.dup(handle.fileno()), "rb")
+        return Response(status, headers, _closing(stream, start, length), content_length=length)
+
+    def head_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+        """Return an object's headers (HeadObject, and GetObjectMeta for ``?objectMeta``)."""
+        check_key(key)
+        principal = self._caller(request, bucket.name, key)
+        meta = self._store.head(bucket.name, key)
+        acl = access.effective_acl(meta.acl if meta else None, bucket.acl)
+        access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key, acl=acl)
+        if meta is None:
+            raise no_such_key()
+        headers = object_headers(meta)
+        if "objectMeta" in request.query:
+            headers = {n: headers[n] for n in ("ETag", "Last-Modified", HEADER_CRC64)}
+        return Response(200, headers, b"", content_length=meta.size if "objectMeta"
+                        not in request.query else 0)
+
+    def delete_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+        """Delete an object; deleting a missing key succeeds too, as in OSS."""
+        check_key(key)
+        principal = self._caller(request, bucket.name, key)
+        access.authorize(principal, "oss:DeleteObject", bucket=bucket.name, key=key,
+                         acl=bucket.acl)
+        self._store.delete(bucket.name, key)
+        return Response(204)
+
+    def list_objects_v2(self, request: Request, bucket: BucketConfig) -> Response:
+        """List keys with prefix, delimiter, start-after, max-keys and continuation."""
+        principal = self._caller(request, bucket.name, "")
+        access.authorize(principal, "oss:ListObjects", bucket=bucket.name, key="",
+                         acl=bucket.acl)
+        params = ListParams.from_query(request.query)
+        page = list_page(self._store.list(bucket.name), params)
+        body = render_list_v2(bucket.name, params, page)
+        return Response(200, {"Content-Type": "application/xml"}, body)
+
+
+def _closing(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
+    try:
+        yield from _file_chunks(handle, start, length)
+    finally:
+        handle.close()
+
+
+def parse_range(value: str, size: int, *, standard: bool) -> tuple[int, int] | None:
+    """Parse a single ``bytes=`` range; None means "send the whole object".
+
+    OSS ignores a malformed or unsatisfiable range and sends the whole object, unless
+    the caller asks for ``x-oss-range-behavior: standard``, which makes an
+    unsatisfiable range a 416 InvalidRange.
+    """
+    match = _RANGE_RE.match(value.strip()) if value else None
+    if match is None:
+        return None
+    first, last = match.group(1), match.group(2)
+    if not first and not last:
+        return None
+    if not first:
+        count = min(int(last), size)
+        return (size - count, count) if count > 0 else None
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        if standard:
+            raise OssError(416, "InvalidRange", "The requested range cannot be satisfied")
+        return None
+    return start, end - start + 1
+
+
+def _canonical(name: str) -> str:
+    return "-".join(part.capitalize() for part in name.split("-"))
+
+
+def url_encode_key(value: str) -> str:
+    """Encode a key as ``encoding-type=url`` listings do."""
+    return quote(value, safe="")
+
+
+def xml_text(value: str) -> str:
+    """Escape text for an XML element."""
+    return escape(value)

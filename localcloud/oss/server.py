@@ -1,0 +1,204 @@
+"""The emulator's socket shell: HTTP/1.1 over ``ThreadingHTTPServer``, nothing more.
+
+Owns turning bytes on a socket into a :class:`Request`, calling the application, and
+writing its :class:`Response` back (keep-alive, ``Server``, ``Date``, request id). It
+never decides anything about OSS: routing, auth and storage live in the application.
+Anything the application did not anticipate becomes a generic 500 ``InternalError``
+that is logged (without headers or bodies, so no secret can leak) and never a traceback
+on the wire.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from email.utils import formatdate
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from localcloud.oss.errors import OssError, render_error
+from localcloud.oss.wire import (
+    HEADER_REQUEST_ID,
+    SERVER_NAME,
+    ChunkedReader,
+    ClientDisconnected,
+    LimitedReader,
+    Request,
+    Response,
+    new_request_id,
+)
+
+LOG = logging.getLogger("localcloud.oss")
+
+Handler = Callable[[Request], Response]
+Clock = Callable[[], datetime]
+
+# After answering early (e.g. EntityTooLarge), the unread rest of a body is drained up
+# to this much so the client can read the answer; beyond it the connection is closed.
+_DRAIN_LIMIT = 4 * 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class _OssRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = SERVER_NAME
+    sys_version = ""
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
+        LOG.debug("%s %s", self.address_string(), format % args)
+
+    def _handle_any(self) -> None:
+        request_id = new_request_id()
+        headers = {name.lower(): value for name, value in self.headers.items()}
+        reader: LimitedReader | ChunkedReader
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            reader = ChunkedReader(self.rfile)
+            length: int | None = None
+        else:
+            raw_length = headers.get("content-length", "0").strip() or "0"
+            if not raw_length.isdigit():
+                self._send_error(OssError(400, "InvalidArgument", "Invalid Content-Length."),
+                                 request_id, close=True)
+                return
+            length = int(raw_length)
+            reader = LimitedReader(self.rfile, length)
+        request = Request(
+            method=self.command.upper(),
+            target=self.path,
+            headers=headers,
+            body=reader,
+            client_ip=self.client_address[0],
+            request_id=request_id,
+            now=self.server.clock(),
+            content_length=length,
+        )
+        try:
+            response = self.server.app(request)
+        except ClientDisconnected:
+            LOG.info("client %s disconnected mid-request %s", request.client_ip, request_id)
+            self.close_connection = True
+            return
+        except Exception:
+            LOG.exception("unexpected error in %s %s (request %s)",
+                          request.method, request.raw_path, request_id)
+            response = None
+        if response is None:
+            self._send_error(
+                OssError(500, "InternalError", "We encountered an internal error. Please try again."),
+                request_id,
+                close=True,
+            )
+            return
+        close = not self._drain(reader)
+        self._send(response, request_id, close=close)
+
+    def _drain(self, reader: LimitedReader | ChunkedReader) -> bool:
+        """Consume what the application left unread; tell whether keep-alive is safe."""
+        if isinstance(reader, LimitedReader) and reader.remaining > _DRAIN_LIMIT:
+            return False
+        drained = 0
+        try:
+            while reader.remaining > 0 and drained <= _DRAIN_LIMIT:
+                data = reader.read(_CHUNK)
+                if not data:
+                    break
+                drained += len(data)
+        except (ClientDisconnected, ValueError):
+            return False
+        return reader.remaining <= 0
+
+    def _send_error(self, error: OssError, request_id: str, *, close: bool) -> None:
+        body = render_error(error, request_id=request_id, host_id=self.headers.get("Host", ""))
+        headers = {"Content-Type": "application/xml"}
+        if error.ec:
+            headers["x-oss-ec"] = error.ec
+        self._send(Response(error.status, headers, body), request_id, close=close)
+
+    def _send(self, response: Response, request_id: str, *, close: bool) -> None:
+        if close:
+            self.close_connection = True
+        try:
+            self.send_response(response.status)
+            self.send_header(HEADER_REQUEST_ID, request_id)
+            for name, value in response.headers.items():
+                if name.lower() not in ("server", "date", "content-length", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(response.length()))
+            if close:
+                self.send_header("Connection", "close")
+            self.end_headers()
+            if self.command != "HEAD":
+                if isinstance(response.body, bytes):
+                    self.wfile.write(response.body)
+                else:
+                    for chunk in response.body:
+                        self.wfile.write(chunk)
+            self.wfile.flush()
+        except (ConnectionError, TimeoutError):
+            self.close_connection = True
+        finally:
+            closer = getattr(response.body, "close", None)
+            if callable(closer):
+                closer()
+
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        return formatdate(timestamp, usegmt=True)
+
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_OPTIONS = _handle_any
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = False  # a busy port must fail, not be shared
+
+    def __init__(self, address: tuple[str, int], app: Handler, clock: Clock) -> None:
+        self.app = app
+        self.clock = clock
+        super().__init__(address, _OssRequestHandler)
+
+
+class HttpServer:
+    """A running HTTP server on a background thread; stop it with :meth:`stop`."""
+
+    def __init__(self, app: Handler, *, clock: Clock = _utc_now) -> None:
+        self._app = app
+        self._clock = clock
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, host: str, port: int) -> int:
+        """Bind and serve; return the bound port (OSError if the port is busy)."""
+        server = _Server((host, port), self._app, self._clock)
+        self._server = server
+        self._thread = threading.Thread(
+            target=server.serve_forever, name=f"oss-http-{port}", daemon=True
+        )
+        self._thread.start()
+        return int(server.server_address[1])
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
