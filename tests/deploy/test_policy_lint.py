@@ -1,0 +1,162 @@
+"""Least privilege: no wildcard grants, trust limited to the intended principal, and the
+function's environment exactly the variables it reads (uploadsign.config.ENV_VARS).
+
+Policies come from both deploy paths: template.yml (ROS) and deploy/ram/*.json (the
+documents the `s deploy` guide creates the roles from).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from uploadsign.config import ENV_VARS
+
+from deploy.policy_lint import policy_findings, trust_principals
+from deploy.syaml import fc3_resources
+
+# Set for the runtime, not read by the function: puts the vendored deps on sys.path.
+RUNTIME_ENV_VARS = frozenset({"PYTHONPATH"})
+EXECUTION_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<EXECUTION_ROLE_NAME>"
+UPLOAD_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<UPLOAD_ROLE_NAME>"
+
+
+def role(template: dict[str, Any], name: str) -> dict[str, Any]:
+    resource = template["Resources"][name]
+    assert resource["Type"] == "ALIYUN::RAM::Role"
+    return resource["Properties"]  # type: ignore[no-any-return]
+
+
+def only_statement(document: dict[str, Any]) -> dict[str, Any]:
+    [statement] = document["Statement"]
+    return statement  # type: ignore[no-any-return]
+
+
+def all_template_policies(template: dict[str, Any]) -> list[dict[str, Any]]:
+    found = []
+    for resource in template["Resources"].values():
+        for policy in resource.get("Properties", {}).get("Policies", []):
+            found.append(policy["PolicyDocument"])
+    return found
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "acs:oss:*:*:b/u/*"}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:*"], "Resource": ["acs:oss:*:*:b/u/*"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["sts:*"], "Resource": ["acs:ram::1:role/r"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["*:*"], "Resource": ["acs:ram::1:role/r"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:Put*"], "Resource": ["acs:oss:*:*:b/u/*"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": "*"}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:*"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:b*"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["acs:ram::1:role/*"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:b/*"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["role/x"]}]},
+        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"],
+                        "Resource": [{"Fn::Sub": "acs:oss:*:*:*/${UploadDir}"}]}]},
+        {"Statement": [{"Effect": "Allow", "NotAction": ["oss:DeleteObject"], "Action": [],
+                        "Resource": ["acs:oss:*:*:b/u/*"]}]},
+    ],
+    ids=["bare-star-action", "oss-star", "sts-star", "star-colon-star", "action-prefix-star",
+         "bare-star-resource", "all-buckets", "bucket-name-prefix", "any-role", "whole-bucket", "not-an-arn",
+         "sub-template-any-bucket", "not-action"],
+)
+def test_lint_flags_wildcard_grants(document: dict[str, Any]) -> None:
+    assert policy_findings(document)
+
+
+def test_lint_accepts_a_prefix_scoped_object_grant() -> None:
+    document = {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"],
+                               "Resource": ["acs:oss:*:*:bucket/uploads/*"]}]}
+    assert policy_findings(document) == []
+
+
+def test_no_policy_in_either_deploy_path_grants_a_wildcard(
+    ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    documents = all_template_policies(ros_template) + [
+        doc for name, doc in ram_documents.items() if name.endswith("-policy")
+    ]
+    assert len(documents) == 4
+    for document in documents:
+        assert policy_findings(document) == []
+
+
+def test_upload_role_may_only_put_objects_under_the_upload_dir(
+    ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    [policy] = role(ros_template, "UploadRole")["Policies"]
+    assert only_statement(policy["PolicyDocument"]) == {
+        "Effect": "Allow",
+        "Action": ["oss:PutObject"],
+        "Resource": [{"Fn::Sub": "acs:oss:*:*:${BucketName}/${UploadDir}*"}],
+    }
+    assert only_statement(ram_documents["upload-role-policy"]) == {
+        "Effect": "Allow",
+        "Action": ["oss:PutObject"],
+        "Resource": ["acs:oss:*:*:<BUCKET>/<UPLOAD_DIR>*"],
+    }
+
+
+def test_execution_role_may_only_assume_the_upload_role(
+    ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    [policy] = role(ros_template, "ExecutionRole")["Policies"]
+    assert only_statement(policy["PolicyDocument"]) == {
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Resource": [{"Fn::Sub": "acs:ram::${ALIYUN::TenantId}:role/${UploadRoleName}"}],
+    }
+    assert role(ros_template, "UploadRole")["RoleName"] == {"Ref": "UploadRoleName"}
+    assert only_statement(ram_documents["execution-role-policy"]) == {
+        "Effect": "Allow",
+        "Action": ["sts:AssumeRole"],
+        "Resource": [UPLOAD_ROLE_ARN_JSON],
+    }
+
+
+def test_execution_role_is_trusted_by_function_compute_only(
+    ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    expected = [{"Service": ["fc.aliyuncs.com"]}]
+    assert trust_principals(role(ros_template, "ExecutionRole")["AssumeRolePolicyDocument"]) == expected
+    assert trust_principals(ram_documents["execution-role-trust"]) == expected
+
+
+def test_upload_role_is_trusted_by_the_execution_role_only_not_the_account(
+    ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    ros_trust = role(ros_template, "UploadRole")["AssumeRolePolicyDocument"]
+    assert trust_principals(ros_trust) == [{"RAM": [{"Fn::GetAtt": ["ExecutionRole", "Arn"]}]}]
+    assert trust_principals(ram_documents["upload-role-trust"]) == [{"RAM": [EXECUTION_ROLE_ARN_JSON]}]
+
+
+@pytest.mark.parametrize(
+    "principal",
+    [
+        {"RAM": ["acs:ram::<ACCOUNT_ID>:root"]},
+        {"RAM": [EXECUTION_ROLE_ARN_JSON, "acs:ram::<ACCOUNT_ID>:root"]},
+        {"RAM": [EXECUTION_ROLE_ARN_JSON], "Service": ["fc.aliyuncs.com"]},
+    ],
+    ids=["whole-account", "role-plus-account", "role-plus-service"],
+)
+def test_a_wider_upload_role_trust_is_detected(principal: dict[str, Any]) -> None:
+    document = {"Version": "1", "Statement": [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": principal}]}
+    assert trust_principals(document) != [{"RAM": [EXECUTION_ROLE_ARN_JSON]}]
+
+
+def test_syaml_environment_names_are_exactly_the_ones_the_function_reads(
+    s_yaml: dict[str, Any],
+) -> None:
+    env = fc3_resources(s_yaml)["signer"]["props"]["environmentVariables"]
+    assert set(env) - RUNTIME_ENV_VARS == set(ENV_VARS)
+
+
+def test_template_environment_names_are_exactly_the_ones_the_function_reads(
+    ros_template: dict[str, Any],
+) -> None:
+    env = ros_template["Resources"]["SignerFunction"]["Properties"]["EnvironmentVariables"]
+    assert set(env) - RUNTIME_ENV_VARS == set(ENV_VARS)

@@ -1,0 +1,149 @@
+"""template.yml: valid against the project's ROS resource-type schema, references resolve,
+and the stack has the resources and settings the issue asks for.
+
+Offline stand-in for ROS ValidateTemplate/PreviewStack, which need the cloud.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from jsonschema import Draft7Validator
+
+from deploy.ros_refs import reference_findings
+
+
+def schema_errors(schema: dict[str, Any], template: dict[str, Any]) -> list[str]:
+    return [
+        f"{'/'.join(map(str, error.absolute_path))}: {error.message}"
+        for error in Draft7Validator(schema).iter_errors(template)
+    ]
+
+
+def resources_of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {n: r for n, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def test_ros_schema_is_itself_a_valid_draft7_schema(ros_schema: dict[str, Any]) -> None:
+    Draft7Validator.check_schema(ros_schema)
+
+
+def test_every_resource_type_cites_its_documentation_page(ros_schema: dict[str, Any]) -> None:
+    types = [k for k in ros_schema["definitions"] if k.startswith("ALIYUN::")]
+    assert types
+    for kind in types:
+        assert "https://" in ros_schema["definitions"][kind]["description"], kind
+
+
+def test_template_validates_against_the_ros_resource_type_schema(
+    ros_template: dict[str, Any], ros_schema: dict[str, Any]
+) -> None:
+    assert ros_template["ROSTemplateFormatVersion"] == "2015-09-01"
+    assert schema_errors(ros_schema, ros_template) == []
+
+
+def test_every_reference_in_the_template_resolves(
+    ros_template: dict[str, Any], ros_schema: dict[str, Any]
+) -> None:
+    assert reference_findings(ros_template, ros_schema) == []
+
+
+def set_in(template: dict[str, Any], path: list[Any], value: Any) -> None:
+    node = template
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["Resources", "UploadBucket", "Properties", "BuckeName"], "typo"),
+        (["Resources", "UploadBucket", "Properties", "AccessControl"], "public"),
+        (["Resources", "UploadBucket", "Type"], "ALIYUN::OSS::Buckets"),
+        (["Resources", "SignerFunction", "Properties", "MemorySize"], 64),
+        (["Resources", "UploadRole", "Properties", "AssumeRolePolicyDocument", "Version"], "2"),
+        (["Resources", "HttpTrigger", "Properties", "TriggerName"], "1-starts-with-digit"),
+        (["ROSTemplateFormatVersion"], "2010-09-09"),
+        (["Outputs", "FunctionUrl", "Valu"], "typo"),
+    ],
+    ids=["misspelt-property", "bad-acl", "unknown-type", "memory-too-small",
+         "bad-policy-version", "bad-trigger-name", "wrong-format-version", "output-typo"],
+)
+def test_schema_rejects_a_broken_template(
+    ros_template: dict[str, Any], ros_schema: dict[str, Any], path: list[Any], value: Any
+) -> None:
+    broken = copy.deepcopy(ros_template)
+    set_in(broken, path, value)
+    assert schema_errors(ros_schema, broken)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (["Resources", "SignerFunction", "Properties", "Role"], {"Fn::GetAtt": ["ExecRole", "Arn"]}),
+        (["Outputs", "FunctionUrl", "Value"], {"Fn::GetAtt": ["HttpTrigger", "Url"]}),
+        (["Resources", "UploadBucket", "Properties", "BucketName"], {"Ref": "Bucket"}),
+        (["Resources", "SignerFunction", "Properties", "EnvironmentVariables", "OSS_HOST"],
+         {"Fn::Sub": "https://${Bucket}.oss-${ALIYUN::Region}.aliyuncs.com"}),
+        (["Resources", "SignerFunction", "DependsOn"], ["UploadRoles"]),
+    ],
+    ids=["getatt-unknown-resource", "getatt-unknown-attribute", "ref-unknown", "sub-unknown",
+         "depends-on-unknown"],
+)
+def test_reference_check_reports_dangling_references(
+    ros_template: dict[str, Any], ros_schema: dict[str, Any], path: list[Any], value: Any
+) -> None:
+    broken = copy.deepcopy(ros_template)
+    set_in(broken, path, value)
+    assert reference_findings(broken, ros_schema)
+
+
+def test_stack_creates_bucket_roles_function_and_trigger(ros_template: dict[str, Any]) -> None:
+    kinds = sorted(r["Type"] for r in ros_template["Resources"].values())
+    assert kinds == [
+        "ALIYUN::FC3::Function",
+        "ALIYUN::FC3::Trigger",
+        "ALIYUN::OSS::Bucket",
+        "ALIYUN::RAM::Role",
+        "ALIYUN::RAM::Role",
+    ]
+
+
+def test_bucket_is_private_with_cors_and_website_hosting(ros_template: dict[str, Any]) -> None:
+    [bucket] = resources_of_type(ros_template, "ALIYUN::OSS::Bucket").values()
+    props = bucket["Properties"]
+    assert props["AccessControl"] == "private"
+    [rule] = props["CORSConfiguration"]["CORSRule"]
+    assert rule["AllowedOrigin"] == {"Ref": "AllowedOrigins"}
+    assert sorted(rule["AllowedMethod"]) == ["GET", "POST", "PUT"]
+    assert sorted(rule["ExposeHeader"]) == ["ETag", "x-oss-request-id"]
+    assert props["WebsiteConfigurationV2"]["IndexDocument"]["Suffix"] == "index.html"
+
+
+def test_function_and_trigger_match_the_syaml_deployment(
+    ros_template: dict[str, Any], s_yaml: dict[str, Any]
+) -> None:
+    [function] = resources_of_type(ros_template, "ALIYUN::FC3::Function").values()
+    [trigger] = resources_of_type(ros_template, "ALIYUN::FC3::Trigger").values()
+    fn = function["Properties"]
+    s_props = s_yaml["resources"]["signer"]["props"]
+    assert (fn["Runtime"], fn["Handler"]) == (s_props["runtime"], s_props["handler"])
+    assert fn["Role"] == {"Fn::GetAtt": ["ExecutionRole", "Arn"]}
+    assert fn["InstanceConcurrency"] > 1
+    config = trigger["Properties"]["TriggerConfig"]
+    assert config["authType"] == "anonymous"
+    assert sorted(config["methods"]) == ["GET", "OPTIONS", "POST"]
+
+
+def test_parameters_and_outputs_cover_what_an_operator_sets_and_needs(
+    ros_template: dict[str, Any],
+) -> None:
+    assert {
+        "BucketName", "UploadDir", "AllowedOrigins", "UploadMaxBytes", "UploadAllowedContentTypes",
+    } <= set(ros_template["Parameters"])
+    outputs = ros_template["Outputs"]
+    assert outputs["FunctionUrl"]["Value"] == {"Fn::GetAtt": ["HttpTrigger", "UrlInternet"]}
+    assert "WebsiteEndpoint" in outputs
