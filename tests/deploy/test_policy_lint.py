@@ -40,28 +40,31 @@ def all_template_policies(template: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def allow(action: Any, resource: Any) -> dict[str, Any]:
+    return {"Statement": [{"Effect": "Allow", "Action": action, "Resource": resource}]}
+
+
 @pytest.mark.parametrize(
     "document",
     [
-        {"Statement": [{"Effect": "Allow", "Action": "*", "Resource": "acs:oss:*:*:b/u/*"}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:*"], "Resource": ["acs:oss:*:*:b/u/*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["sts:*"], "Resource": ["acs:ram::1:role/r"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["*:*"], "Resource": ["acs:ram::1:role/r"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:Put*"], "Resource": ["acs:oss:*:*:b/u/*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": "*"}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:b*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["acs:ram::1:role/*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": ["acs:oss:*:*:b/*"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": ["role/x"]}]},
-        {"Statement": [{"Effect": "Allow", "Action": ["oss:PutObject"],
-                        "Resource": [{"Fn::Sub": "acs:oss:*:*:*/${UploadDir}"}]}]},
+        allow("*", "acs:oss:*:*:b/u/*"),
+        allow(["oss:*"], ["acs:oss:*:*:b/u/*"]),
+        allow(["sts:*"], ["acs:ram::1:role/r"]),
+        allow(["*:*"], ["acs:ram::1:role/r"]),
+        allow(["oss:Put*"], ["acs:oss:*:*:b/u/*"]),
+        allow(["oss:PutObject"], "*"),
+        allow(["oss:PutObject"], ["acs:oss:*:*:*"]),
+        allow(["oss:PutObject"], ["acs:oss:*:*:b*"]),
+        allow(["sts:AssumeRole"], ["acs:ram::1:role/*"]),
+        allow(["oss:PutObject"], ["acs:oss:*:*:b/*"]),
+        allow(["sts:AssumeRole"], ["role/x"]),
+        allow(["oss:PutObject"], [{"Fn::Sub": "acs:oss:*:*:*/${UploadDir}"}]),
         {"Statement": [{"Effect": "Allow", "NotAction": ["oss:DeleteObject"], "Action": [],
                         "Resource": ["acs:oss:*:*:b/u/*"]}]},
     ],
     ids=["bare-star-action", "oss-star", "sts-star", "star-colon-star", "action-prefix-star",
-         "bare-star-resource", "all-buckets", "bucket-name-prefix", "any-role", "whole-bucket", "not-an-arn",
-         "sub-template-any-bucket", "not-action"],
+         "bare-star-resource", "all-buckets", "bucket-name-prefix", "any-role", "whole-bucket",
+         "not-an-arn", "sub-template-any-bucket", "not-action"],
 )
 def test_lint_flags_wildcard_grants(document: dict[str, Any]) -> None:
     assert policy_findings(document)
@@ -121,7 +124,8 @@ def test_execution_role_is_trusted_by_function_compute_only(
     ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
 ) -> None:
     expected = [{"Service": ["fc.aliyuncs.com"]}]
-    assert trust_principals(role(ros_template, "ExecutionRole")["AssumeRolePolicyDocument"]) == expected
+    ros_trust = role(ros_template, "ExecutionRole")["AssumeRolePolicyDocument"]
+    assert trust_principals(ros_trust) == expected
     assert trust_principals(ram_documents["execution-role-trust"]) == expected
 
 
@@ -130,7 +134,8 @@ def test_upload_role_is_trusted_by_the_execution_role_only_not_the_account(
 ) -> None:
     ros_trust = role(ros_template, "UploadRole")["AssumeRolePolicyDocument"]
     assert trust_principals(ros_trust) == [{"RAM": [{"Fn::GetAtt": ["ExecutionRole", "Arn"]}]}]
-    assert trust_principals(ram_documents["upload-role-trust"]) == [{"RAM": [EXECUTION_ROLE_ARN_JSON]}]
+    json_trust = ram_documents["upload-role-trust"]
+    assert trust_principals(json_trust) == [{"RAM": [EXECUTION_ROLE_ARN_JSON]}]
 
 
 @pytest.mark.parametrize(

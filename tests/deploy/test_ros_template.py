@@ -83,7 +83,8 @@ def test_schema_rejects_a_broken_template(
 @pytest.mark.parametrize(
     ("path", "value"),
     [
-        (["Resources", "SignerFunction", "Properties", "Role"], {"Fn::GetAtt": ["ExecRole", "Arn"]}),
+        (["Resources", "SignerFunction", "Properties", "Role"],
+         {"Fn::GetAtt": ["ExecRole", "Arn"]}),
         (["Outputs", "FunctionUrl", "Value"], {"Fn::GetAtt": ["HttpTrigger", "Url"]}),
         (["Resources", "UploadBucket", "Properties", "BucketName"], {"Ref": "Bucket"}),
         (["Resources", "SignerFunction", "Properties", "EnvironmentVariables", "OSS_HOST"],

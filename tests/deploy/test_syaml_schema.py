@@ -46,7 +46,7 @@ def test_signer_props_validate_against_the_fc3_schema(
         (lambda p: p.update(memorySize=100), "memorySize"),
         (lambda p: p.update(runtime="python3.11"), "runtime"),
         (lambda p: p.pop("handler"), ""),
-        (lambda p: p["environmentVariables"].update(UPLOAD_MAX_BYTES=10485760), "environmentVariables"),
+        (lambda p: p["environmentVariables"].update(UPLOAD_MAX_BYTES=1024), "environmentVariables"),
         (lambda p: p["triggers"][0].update(triggerType="websocket"), "triggers"),
         (lambda p: p.update(instanceConcurrency=0), "instanceConcurrency"),
     ],
