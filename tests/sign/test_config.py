@@ -1,0 +1,100 @@
+"""Settings.from_env: defaults, validation, every problem at once."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from uploadsign import config
+from uploadsign.config import ENV_VARS, Settings, StsEndpoint
+from uploadsign.errors import ConfigurationError
+
+from .support import BASE_ENV, ROLE_ARN
+
+
+def test_defaults_fill_everything_but_the_three_required_variables() -> None:
+    settings = Settings.from_env(
+        {"OSS_BUCKET": "b-1", "OSS_REGION": "cn-shanghai", "OSS_STS_ROLE_ARN": ROLE_ARN}
+    )
+    assert settings == Settings(
+        bucket="b-1",
+        region="cn-shanghai",
+        host="https://b-1.oss-cn-shanghai.aliyuncs.com",
+        upload_dir="uploads/",
+        role_arn=ROLE_ARN,
+        sts_endpoint=StsEndpoint("sts.cn-shanghai.aliyuncs.com", "https"),
+    )
+
+
+def test_local_cloud_values_are_accepted() -> None:
+    env = {
+        **BASE_ENV,
+        "OSS_HOST": "http://127.0.0.1:9100/example-bucket/",
+        "STS_ENDPOINT": "http://127.0.0.1:9200",
+        "OSS_UPLOAD_DIR": "incoming",
+        "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png,image/jpeg",
+        "CORS_ALLOWED_ORIGINS": "http://127.0.0.1:8080, http://localhost:8080",
+        "UPLOAD_SUCCESS_ACTION_STATUS": "201",
+    }
+    settings = Settings.from_env(env)
+    assert settings.host == "http://127.0.0.1:9100/example-bucket"
+    assert settings.sts_endpoint == StsEndpoint("127.0.0.1:9200", "http")
+    assert settings.upload_dir == "incoming/"
+    assert settings.allowed_content_types == ("image/png", "image/jpeg")
+    assert settings.cors_allowed_origins == ("http://127.0.0.1:8080", "http://localhost:8080")
+    assert settings.success_action_status == "201"
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    env = {
+        "OSS_REGION": "Hangzhou!",
+        "OSS_STS_ROLE_ARN": "arn:aws:iam::1:role/x",
+        "OSS_HOST": "ftp://x",
+        "OSS_UPLOAD_DIR": "../etc/",
+        "STS_ENDPOINT": "http://h:1/path",
+        "STS_DURATION_SECONDS": "abc",
+        "STS_TIMEOUT_SECONDS": "0",
+        "STS_ROLE_SESSION_NAME": "a b",
+        "UPLOAD_EXPIRE_SECONDS": "5",
+        "UPLOAD_MAX_BYTES": "-1",
+        "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png,not a type",
+        "UPLOAD_SUCCESS_ACTION_STATUS": "302",
+        "CORS_ALLOWED_ORIGINS": "https://ok.example, https://x.example/path",
+    }
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env(env)
+    named = {problem.split(" ", 1)[0] for problem in info.value.problems}
+    assert named == {
+        "OSS_BUCKET", "OSS_REGION", "OSS_STS_ROLE_ARN", "OSS_HOST", "OSS_UPLOAD_DIR",
+        "STS_ENDPOINT", "STS_DURATION_SECONDS", "STS_TIMEOUT_SECONDS", "STS_ROLE_SESSION_NAME",
+        "UPLOAD_EXPIRE_SECONDS", "UPLOAD_MAX_BYTES", "UPLOAD_ALLOWED_CONTENT_TYPES",
+        "UPLOAD_SUCCESS_ACTION_STATUS", "CORS_ALLOWED_ORIGINS",
+    }
+    assert info.value.status == 500 and info.value.code == "misconfigured"
+
+
+def test_refresh_margin_must_leave_room_below_the_duration() -> None:
+    env = {**BASE_ENV, "STS_DURATION_SECONDS": "900", "STS_REFRESH_MARGIN_SECONDS": "900"}
+    with pytest.raises(ConfigurationError, match="STS_REFRESH_MARGIN_SECONDS"):
+        Settings.from_env(env)
+
+
+def test_env_vars_lists_exactly_the_names_the_module_defines() -> None:
+    source = Path(config.__file__).read_text()
+    assigned = {
+        node.targets[0].id
+        for node in ast.parse(source).body
+        if isinstance(node, ast.Assign)
+        and isinstance(node.targets[0], ast.Name)
+        and isinstance(node.value, ast.Constant)
+        and node.targets[0].id == node.value.value
+    }
+    assert set(ENV_VARS) == assigned
+    assert len(ENV_VARS) == len(set(ENV_VARS))
+
+
+def test_every_variable_is_documented_in_the_module_docstring() -> None:
+    doc = config.__doc__ or ""
+    assert [name for name in ENV_VARS if f"``{name}``" not in doc] == []
