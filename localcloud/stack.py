@@ -1,0 +1,324 @@
+"""The whole product on one machine: OSS emulator, STS stub and the signing function.
+
+Owns start-up order and wiring: identities (a random local execution identity and an
+admin per state directory, persisted in ``endpoints.json``), the upload role, the
+bucket with CORS and website hosting, ``web/`` uploaded into it with a generated
+``config.js``, the function as a gunicorn subprocess with its normal environment, and
+``endpoints.json`` for scripts. It never imports the signing function.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from localcloud import config
+from localcloud.identity import IdentityStore, Principal
+from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.cors import make_rule
+from localcloud.oss.emulator import Emulator
+
+ACCOUNT_ID = "1000000000000000"
+UPLOAD_ROLE_NAME = "oss-uploader"
+UPLOAD_ROLE_ARN = f"acs:ram::{ACCOUNT_ID}:role/{UPLOAD_ROLE_NAME}"
+UPLOAD_PREFIX = "uploads/"
+ENDPOINTS_FILE = "endpoints.json"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+FUNCTION_DIR = REPO_ROOT / "functions" / "sign"
+WEB_DIR = REPO_ROOT / "web"
+EXPOSED_HEADERS = ("ETag", "x-oss-request-id", "x-oss-hash-crc64ecma", "Content-MD5")
+
+
+class PortInUse(RuntimeError):
+    """A port the stack needs is taken; the message names it and the variable to change."""
+
+    def __init__(self, port: int, env_var: str, what: str) -> None:
+        super().__init__(
+            f"localcloud: port {port} for the {what} is already in use; "
+            f"set {env_var} to another port (0 = any free port) or stop the other instance."
+        )
+        self.port = port
+        self.env_var = env_var
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An AccessKey pair (and STS token, when the identity has one)."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, str | None]:
+        """Return the endpoints.json form."""
+        return {"access_key_id": self.access_key_id, "access_key_secret": self.access_key_secret,
+                "security_token": self.security_token}
+
+
+def _load_or_make_credentials(state_dir: Path) -> tuple[Credentials, Credentials]:
+    """Reuse the keys of an earlier run in this state directory, else make random ones."""
+    path = state_dir / ENDPOINTS_FILE
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        exec_c, admin_c = saved["execution_identity"], saved["admin_identity"]
+        return (
+            Credentials(exec_c["access_key_id"], exec_c["access_key_secret"],
+                        exec_c.get("security_token")),
+            Credentials(admin_c["access_key_id"], admin_c["access_key_secret"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return (
+        Credentials(f"LOCAL-EXEC-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24),
+                    f"LOCAL-EXEC-TOKEN-{secrets.token_urlsafe(24)}"),
+        Credentials(f"LOCAL-ADMIN-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24)),
+    )
+
+
+def upload_role_permission(bucket: str) -> dict[str, Any]:
+    """Return the upload role's permission policy: PutObject under ``uploads/`` only."""
+    return {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["oss:PutObject"],
+        "Resource": [f"acs:oss:*:*:{bucket}/{UPLOAD_PREFIX}*"],
+    }]}
+
+
+def execution_policy() -> dict[str, Any]:
+    """Return the execution identity's policy: it may only assume the upload role."""
+    return {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": [UPLOAD_ROLE_ARN],
+    }]}
+
+
+def _port_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _free_port(host: str) -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class LocalCloud:
+    """A running stack; use :meth:`start`, then :meth:`stop` (or a ``with`` block)."""
+
+    state_dir: Path
+    bucket: str
+    region: str
+    emulator: Emulator
+    sts: Any
+    identities: IdentityStore
+    execution_credentials: Credentials
+    admin_credentials: Credentials
+    sts_url: str
+    function_url: str | None
+    function_process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    @property
+    def oss_url(self) -> str:
+        """The emulator endpoint (path-style): ``http://127.0.0.1:<port>``."""
+        return self.emulator.url
+
+    @property
+    def post_url(self) -> str:
+        """Where the browser POSTs uploads: ``http://127.0.0.1:<port>/<bucket>``."""
+        return f"{self.emulator.url}/{self.bucket}"
+
+    @property
+    def website_url(self) -> str:
+        """The page's origin plus ``/`` (a different origin from the POST endpoint)."""
+        return f"http://localhost:{self.emulator.port}/"
+
+    @property
+    def website_origin(self) -> str:
+        """The page's origin."""
+        return f"http://localhost:{self.emulator.port}"
+
+    @classmethod
+    def start(
+        cls,
+        state_dir: Path,
+        *,
+        host: str = "127.0.0.1",
+        oss_port: int = 0,
+        sts_port: int = 0,
+        function_port: int = 0,
+        bucket: str = config.DEFAULT_BUCKET,
+        start_function: bool = True,
+        function_env_overrides: Mapping[str, str] | None = None,
+        cors_origins: tuple[str, ...] | None = None,
+        sts_settings: Any = None,
+        upload_web: bool = True,
+    ) -> LocalCloud:
+        """Start every part; raise PortInUse naming the variable when a port is taken."""
+        state_dir = Path(state_dir).resolve()
+        state_dir.mkdir(parents=True, exist_ok=True)
+        exec_c, admin_c = _load_or_make_credentials(state_dir)
+        identities = IdentityStore([
+            Principal(exec_c.access_key_id, exec_c.access_key_secret,
+                      security_token=exec_c.security_token, policies=(execution_policy(),),
+                      arn=f"acs:ram::{ACCOUNT_ID}:user/local-execution"),
+            Principal(admin_c.access_key_id, admin_c.access_key_secret,
+                      arn=f"acs:ram::{ACCOUNT_ID}:root"),
+        ])
+        if function_port and start_function and not _port_free(host, function_port):
+            raise PortInUse(function_port, config.ENV_FUNCTION_PORT, "signing function")
+        try:
+            emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
+                                      port=oss_port, website_bucket=bucket)
+        except OSError as exc:
+            raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
+        try:
+            sts, sts_url = _start_sts(identities, exec_c, bucket, host, sts_port, sts_settings)
+        except OSError as exc:
+            emulator.stop()
+            raise PortInUse(sts_port, config.ENV_STS_PORT, "STS stub") from exc
+        website_origin = f"http://localhost:{emulator.port}"
+        origins = cors_origins or (website_origin, f"http://127.0.0.1:{emulator.port}")
+        emulator.buckets.put(BucketConfig(
+            name=bucket, acl="private",
+            cors_rules=(make_rule(origins=origins, methods=("POST", "GET", "HEAD", "PUT"),
+                                  headers=("*",), expose=EXPOSED_HEADERS, max_age_seconds=600),),
+            index_document="index.html",
+        ))
+        cloud = cls(state_dir=state_dir, bucket=bucket, region=config.REGION, emulator=emulator,
+                    sts=sts, identities=identities, execution_credentials=exec_c,
+                    admin_credentials=admin_c, sts_url=sts_url, function_url=None)
+        try:
+            if start_function:
+                port = function_port or _free_port(host)
+                cloud.function_url = f"http://{host}:{port}"
+                cloud._start_function(host, port, website_origin, function_env_overrides or {})
+            if upload_web:
+                from localcloud.webupload import upload_web
+
+                upload_web(cloud, WEB_DIR)
+            cloud.write_endpoints()
+        except BaseException:
+            cloud.stop()
+            raise
+        return cloud
+
+    def function_env(self, website_origin: str, overrides: Mapping[str, str]) -> dict[str, str]:
+        """Return the function's environment: what FC would set, pointing at the stack."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD_")}
+        env.update({
+            "OSS_BUCKET": self.bucket,
+            "OSS_REGION": self.region,
+            "OSS_HOST": self.post_url,
+            "OSS_STS_ROLE_ARN": UPLOAD_ROLE_ARN,
+            "STS_ENDPOINT": self.sts_url,
+            "CORS_ALLOWED_ORIGINS": website_origin,
+            "ALIBABA_CLOUD_ACCESS_KEY_ID": self.execution_credentials.access_key_id,
+            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.execution_credentials.access_key_secret,
+            "ALIBABA_CLOUD_SECURITY_TOKEN": self.execution_credentials.security_token or "",
+            "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
+            "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
+        })
+        env.update(overrides)
+        return env
+
+    def _start_function(self, host: str, port: int, website_origin: str,
+                        overrides: Mapping[str, str]) -> None:
+        self.log_path = self.state_dir / "function.log"
+        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
+        try:
+            self.function_process = subprocess.Popen(
+                [sys.executable, "-m", "gunicorn", "--chdir", str(FUNCTION_DIR),
+                 "--bind", f"{host}:{port}", "--workers", "1", "--threads", "8",
+                 "--timeout", "120", "app:app"],
+                env=self.function_env(website_origin, overrides),
+                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
+            )
+        finally:
+            log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.function_process.poll() is not None:
+                raise RuntimeError(f"the signing function exited; see {self.log_path}")
+            try:
+                with urllib.request.urlopen(f"{self.function_url}/healthz", timeout=2) as answer:
+                    answer.read()
+                return
+            except urllib.error.HTTPError:
+                return  # it answers: up, whatever it thinks of /healthz
+            except OSError:
+                time.sleep(0.1)
+        raise RuntimeError(f"the signing function did not start; see {self.log_path}")
+
+    def endpoints(self) -> dict[str, Any]:
+        """Return what endpoints.json records."""
+        return {
+            "oss_url": self.oss_url,
+            "post_url": self.post_url,
+            "website_url": self.website_url,
+            "sts_url": self.sts_url,
+            "function_url": self.function_url,
+            "bucket": self.bucket,
+            "region": self.region,
+            "role_arn": UPLOAD_ROLE_ARN,
+            "upload_prefix": UPLOAD_PREFIX,
+            "state_dir": str(self.state_dir),
+            "execution_identity": self.execution_credentials.to_json(),
+            "admin_identity": self.admin_credentials.to_json(),
+        }
+
+    def write_endpoints(self) -> Path:
+        """Write endpoints.json (owner-readable only: it holds local keys)."""
+        path = self.state_dir / ENDPOINTS_FILE
+        tmp = path.with_suffix(".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(self.endpoints(), handle, indent=2)
+        os.replace(tmp, path)
+        return path
+
+    def stop(self) -> None:
+        """Stop the function, the STS stub and the emulator."""
+        if self.function_process is not None and self.function_process.poll() is None:
+            self.function_process.terminate()
+            try:
+                self.function_process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.function_process.kill()
+                self.function_process.wait()
+        if self.sts is not None:
+            self.sts.stop()
+        self.emulator.stop()
+
+    def __enter__(self) -> LocalCloud:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def _start_sts(identities: IdentityStore, exec_c: Credentials, bucket: str, host: str,
+               port: int, sts_settings: Any) -> tuple[Any, str]:
+    """Start the STS stub with the upload role; return it and its URL."""
+    from localcloud.sts_wiring import start_sts
+
+    return start_sts(identities=identities, execution_key_id=exec_c.access_key_id,
+                     role_arn=UPLOAD_ROLE_ARN, permission=upload_role_permission(bucket),
+                     host=host, port=port, settings=sts_settings)

@@ -1,0 +1,39 @@
+"""Start the STS stub with the stack's one role: the adapter between stack and stub.
+
+Owns translating the stack's facts (execution identity, upload role, its permission
+policy) into the stub's own types. Kept apart so :mod:`localcloud.stack` does not depend
+on the stub's constructor shape.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from localcloud.identity import IdentityStore, PolicyDocument
+
+
+def start_sts(
+    *,
+    identities: IdentityStore,
+    execution_key_id: str,
+    role_arn: str,
+    permission: PolicyDocument,
+    host: str,
+    port: int,
+    settings: Any = None,
+) -> tuple[Any, str]:
+    """Start the stub trusting only the execution identity; return (server, url)."""
+    from localcloud.sts.roles import Role, StsSettings
+    from localcloud.sts.server import StsStub
+
+    role = Role(arn=role_arn, trusted_principals=(execution_key_id,),
+                permission_policies=(permission,), max_session_duration=3600)
+    stub = StsStub(identities, {role_arn: role}, clock=_utc_now,
+                   settings=settings or StsSettings())
+    running = stub.start(host, port)
+    return running, running.url
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)

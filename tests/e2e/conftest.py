@@ -1,0 +1,44 @@
+"""Shared fixtures: a whole local cloud (emulator, STS stub, signing function) on port 0.
+
+Other test areas may import these (``from tests.e2e.conftest import ...``) or request the
+fixtures by name from a conftest that re-exports them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import alibabacloud_oss_v2 as oss
+import pytest
+
+from localcloud.stack import LocalCloud
+
+
+def admin_client(cloud: LocalCloud) -> oss.Client:
+    """Return an SDK client for the stack's admin identity (the independent reader)."""
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
+        cloud.admin_credentials.access_key_id, cloud.admin_credentials.access_key_secret
+    )
+    cfg.region = cloud.region
+    cfg.endpoint = cloud.oss_url
+    cfg.retry_max_attempts = 1
+    return oss.Client(cfg)
+
+
+@pytest.fixture(scope="module")
+def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """A running stack shared by a module's tests; stopped even on failure."""
+    state: Path = tmp_path_factory.mktemp("localcloud")
+    cloud = LocalCloud.start(state)
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
+
+
+@pytest.fixture(scope="module")
+def oss_admin(local_cloud: LocalCloud) -> oss.Client:
+    """An SDK client reading the stack's bucket as admin."""
+    return admin_client(local_cloud)

@@ -1,0 +1,50 @@
+"""Helpers for e2e tests: talk to the stack over real HTTP with only the standard library."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import secrets
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+
+def multipart(fields: Mapping[str, str], filename: str, data: bytes,
+              content_type: str = "application/octet-stream") -> tuple[bytes, str]:
+    """Encode a PostObject form: the given fields in order, then ``file`` last."""
+    boundary = "----e2e" + secrets.token_hex(8)
+    out = bytearray()
+    for name, value in fields.items():
+        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
+                f"{value}\r\n").encode()
+    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
+            f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
+    out += data + f"\r\n--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
+def request(method: str, url: str, body: bytes | None = None,
+            headers: Mapping[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    """Send one request; return (status, lower-cased headers, body)."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    try:
+        target = parts.path or "/"
+        if parts.query:
+            target += "?" + parts.query
+        conn.request(method, target, body=body, headers=dict(headers or {}))
+        answer = conn.getresponse()
+        data = answer.read()
+        return answer.status, {k.lower(): v for k, v in answer.getheaders()}, data
+    finally:
+        conn.close()
+
+
+def post_json(url: str, document: Any, origin: str | None = None) -> tuple[int, Any]:
+    """POST JSON, return (status, decoded JSON)."""
+    headers = {"Content-Type": "application/json"}
+    if origin:
+        headers["Origin"] = origin
+    status, _, body = request("POST", url, json.dumps(document).encode(), headers)
+    return status, json.loads(body)
