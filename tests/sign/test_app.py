@@ -1,0 +1,247 @@
+"""The WSGI app in process (werkzeug test client): routes, CORS, errors, laziness."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from typing import Any
+
+import pytest
+from werkzeug.test import Client
+
+from uploadsign import policy
+from uploadsign.errors import StsError
+from uploadsign.factory import build_app
+from uploadsign.web import LazyApp
+
+from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
+
+ORIGIN = "https://app.example.com"
+GOOD = {"filename": "cat.png", "size": 1234, "content_type": "image/png"}
+
+
+def make_client(
+    clock: FakeClock, fetcher: FakeFetcher, **env: str
+) -> Client:
+    app = build_app({**BASE_ENV, **env}, fetcher_factory=lambda s: fetcher, clock=clock)
+    return Client(app)
+
+
+@pytest.fixture
+def client(clock: FakeClock, fetcher: FakeFetcher) -> Client:
+    return make_client(
+        clock, fetcher, UPLOAD_MAX_BYTES="1000000", UPLOAD_ALLOWED_CONTENT_TYPES="image/png"
+    )
+
+
+def error_of(response: Any) -> dict[str, str]:
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert set(body["error"]) == {"code", "message"}
+    return dict(body["error"])
+
+
+def test_post_uploads_returns_a_grant_with_cors_for_an_allowed_origin(client: Client) -> None:
+    response = client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN})
+    assert response.status_code == 200
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["Cache-Control"] == "no-store"
+    grant = response.get_json()
+    assert set(grant) == {"url", "fields", "key", "expires_at", "max_size"}
+    assert grant["fields"]["key"] == grant["key"]
+    assert policy.decode(grant["fields"]["policy"])["expiration"] == grant["expires_at"]
+
+
+def test_sample_route_returns_the_sample_fields(client: Client) -> None:
+    grant = client.get("/get_post_signature_for_oss_upload").get_json()
+    assert {
+        "policy", "x_oss_signature_version", "x_oss_credential", "x_oss_date", "signature",
+        "host", "dir", "security_token",
+    } <= set(grant)
+
+
+def test_foreign_origin_gets_no_cors_headers(client: Client) -> None:
+    response = client.post("/uploads", json=GOOD, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 200
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert response.headers["Vary"] == "Origin"
+
+
+@pytest.mark.parametrize("path", ["/uploads", "/get_post_signature_for_oss_upload"])
+def test_preflight_from_allowed_origin_lists_methods_and_headers(
+    client: Client, path: str
+) -> None:
+    response = client.options(
+        path,
+        headers={
+            "Origin": ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
+    assert response.status_code == 204
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type"
+    assert "OPTIONS" in response.headers["Access-Control-Allow-Methods"]
+
+
+def test_preflight_from_foreign_origin_has_no_cors_headers(client: Client) -> None:
+    response = client.options("/uploads", headers={"Origin": "https://evil.example"})
+    assert not [name for name in response.headers.keys() if name.startswith("Access-Control")]
+
+
+def test_wildcard_only_when_configured(clock: FakeClock, fetcher: FakeFetcher) -> None:
+    client = make_client(clock, fetcher, CORS_ALLOWED_ORIGINS="*")
+    response = client.post("/uploads", json=GOOD, headers={"Origin": "https://any.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    none = make_client(clock, fetcher, CORS_ALLOWED_ORIGINS="")
+    response = none.post("/uploads", json=GOOD, headers={"Origin": "https://any.example"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+
+
+BAD_REQUESTS = [
+    pytest.param(b"{not json", 400, "malformed_json", id="malformed-json"),
+    pytest.param(b"\xff\xfe", 400, "malformed_json", id="not-utf8"),
+    pytest.param(b"[1, 2]", 400, "malformed_json", id="json-array"),
+    pytest.param(b"", 400, "malformed_json", id="empty-body"),
+    pytest.param({"size": 1, "content_type": "image/png"}, 400, "bad_request", id="no-filename"),
+    pytest.param({"filename": "a.png"}, 400, "bad_request", id="missing-two"),
+    pytest.param({**GOOD, "filename": 7}, 400, "bad_request", id="filename-number"),
+    pytest.param({**GOOD, "size": "12"}, 400, "bad_request", id="size-string"),
+    pytest.param({**GOOD, "size": 1.5}, 400, "bad_request", id="size-float"),
+    pytest.param({**GOOD, "size": True}, 400, "bad_request", id="size-bool"),
+    pytest.param({**GOOD, "content_type": None}, 400, "bad_request", id="type-null"),
+    pytest.param({**GOOD, "size": 0}, 422, "invalid_size", id="size-zero"),
+    pytest.param({**GOOD, "size": -5}, 422, "invalid_size", id="size-negative"),
+    pytest.param({**GOOD, "size": 1_000_001}, 413, "too_large", id="size-too-large"),
+    pytest.param({**GOOD, "size": 10**30}, 413, "too_large", id="size-absurd"),
+    pytest.param({**GOOD, "content_type": "text/html"}, 415, "unsupported_content_type",
+                 id="type-not-allowed"),
+    pytest.param({**GOOD, "content_type": "image"}, 422, "invalid_field", id="type-malformed"),
+    pytest.param({**GOOD, "filename": "a\x00.png"}, 422, "invalid_filename", id="nul-name"),
+    pytest.param({**GOOD, "filename": "x" * 10_000}, 422, "invalid_filename", id="10KB-name"),
+    pytest.param({**GOOD, "filename": "../../etc/passwd"}, 422, "invalid_filename",
+                 id="traversal"),
+    pytest.param({**GOOD, "filename": ""}, 422, "invalid_filename", id="empty-name"),
+]
+
+
+@pytest.mark.parametrize(("body", "status", "code"), BAD_REQUESTS)
+def test_bad_upload_requests_get_clear_json_errors(
+    client: Client, body: object, status: int, code: str
+) -> None:
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    response = client.post(
+        "/uploads", data=data, content_type="application/json", headers={"Origin": ORIGIN}
+    )
+    assert (response.status_code, error_of(response)["code"]) == (status, code)
+    # Errors carry CORS headers too, so the page can read why it failed.
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+def test_oversized_body_is_refused_before_parsing(client: Client) -> None:
+    response = client.post("/uploads", data=b"{" + b" " * 20_000 + b"}")
+    assert (response.status_code, error_of(response)["code"]) == (413, "too_large")
+
+
+def test_unknown_route_is_404(client: Client) -> None:
+    response = client.get("/nope")
+    assert (response.status_code, error_of(response)["code"]) == (404, "not_found")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/uploads", "POST, OPTIONS"),
+        ("DELETE", "/uploads", "POST, OPTIONS"),
+        ("POST", "/get_post_signature_for_oss_upload", "GET, OPTIONS"),
+        ("POST", "/healthz", "GET"),
+    ],
+)
+def test_wrong_method_is_405_with_allow(client: Client, method: str, path: str, allow: str) -> None:
+    response = client.open(path, method=method)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == allow
+    assert error_of(response)["code"] == "method_not_allowed"
+
+
+def test_healthz_says_configured_without_calling_sts(client: Client, fetcher: FakeFetcher) -> None:
+    response = client.get("/healthz")
+    assert response.get_json() == {
+        "status": "ok",
+        "configured": True,
+        "bucket": "example-bucket",
+        "region": "cn-hangzhou",
+        "host": "https://example-bucket.oss-cn-hangzhou.aliyuncs.com",
+        "upload_dir": "uploads/",
+    }
+    assert fetcher.calls == 0
+
+
+def test_sts_outage_without_cached_credentials_is_503_with_retry_after(
+    client: Client, fetcher: FakeFetcher
+) -> None:
+    fetcher.failure = StsError("Unavailable", "down")
+    response = client.post("/uploads", json=GOOD)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert error_of(response)["code"] == "credentials_unavailable"
+
+
+def test_outage_after_warm_up_keeps_serving(
+    client: Client, fetcher: FakeFetcher, clock: FakeClock
+) -> None:
+    assert client.post("/uploads", json=GOOD).status_code == 200
+    clock.advance(56 * 60)
+    fetcher.failure = StsError("Unavailable", "down")
+    assert client.post("/uploads", json=GOOD).status_code == 200
+
+
+def test_unexpected_bug_is_a_generic_500_without_details(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken() -> Any:
+        raise RuntimeError("internal detail that must not leak")
+
+    app = build_app(BASE_ENV, fetcher_factory=lambda s: broken, clock=clock)
+    response = Client(app).post("/uploads", json=GOOD)
+    assert response.status_code == 500
+    assert error_of(response) == {"code": "internal_error", "message": "internal error"}
+    assert b"internal detail" not in response.data
+    assert "internal detail" in caplog.text  # logged for the operator
+
+
+def test_lazy_app_reports_every_configuration_problem_and_recovers() -> None:
+    env: dict[str, str] = {}
+    calls = {"n": 0}
+
+    def factory() -> Any:
+        calls["n"] += 1
+        return build_app(env, fetcher_factory=lambda s: FakeFetcher(FakeClock(FIXED_NOW)))
+
+    client = Client(LazyApp(factory))
+    assert calls["n"] == 0  # nothing is read before the first request
+    response = client.get("/healthz")
+    assert response.status_code == 500
+    error = error_of(response)
+    assert error["code"] == "misconfigured"
+    for name in ("OSS_BUCKET", "OSS_REGION", "OSS_STS_ROLE_ARN"):
+        assert name in error["message"]
+    env.update(BASE_ENV)
+    assert client.get("/healthz").status_code == 200
+    client.get("/healthz")
+    assert calls["n"] == 2
+
+
+def test_importing_app_and_index_reads_no_environment_and_no_sdk() -> None:
+    for name in ("app", "index"):
+        sys.modules.pop(name, None)
+    before = {m for m in sys.modules if m.startswith("alibabacloud_sts")}
+    app_module = importlib.import_module("app")
+    index_module = importlib.import_module("index")
+    assert isinstance(app_module.app, LazyApp)
+    assert app_module.app._app is None
+    assert callable(index_module.handler)
+    if not before:
+        assert not [m for m in sys.modules if m.startswith("alibabacloud_sts")]

@@ -1,0 +1,152 @@
+"""The FC 3.0 event ↔ WSGI adapter, driven by the JSON fixtures in tests/events/."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+from typing import Any
+from wsgiref.validate import validator
+
+import pytest
+
+from uploadsign import fc
+from uploadsign.factory import build_app
+
+from .support import BASE_ENV, FakeClock, FakeFetcher
+
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+
+
+def load(name: str) -> bytes:
+    return (EVENTS / name).read_bytes()  # the runtime hands the event over as bytes
+
+
+@pytest.fixture
+def app(clock: FakeClock, fetcher: FakeFetcher) -> Any:
+    return validator(build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock))
+
+
+def test_plain_and_base64_bodies_give_the_same_grant_shape(app: Any) -> None:
+    plain = fc.handle_event(app, load("post_uploads_plain.json"))
+    b64 = fc.handle_event(app, load("post_uploads_base64.json"))
+    for response in (plain, b64):
+        assert response["statusCode"] == 200
+        assert response["isBase64Encoded"] is False
+        assert response["headers"]["Access-Control-Allow-Origin"] == "https://app.example.com"
+        grant = json.loads(response["body"])
+        assert grant["fields"]["x-oss-meta-original-filename"] == "Holiday%20Photo.PNG"
+        assert grant["max_size"] == 2048
+
+
+def test_environ_from_event_is_complete_and_lower_cases_headers() -> None:
+    environ = fc.to_environ(json.loads(load("post_uploads_base64.json")))
+    body = environ.pop("wsgi.input").read()
+    environ.pop("wsgi.errors")
+    assert json.loads(body)["filename"] == "Holiday Photo.PNG"
+    assert environ == {
+        "REQUEST_METHOD": "POST",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": "/uploads",
+        "QUERY_STRING": "v=2",
+        "SERVER_NAME": "sign-fake.cn-hangzhou.fcapp.run",
+        "SERVER_PORT": "443",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "REMOTE_ADDR": "203.0.113.7",
+        "CONTENT_LENGTH": str(len(body)),
+        "CONTENT_TYPE": "application/json; charset=utf-8",
+        "HTTP_ACCEPT": "*/*",
+        "HTTP_ACCEPT_ENCODING": "gzip, deflate, br",
+        "HTTP_HOST": "sign-fake.cn-hangzhou.fcapp.run",
+        "HTTP_ORIGIN": "https://app.example.com",
+        "HTTP_USER_AGENT": "Mozilla/5.0 (X11; Linux x86_64) Chrome/126.0",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "wsgi.version": (1, 0),
+        "wsgi.url_scheme": "https",
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
+
+
+def test_query_parameters_are_rebuilt_and_sample_route_answers(app: Any) -> None:
+    event = json.loads(load("get_signature.json"))
+    assert fc.to_environ(event)["QUERY_STRING"] == "dir=ignored&tag=a%2Cb"
+    response = fc.handle_event(app, json.dumps(event).encode())
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["dir"] == "uploads/"
+
+
+def test_options_preflight_event(app: Any) -> None:
+    response = fc.handle_event(app, load("options_preflight.json"))
+    assert response == {
+        "statusCode": 204,
+        "isBase64Encoded": False,
+        "body": "",
+        "headers": {
+            "Vary": "Origin",
+            "Access-Control-Allow-Origin": "https://app.example.com",
+            "Access-Control-Allow-Methods": "POST, OPTIONS",
+            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Max-Age": "600",
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Length": "0",
+        },
+    }
+
+
+def test_healthz_event_without_query_parameters(app: Any, fetcher: FakeFetcher) -> None:
+    response = fc.handle_event(app, load("get_healthz.json"))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["configured"] is True
+    assert fetcher.calls == 0
+
+
+def test_malformed_body_event_is_a_json_400(app: Any) -> None:
+    response = fc.handle_event(app, load("post_uploads_malformed.json"))
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize(
+    "event",
+    [
+        pytest.param(b"not json", id="not-json"),
+        pytest.param(b"[1]", id="array"),
+        pytest.param(
+            json.dumps({"body": "%%%", "isBase64Encoded": True}).encode(), id="bad-base64"
+        ),
+        pytest.param(json.dumps({"body": 5}).encode(), id="body-number"),
+    ],
+)
+def test_malformed_events_are_a_json_400(app: Any, event: bytes) -> None:
+    response = fc.handle_event(app, event)
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "bad_event"
+
+
+def test_binary_answers_are_base64() -> None:
+    def binary_app(environ: Any, start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "image/png"), ("X-A", "1"), ("X-A", "2")])
+        return [b"\x89PNG\x00"]
+
+    response = fc.handle_event(validator(binary_app), load("get_healthz.json"))
+    assert response["isBase64Encoded"] is True
+    assert base64.b64decode(response["body"]) == b"\x89PNG\x00"
+    assert response["headers"]["X-A"] == "1, 2"
+
+
+def test_index_handler_serves_an_event_through_the_lazy_app(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import index
+
+    # Misconfigured on purpose (no OSS_* variables in the test process): the handler
+    # must still answer a JSON error, not raise.
+    for name in BASE_ENV:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(index.app, "_app", None)
+    response = index.handler(load("get_healthz.json"), None)
+    assert response["statusCode"] == 500
+    assert json.loads(response["body"])["error"]["code"] == "misconfigured"

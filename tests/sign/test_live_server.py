@@ -1,0 +1,108 @@
+"""End to end on loopback: the app under a real WSGI server, STS faked by a tiny server.
+
+No ``responses`` here: the real SDK builds, signs and sends its HTTP request over a
+socket, so the whole path (config → SDK → cache → signer → HTTP) is exercised.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from werkzeug.serving import make_server
+
+from uploadsign import policy, signing
+from uploadsign.factory import build_app
+
+from .support import BASE_ENV, FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, ROLE_ARN
+
+
+class FakeSts(BaseHTTPRequestHandler):
+    """Answer every AssumeRole with the same fake credentials; record the queries."""
+
+    queries: list[dict[str, list[str]]] = []
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
+        type(self).queries.append(parse_qs(urlsplit(self.path).query))
+        body = json.dumps(
+            {
+                "RequestId": "FAKE",
+                "Credentials": {
+                    "AccessKeyId": FAKE_STS_KEY_ID,
+                    "AccessKeySecret": FAKE_STS_SECRET,
+                    "SecurityToken": FAKE_STS_TOKEN,
+                    "Expiration": "2099-01-01T00:00:00Z",
+                },
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def sts_url() -> Iterator[str]:
+    FakeSts.queries = []
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSts)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+@pytest.fixture
+def app_url(sts_url: str) -> Iterator[str]:
+    env = {
+        **BASE_ENV,
+        "STS_ENDPOINT": sts_url,
+        "OSS_HOST": "http://127.0.0.1:1/example-bucket",
+        "STS_TIMEOUT_SECONDS": "5",
+    }
+    server = make_server("127.0.0.1", 0, build_app(env), threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(10)
+
+
+def test_grants_over_real_http_with_one_assume_role_call(app_url: str) -> None:
+    with requests.Session() as session:
+        grants = [
+            session.post(
+                f"{app_url}/uploads",
+                json={"filename": f"f{i}.txt", "size": 10 + i, "content_type": "text/plain"},
+                headers={"Origin": "https://app.example.com"},
+                timeout=30,
+            )
+            for i in range(5)
+        ]
+        sample = session.get(f"{app_url}/get_post_signature_for_oss_upload", timeout=30)
+    assert [g.status_code for g in grants] == [200] * 5
+    assert sample.status_code == 200
+    assert len(FakeSts.queries) == 1
+    assert FakeSts.queries[0]["RoleArn"] == [ROLE_ARN]
+    fields = grants[0].json()["fields"]
+    date = fields["x-oss-date"][:8]
+    key = signing.signing_key(FAKE_STS_SECRET, date, "cn-hangzhou")
+    assert signing.sign(key, fields["policy"]) == fields["x-oss-signature"]
+    assert policy.decode(fields["policy"])["conditions"][0] == {"bucket": "example-bucket"}
+    assert grants[0].json()["url"] == "http://127.0.0.1:1/example-bucket"
