@@ -87,7 +87,8 @@ def hmac_v4(secret: str, date: str, region: str, string_to_sign: str) -> str:
 
 def hmac_v1(secret: str, policy: str) -> str:
     """Independent V1 signature: Base64 HMAC-SHA1 over the Base64 policy."""
-    return base64.b64encode(hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()).decode()
+    digest = hmac.new(secret.encode(), policy.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
 
 
 @dataclass(frozen=True)
@@ -110,8 +111,13 @@ def v4_form(
     extra_fields: Sequence[tuple[str, str]] = (),
     expiration: datetime | None = None,
     omit_conditions: Sequence[str] = (),
+    policy_override: str | None = None,
 ) -> list[Part]:
-    """Build the fields of a V4 form (everything but the file), signed correctly."""
+    """Build the fields of a V4 form (everything but the file), signed correctly.
+
+    ``policy_override`` replaces the Base64 policy text (still signed), to test how
+    malformed policies are refused after a valid signature.
+    """
     date = now.strftime("%Y%m%dT%H%M%SZ")
     credential = f"{signer.access_key_id}/{now:%Y%m%d}/{signer.region}/oss/aliyun_v4_request"
     expires = expiration or now + timedelta(hours=1)
@@ -128,7 +134,7 @@ def v4_form(
         "expiration": expires.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
         "conditions": [*base, *conditions],
     }
-    policy = policy_b64(doc)
+    policy = policy_b64(doc) if policy_override is None else policy_override
     parts = [
         field("key", key),
         field("policy", policy),
