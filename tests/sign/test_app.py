@@ -8,12 +8,11 @@ import sys
 from typing import Any
 
 import pytest
-from werkzeug.test import Client
-
 from uploadsign import policy
 from uploadsign.errors import StsError
 from uploadsign.factory import build_app
 from uploadsign.web import LazyApp
+from werkzeug.test import Client
 
 from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
 

@@ -6,7 +6,6 @@ import ast
 from pathlib import Path
 
 import pytest
-
 from uploadsign import config
 from uploadsign.config import ENV_VARS, Settings, StsEndpoint
 from uploadsign.errors import ConfigurationError

@@ -7,7 +7,6 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 import pytest
-
 from uploadsign.credentials import CredentialCache, TemporaryCredentials
 from uploadsign.errors import CredentialsUnavailable, StsError, StsThrottled
 

@@ -9,7 +9,6 @@ from typing import Any
 from wsgiref.validate import validator
 
 import pytest
-
 from uploadsign import fc
 from uploadsign.factory import build_app
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import pytest
-
 from uploadsign import keys
 from uploadsign.errors import InvalidFilename
 

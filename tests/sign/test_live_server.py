@@ -15,10 +15,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-from werkzeug.serving import make_server
-
 from uploadsign import policy, signing
 from uploadsign.factory import build_app
+from werkzeug.serving import make_server
 
 from .support import BASE_ENV, FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, ROLE_ARN
 

@@ -9,7 +9,6 @@ import json
 from datetime import datetime, timezone
 
 import pytest
-
 from uploadsign import policy, signing
 
 C1_POLICY_JSON = (

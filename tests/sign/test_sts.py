@@ -16,7 +16,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 import responses
-
 from uploadsign.config import Settings
 from uploadsign.credentials import CredentialCache
 from uploadsign.errors import CredentialsUnavailable, StsError, StsThrottled
