@@ -168,7 +168,7 @@ class LocalCloud:
         function_env_overrides: Mapping[str, str] | None = None,
         cors_origins: tuple[str, ...] | None = None,
         sts_settings: Any = None,
-        upload_web: bool = True,
+        publish_web: bool = True,
     ) -> LocalCloud:
         """Start every part; raise PortInUse naming the variable when a port is taken."""
         state_dir = Path(state_dir).resolve()
@@ -209,7 +209,7 @@ class LocalCloud:
                 port = function_port or _free_port(host)
                 cloud.function_url = f"http://{host}:{port}"
                 cloud._start_function(host, port, website_origin, function_env_overrides or {})
-            if upload_web:
+            if publish_web:
                 from localcloud.webupload import upload_web
 
                 upload_web(cloud, WEB_DIR)

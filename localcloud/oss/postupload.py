@@ -11,7 +11,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO, cast
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -60,7 +60,7 @@ def handle_post_object(
         spool_dir=store.spool_dir(bucket.name),
     )
     upload = postobject.receive_post(
-        request.body,
+        cast(BinaryIO, request.body),
         request.header("content-type") or None,
         request.content_length,
         request.headers,

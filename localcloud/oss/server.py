@@ -91,7 +91,8 @@ class _OssRequestHandler(BaseHTTPRequestHandler):
             response = None
         if response is None:
             self._send_error(
-                OssError(500, "InternalError", "We encountered an internal error. Please try again."),
+                OssError(500, "InternalError",
+                         "We encountered an internal error. Please try again."),
                 request_id,
                 close=True,
             )
@@ -110,7 +111,7 @@ class _OssRequestHandler(BaseHTTPRequestHandler):
                 if not data:
                     break
                 drained += len(data)
-        except (ClientDisconnected, ValueError):
+        except (ClientDisconnected, OssError):
             return False
         return reader.remaining <= 0
 
@@ -154,7 +155,7 @@ class _OssRequestHandler(BaseHTTPRequestHandler):
     def date_time_string(self, timestamp: float | None = None) -> str:
         return formatdate(timestamp, usegmt=True)
 
-    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_OPTIONS = _handle_any
+    do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_OPTIONS = do_PATCH = _handle_any
 
 
 class _Server(ThreadingHTTPServer):

@@ -13,8 +13,10 @@ import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import BinaryIO, Protocol
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote
+
+from localcloud.oss.errors import OssError
 
 HEADER_REQUEST_ID = "x-oss-request-id"
 HEADER_EC = "x-oss-ec"
@@ -22,8 +24,25 @@ HEADER_CRC64 = "x-oss-hash-crc64ecma"
 SERVER_NAME = "AliyunOSS"
 
 
+def bad_chunking() -> OssError:
+    """Return the 400 for a body whose chunked framing is broken."""
+    return OssError(400, "InvalidRequest", "The chunked encoding of the request body is invalid.")
+
+
 class ClientDisconnected(ConnectionError):
     """The client closed the connection before sending the whole body."""
+
+
+class RawStream(Protocol):
+    """The buffered socket file the shell reads from."""
+
+    def read(self, size: int = -1, /) -> bytes:
+        """Read up to ``size`` bytes."""
+        ...
+
+    def readline(self, size: int = -1, /) -> bytes:
+        """Read one line of at most ``size`` bytes."""
+        ...
 
 
 class BodyReader(Protocol):
@@ -99,7 +118,7 @@ class Response:
 class LimitedReader:
     """Read exactly ``length`` bytes of a socket file; a short read is a disconnect."""
 
-    def __init__(self, raw: BinaryIO, length: int) -> None:
+    def __init__(self, raw: RawStream, length: int) -> None:
         self._raw = raw
         self._remaining = length
 
@@ -124,11 +143,11 @@ class LimitedReader:
 
 
 class ChunkedReader:
-    """Undo ``Transfer-Encoding: chunked``; malformed framing is a ValueError."""
+    """Undo ``Transfer-Encoding: chunked``; malformed framing is a 400 OssError."""
 
     _MAX_LINE = 4096
 
-    def __init__(self, raw: BinaryIO) -> None:
+    def __init__(self, raw: RawStream) -> None:
         self._raw = raw
         self._chunk_left = 0
         self._done = False
@@ -146,7 +165,7 @@ class ChunkedReader:
         if not line:
             raise ClientDisconnected("chunked body ended early")
         if not line.endswith(b"\n"):
-            raise ValueError("chunk size line too long")
+            raise bad_chunking()
         return line
 
     def _next_chunk(self) -> None:
@@ -154,9 +173,7 @@ class ChunkedReader:
         try:
             size = int(size_text, 16)
         except ValueError as exc:
-            raise ValueError("bad chunk size") from exc
-        if size < 0:
-            raise ValueError("bad chunk size")
+            raise bad_chunking() from exc
         if size == 0:
             while self._line() not in (b"\r\n", b"\n"):  # trailers
                 pass
@@ -181,7 +198,7 @@ class ChunkedReader:
             out += data
             self._chunk_left -= len(data)
             if self._chunk_left == 0 and self._line().strip():
-                raise ValueError("chunk not followed by CRLF")
+                raise bad_chunking()
             if size < 0:
                 continue
         return bytes(out)

@@ -16,7 +16,9 @@ from localcloud.stack import LocalCloud
 from tests.e2e.forms import multipart, post_json, request
 
 
-def grant_for(cloud: LocalCloud, filename: str, data: bytes, content_type: str) -> dict[str, object]:
+def grant_for(
+    cloud: LocalCloud, filename: str, data: bytes, content_type: str
+) -> dict[str, object]:
     status, grant = post_json(
         f"{cloud.function_url}/uploads",
         {"filename": filename, "size": len(data), "content_type": content_type},
@@ -105,7 +107,8 @@ def test_client_disconnect_mid_upload_leaves_no_object_and_no_temp_file(
     fields = grant["fields"]
     assert isinstance(fields, dict)
     body, ctype = multipart(fields, "cut.bin", data)
-    head = (f"POST /{local_cloud.bucket} HTTP/1.1\r\nHost: 127.0.0.1:{local_cloud.emulator.port}\r\n"
+    port = local_cloud.emulator.port
+    head = (f"POST /{local_cloud.bucket} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
             f"Content-Type: {ctype}\r\nContent-Length: {len(body)}\r\n\r\n").encode()
     with socket.create_connection(("127.0.0.1", local_cloud.emulator.port), timeout=10) as sock:
         sock.sendall(head + body[: len(body) // 2])

@@ -111,7 +111,8 @@ def test_ram_policy_limits_reader_to_granted_prefix(emulator: Emulator) -> None:
     for key in ("public/x", "private/x"):
         admin.put_object(oss.PutObjectRequest(bucket=BUCKET, key=key, body=b"x"))
     reader = client_for(emulator, READER)
-    assert reader.get_object(oss.GetObjectRequest(bucket=BUCKET, key="public/x")).body.read() == b"x"
+    got = reader.get_object(oss.GetObjectRequest(bucket=BUCKET, key="public/x"))
+    assert got.body.read() == b"x"
     with pytest.raises(oss.exceptions.OperationError) as info:
         reader.get_object(oss.GetObjectRequest(bucket=BUCKET, key="private/x"))
     assert info.value.unwrap().code == "AccessDenied"
