@@ -23,3 +23,54 @@ os.environ.update(
         "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
     }
 )
+
+
+# --- Suite-wide guard: no secret value may ever appear in a log line. ---------------------
+
+import logging  # noqa: E402
+from collections.abc import Iterator  # noqa: E402
+
+import pytest  # noqa: E402
+
+#: Values no log line may contain. A test adds its own fakes through the ``logged_secrets``
+#: fixture (e.g. ``logged_secrets.add(FAKE_STS_SECRET)``).
+NEVER_LOGGED = frozenset({FAKE_EXECUTION_KEY_SECRET, FAKE_EXECUTION_TOKEN})
+
+
+class _LineCollector(logging.Handler):
+    """Keep every formatted record, traceback included, for the end-of-test check."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(name)s %(levelname)s %(message)s"))
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(self.format(record))
+        except Exception:  # a library's malformed log call must not hide real leaks
+            self.lines.append(f"{record.name} {record.msg!r} {record.args!r}")
+
+
+def leaked_lines(lines: list[str], secrets: set[str]) -> list[str]:
+    """Return the lines that contain any of ``secrets`` (empty values ignored)."""
+    wanted = [secret for secret in secrets if secret]
+    return [line for line in lines if any(secret in line for secret in wanted)]
+
+
+@pytest.fixture(autouse=True)
+def logged_secrets() -> Iterator[set[str]]:
+    """Capture every log record at DEBUG and fail the test if one shows a secret."""
+    collector = _LineCollector()
+    root = logging.getLogger()
+    previous = root.level
+    root.addHandler(collector)
+    root.setLevel(logging.DEBUG)
+    secrets = set(NEVER_LOGGED)
+    try:
+        yield secrets
+    finally:
+        root.removeHandler(collector)
+        root.setLevel(previous)
+    leaks = leaked_lines(collector.lines, secrets)
+    assert not leaks, f"{len(leaks)} log line(s) contain a secret value"

@@ -8,7 +8,7 @@ from datetime import datetime
 import pytest
 from uploadsign.config import Settings
 
-from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
+from .support import BASE_ENV, FAKE_STS_SECRET, FAKE_STS_TOKEN, FIXED_NOW, FakeClock, FakeFetcher
 
 
 @pytest.fixture
@@ -42,3 +42,9 @@ def counter_random() -> Iterator[Callable[[int], bytes]]:
         return value
 
     yield source
+
+
+@pytest.fixture(autouse=True)
+def _sts_fakes_never_logged(logged_secrets: set[str]) -> None:
+    """Add this area's fake STS secret and token to the suite-wide log check."""
+    logged_secrets.update({FAKE_STS_SECRET, FAKE_STS_TOKEN})
