@@ -100,37 +100,37 @@ def test_local_http_endpoint_is_used_as_is(sts: responses.RequestsMock) -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "body", "headers", "error", "code", "retry_after"),
+    ("status", "body", "headers", "error", "code"),
     [
         pytest.param(
             400,
             {"RequestId": "R", "HostId": "sts.aliyuncs.com", "Code": "InvalidParameter",
              "Message": "The parameter RoleArn is wrong."},
-            {}, StsError, "InvalidParameter", None, id="error-json-400",
+            {}, StsError, "InvalidParameter", id="error-json-400",
         ),
         pytest.param(
             403,
             {"RequestId": "R", "Code": "NoPermission", "Message": "You are not authorized."},
-            {}, StsError, "NoPermission", None, id="error-json-403",
+            {}, StsError, "NoPermission", id="error-json-403",
         ),
         pytest.param(
             400,
             {"RequestId": "R", "Code": "Throttling.User",
              "Message": "Request was denied due to user flow control."},
-            {"x-acs-retry-after": "9"}, StsThrottled, "Throttling.User", None, id="throttling",
+            {"x-acs-retry-after": "9"}, StsThrottled, "Throttling.User", id="throttling",
         ),
         pytest.param(
-            500, "<html>oops</html>", {}, StsError, "Unavailable", None, id="html-500",
+            500, "<html>oops</html>", {}, StsError, "Unavailable", id="html-500",
         ),
-        pytest.param(200, "not json", {}, StsError, "Unavailable", None, id="malformed-200"),
+        pytest.param(200, "not json", {}, StsError, "Unavailable", id="malformed-200"),
         pytest.param(
-            200, {"RequestId": "R"}, {}, StsError, "MalformedResponse", None, id="no-credentials",
+            200, {"RequestId": "R"}, {}, StsError, "MalformedResponse", id="no-credentials",
         ),
         pytest.param(
             200,
             {"RequestId": "R", "Credentials": {"AccessKeyId": "STS.A", "AccessKeySecret": "s",
                                                "SecurityToken": "t", "Expiration": "tomorrow"}},
-            {}, StsError, "MalformedResponse", None, id="bad-expiration",
+            {}, StsError, "MalformedResponse", id="bad-expiration",
         ),
     ],
 )
@@ -142,7 +142,6 @@ def test_sts_failures_are_wrapped_with_their_cause(
     headers: dict[str, str],
     error: type[StsError],
     code: str,
-    retry_after: int | None,
 ) -> None:
     if isinstance(body, dict):
         sts.add(responses.POST, STS_URL, json=body, status=status, headers=headers)
