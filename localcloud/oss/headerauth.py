@@ -253,12 +253,12 @@ def _uri_encode(value: str, *, keep_slash: bool = False) -> str:
 
 
 def canonical_uri(bucket: str | None, key: str | None) -> str:
-    """Return ``/bucket/key`` URI-encoded as the V4 canonical URI (``/`` kept)."""
+    """Return ``/bucket/key`` URI-encoded as the V4 canonical URI (``/`` kept, empty parts out)."""
     uri = "/"
-    if bucket is not None:
+    if bucket:
         uri += bucket + "/"
-    if key is not None:
-        uri += key
+        if key:
+            uri += key
     return _uri_encode(uri, keep_slash=True)
 
 
