@@ -23,6 +23,10 @@ dev: venv
 test: venv chromium
 	$(BIN)/python -m pytest
 
+# The zip FC receives (CPython 3.12, manylinux x86_64 deps); needs PyPI.
+package: venv
+	$(BIN)/python -m deploy.package --out build/oss-upload-signer.zip
+
 lint: venv
 	$(BIN)/ruff check functions localcloud tests bench scripts
 	$(BIN)/mypy

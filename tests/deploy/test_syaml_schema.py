@@ -67,7 +67,7 @@ def test_signer_runs_the_packaged_handler_with_logs_and_an_anonymous_trigger(
     s_yaml: dict[str, Any],
 ) -> None:
     props = resolved_props(s_yaml)
-    assert props["runtime"] == "python3.10"
+    assert props["runtime"] == "python3.12"
     assert props["code"] == "./functions/sign"
     assert props["handler"] == "index.handler"
     assert props["role"] == s_yaml["vars"]["executionRoleName"]
@@ -90,7 +90,7 @@ def test_hooks_vendor_before_and_upload_the_page_after_deploy(s_yaml: dict[str, 
     actions = fc3_resources(s_yaml)["signer"]["actions"]
     [pre] = actions["pre-deploy"]
     [post] = actions["post-deploy"]
-    assert "deploy/vendor.py" in pre["run"]
+    assert "-m deploy.vendor" in pre["run"]
     assert "scripts/upload_web.py" in post["run"] and "--function-url" in post["run"]
     assert "ossutil" not in post["run"]
 

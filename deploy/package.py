@@ -1,0 +1,95 @@
+"""Build the deployment zip FC receives: the function code plus its vendored dependencies.
+
+Layout of the zip (FC unpacks it to ``/code``): ``index.py``, ``app.py`` and
+``uploadsign/`` at the root, the pinned runtime dependencies under ``vendor/``
+(``PYTHONPATH=/code/vendor`` in s.yaml and template.yml puts them on ``sys.path``).
+Staging happens in ``build/``, never in the source tree. Entries are written in a fixed
+order with a fixed timestamp, so the same inputs give the same bytes.
+
+Depends on :mod:`deploy.vendor` and the standard library; must not import the function.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import stat
+import sys
+import zipfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from deploy.vendor import REPO_ROOT, REQUIREMENTS, copy_installed, vendor_for_target
+
+SOURCE_DIR = REPO_ROOT / "functions" / "sign"
+DEFAULT_ZIP = REPO_ROOT / "build" / "oss-upload-signer.zip"
+VENDOR_DIR = "vendor"
+SKIPPED_NAMES = frozenset({VENDOR_DIR, "__pycache__", ".mypy_cache", ".pytest_cache"})
+SKIPPED_SUFFIXES = (".pyc", ".pyo")
+ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def stage_code(source: Path, stage: Path) -> None:
+    """Copy the function's own files (no vendor/, no caches) into ``stage``."""
+
+    def ignore(directory: str, names: list[str]) -> set[str]:
+        return {n for n in names if n in SKIPPED_NAMES or n.endswith(SKIPPED_SUFFIXES)}
+
+    shutil.copytree(source, stage, ignore=ignore, dirs_exist_ok=True)
+
+
+def write_zip(stage: Path, out: Path) -> Path:
+    """Zip ``stage`` reproducibly into ``out`` and return ``out``."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    files = sorted(p for p in stage.rglob("*") if p.is_file())
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
+        for path in files:
+            info = zipfile.ZipInfo(path.relative_to(stage).as_posix(), date_time=ZIP_EPOCH)
+            executable = path.stat().st_mode & stat.S_IXUSR
+            info.external_attr = (0o100755 if executable else 0o100644) << 16
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, path.read_bytes())
+    return out
+
+
+def build(
+    out: Path = DEFAULT_ZIP,
+    *,
+    host: bool = False,
+    source: Path = SOURCE_DIR,
+    requirements: Path = REQUIREMENTS,
+) -> Path:
+    """Stage code and dependencies next to ``out`` and write the zip.
+
+    ``host=False`` vendors for FC (CPython 3.12, manylinux x86_64) through pip;
+    ``host=True`` copies this interpreter's installed pins instead, offline, so a test
+    can import the result with this interpreter.
+    """
+    stage = out.parent / (out.stem + ("-host" if host else "") + ".staging")
+    if stage.exists():
+        shutil.rmtree(stage)
+    stage_code(source, stage)
+    if host:
+        copy_installed(stage / VENDOR_DIR, requirements)
+    else:
+        vendor_for_target(stage / VENDOR_DIR, requirements=requirements)
+    return write_zip(stage, out)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_ZIP)
+    parser.add_argument(
+        "--host", action="store_true",
+        help="vendor this interpreter's installed pins (for tests), not the FC platform's",
+    )
+    args = parser.parse_args(argv)
+    out = build(args.out, host=args.host)
+    size = os.path.getsize(out)
+    print(f"{out}: {size} bytes ({size / 1024 / 1024:.1f} MiB)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

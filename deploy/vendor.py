@@ -1,0 +1,219 @@
+"""Vendor the function's pinned runtime dependencies for the FC platform.
+
+Owns the pip invocations that put ``requirements.txt`` into a directory the FC runtime
+can import from (``vendor/``, on ``sys.path`` through ``PYTHONPATH=/code/vendor``), and
+the check that no compiled module in it was built for another interpreter. Also offers a
+host mode for tests: copy the already-installed, pinned distributions of the running
+interpreter (no network). Depends on the standard library, pip and ``packaging`` (dev
+tooling, in the project venv); must not import the function code.
+
+Why two pip steps: ``--platform``/``--python-version`` need ``--only-binary=:all:``, but
+some pinned packages (``alibabacloud-tea==0.4.3``) are published as sdists only. Step one
+turns every pin into a wheel with the host's pip (pure-Python sdists become
+``py3-none-any`` wheels); step two installs for the FC target from that wheelhouse plus
+the index, taking only wheels whose tags fit the target. A compiled wheel built for the
+host can never satisfy the target's tags, so it cannot slip in.
+
+Runtime choice: the pins need Python >= 3.11 (``multidict==7.2.1``, ``pycparser==3.12``),
+so the FC target is ``python3.12`` (Debian 11, glibc 2.31: manylinux up to 2_31).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+
+from packaging.requirements import Requirement
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+REQUIREMENTS = REPO_ROOT / "requirements.txt"
+PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
+COMPILED_SUFFIXES = (".so", ".pyd")
+
+Runner = Callable[[Sequence[str]], None]
+
+
+@dataclass(frozen=True)
+class Target:
+    """An interpreter and platform that wheels must fit."""
+
+    python_version: str
+    abi: str
+    platforms: tuple[str, ...]
+
+    @property
+    def so_tags(self) -> tuple[str, ...]:
+        """Extension-module filename tags this interpreter can load."""
+        return (f"cpython-{self.python_version.replace('.', '')}-", ".abi3.")
+
+
+#: FC 3.0 built-in runtime python3.12: CPython 3.12 on Debian 11 (glibc 2.31), x86_64.
+FC_PYTHON312 = Target(
+    python_version="3.12",
+    abi="cp312",
+    platforms=(
+        "manylinux_2_31_x86_64",
+        "manylinux_2_28_x86_64",
+        "manylinux2014_x86_64",
+        "manylinux2010_x86_64",
+        "manylinux1_x86_64",
+    ),
+)
+
+
+def pins(requirements: Path) -> dict[str, str]:
+    """Return ``{name: version}`` of a fully pinned requirements file."""
+    found: dict[str, str] = {}
+    for line in requirements.read_text(encoding="utf-8").splitlines():
+        match = PIN.match(line)
+        if match:
+            found[match.group(1)] = match.group(2)
+        elif line.strip() and not line.lstrip().startswith("#"):
+            raise ValueError(f"{requirements}: not an exact pin: {line.strip()!r}")
+    return found
+
+
+def wheel_command(python: str, requirements: Path, wheelhouse: Path) -> list[str]:
+    """pip command that turns every pin into a wheel (sdist-only pins get built)."""
+    return [
+        python, "-m", "pip", "wheel", "--quiet", "--disable-pip-version-check",
+        "--no-deps", "--requirement", str(requirements), "--wheel-dir", str(wheelhouse),
+    ]
+
+
+def install_command(
+    python: str, requirements: Path, dest: Path, wheelhouse: Path, target: Target
+) -> list[str]:
+    """pip command that installs the pins for ``target`` into ``dest``."""
+    command = [
+        python, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+        "--no-compile", "--target", str(dest),
+        "--find-links", str(wheelhouse), "--only-binary=:all:",
+        "--implementation", "cp", "--python-version", target.python_version,
+        "--abi", target.abi, "--abi", "abi3", "--abi", "none",
+    ]
+    for platform in target.platforms:
+        command += ["--platform", platform]
+    return [*command, "--requirement", str(requirements)]
+
+
+def foreign_binaries(dest: Path, target: Target) -> list[Path]:
+    """Return compiled modules under ``dest`` that ``target`` cannot load."""
+    return sorted(
+        path
+        for path in dest.rglob("*")
+        if path.suffix in COMPILED_SUFFIXES
+        and not any(tag in path.name for tag in target.so_tags)
+        and not path.name.startswith("lib")  # bundled shared libraries, not modules
+    )
+
+
+def run_checked(command: Sequence[str]) -> None:
+    subprocess.run(list(command), check=True)
+
+
+def vendor_for_target(
+    dest: Path,
+    target: Target = FC_PYTHON312,
+    requirements: Path = REQUIREMENTS,
+    python: str = sys.executable,
+    run: Runner = run_checked,
+) -> None:
+    """Install the pinned runtime dependencies for ``target`` into an emptied ``dest``."""
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    with tempfile.TemporaryDirectory(prefix="wheelhouse-") as wheelhouse:
+        run(wheel_command(python, requirements, Path(wheelhouse)))
+        run(install_command(python, requirements, dest, Path(wheelhouse), target))
+    wrong = foreign_binaries(dest, target)
+    if wrong:
+        raise RuntimeError(f"compiled modules not loadable on {target.abi}: {wrong}")
+
+
+def canonical(name: str) -> str:
+    """Normalise a distribution name (PEP 503)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def dependency_closure(names: Iterable[str]) -> dict[str, metadata.Distribution]:
+    """Return the installed distributions of ``names`` and everything they require.
+
+    Requirements whose environment markers do not hold here (extras, other Pythons or
+    platforms) are left out, as pip would.
+    """
+    found: dict[str, metadata.Distribution] = {}
+    queue = [canonical(n) for n in names]
+    while queue:
+        name = queue.pop()
+        if name in found:
+            continue
+        dist = metadata.distribution(name)
+        found[name] = dist
+        for line in dist.requires or ():
+            requirement = Requirement(line)
+            if requirement.marker and not requirement.marker.evaluate({"extra": ""}):
+                continue
+            queue.append(canonical(requirement.name))
+    return found
+
+
+def unpinned_dependencies(requirements: Path = REQUIREMENTS) -> list[str]:
+    """Return the runtime dependencies the pins pull in without pinning them."""
+    pinned = {canonical(n) for n in pins(requirements)}
+    return sorted(set(dependency_closure(pinned)) - pinned)
+
+
+def copy_installed(dest: Path, requirements: Path = REQUIREMENTS) -> None:
+    """Copy the running interpreter's installed pins, and what they require, into ``dest``.
+
+    Offline stand-in for :func:`vendor_for_target` aimed at *this* interpreter, for
+    tests: pinned versions must be the installed ones, and dependencies are followed as
+    pip follows them. Only files the distributions' RECORDs list under site-packages are
+    copied (no scripts, no bytecode).
+    """
+    if dest.exists():
+        shutil.rmtree(dest)
+    dest.mkdir(parents=True)
+    pinned = {canonical(n): v for n, v in pins(requirements).items()}
+    for name, dist in sorted(dependency_closure(pinned).items()):
+        if name in pinned and dist.version != pinned[name]:
+            raise RuntimeError(
+                f"{name} {dist.version} is installed, requirements pin {pinned[name]}"
+            )
+        for file in dist.files or ():
+            relative = Path(str(file))
+            if relative.parts[0] == ".." or "__pycache__" in relative.parts:
+                continue
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(Path(str(dist.locate_file(file))), target)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--dest", type=Path, required=True, help="directory to fill")
+    parser.add_argument("--requirements", type=Path, default=REQUIREMENTS)
+    parser.add_argument(
+        "--host", action="store_true",
+        help="copy this interpreter's installed pins instead (tests; not for FC)",
+    )
+    args = parser.parse_args(argv)
+    if args.host:
+        copy_installed(args.dest, args.requirements)
+    else:
+        vendor_for_target(args.dest, requirements=args.requirements)
+    print(f"vendored {len(pins(args.requirements))} pinned distributions into {args.dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
