@@ -39,6 +39,8 @@ __all__ = [
 FIELD_FILE = "file"
 HEADER_CONTENT_MD5 = "content-md5"
 EC_FILE_MISSING = "0006-00000104"
+# Room for boundaries and part headers when judging a declared Content-Length.
+FRAMING_ALLOWANCE = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -188,9 +190,16 @@ def receive_post(
     boundary = boundary_from_content_type(content_type)
     if content_length is not None and content_length < 0:
         raise catalog.malformed()
+    settings = ctx.settings
+    if content_length is not None and content_length > (
+        settings.max_object_bytes + settings.max_prefile_bytes + settings.max_trailing_bytes
+        + FRAMING_ALLOWANCE
+    ):
+        # A body that declares more than any acceptable form can hold is refused
+        # before a byte is read ("Post body size must be less than 5G").
+        raise catalog.entity_too_large(five_gb=True)
     headers = {name.lower(): value for name, value in request_headers.items()}
     content_md5 = headers.get(HEADER_CONTENT_MD5)
-    settings = ctx.settings
     reader = MultipartReader(
         stream, boundary, content_length,
         max_name_bytes=settings.max_field_name_bytes, compute_md5=content_md5 is not None,
