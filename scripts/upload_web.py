@@ -1,0 +1,262 @@
+"""Publish the upload page: every file of ``web/`` plus a generated ``config.js`` to a bucket.
+
+The post-deploy step of s.yaml, and the manual step after a ROS stack. Owns the
+file-to-object mapping (keys, per-file Content-Type, ACL), the ``config.js`` text the page
+reads (``window.OSS_UPLOAD_CONFIG``, see web/README.md) and where the uploader's
+credentials come from. Works against real OSS and the local emulator (an ``http://`` IP or
+``localhost`` endpoint switches to path-style addressing). Uses ``alibabacloud-oss-v2``;
+never imports the signing function.
+
+Credentials: ``--credentials-json PATH`` (``{"AccessKeyId", "AccessKeySecret",
+"SecurityToken"?}``, also accepted nested under ``"Credentials"`` as STS answers are), or
+the environment variables ALIBABA_CLOUD_ACCESS_KEY_ID / _SECRET / _SECURITY_TOKEN.
+Secrets never reach argv, output or error messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import json
+import mimetypes
+import os
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+ENV_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
+ENV_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
+ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+JSON_KEY_ID = "AccessKeyId"
+JSON_KEY_SECRET = "AccessKeySecret"
+JSON_TOKEN = "SecurityToken"
+CONFIG_KEY = "config.js"
+CONFIG_GLOBAL = "window.OSS_UPLOAD_CONFIG"
+ACLS = ("private", "public-read", "default")
+# Not part of the page: documentation, and the config.js this script generates itself.
+SKIPPED_NAMES = frozenset({"README.md", CONFIG_KEY})
+# ES modules are refused unless served as JavaScript; HTML must be text/html to render.
+CONTENT_TYPES = {
+    ".html": "text/html; charset=utf-8",
+    ".htm": "text/html; charset=utf-8",
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".mjs": "text/javascript; charset=utf-8",
+    ".json": "application/json",
+    ".map": "application/json",
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".ico": "image/x-icon",
+    ".txt": "text/plain; charset=utf-8",
+    ".woff2": "font/woff2",
+}
+FALLBACK_TYPE = "application/octet-stream"
+
+
+class UploadWebError(Exception):
+    """Why the page could not be published; the message is safe to print."""
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An AccessKey pair, optionally with an STS token; secrets stay out of repr."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class PageFile:
+    """One object to publish."""
+
+    key: str
+    body: bytes = field(repr=False)
+    content_type: str
+
+
+def content_type_for(name: str) -> str:
+    """Return the Content-Type to store a page file with."""
+    suffix = Path(name).suffix.lower()
+    if suffix in CONTENT_TYPES:
+        return CONTENT_TYPES[suffix]
+    guessed, _ = mimetypes.guess_type(name)
+    return guessed or FALLBACK_TYPE
+
+
+def function_base_url(url: str) -> str:
+    """Validate the signing function's URL and return it without a trailing slash."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise UploadWebError(f"--function-url must be an http(s) URL, got {url!r}")
+    if parts.query or parts.fragment:
+        raise UploadWebError("--function-url must not carry a query or fragment")
+    return url.strip().rstrip("/")
+
+
+def config_js(
+    function_url: str, max_bytes: int | None = None, allowed_types: Sequence[str] = ()
+) -> bytes:
+    """Render config.js: the page's one global, ``apiBase`` plus optional limit mirrors."""
+    settings: dict[str, Any] = {"apiBase": function_base_url(function_url)}
+    if max_bytes is not None:
+        settings["maxBytes"] = max_bytes
+    if allowed_types:
+        settings["allowedTypes"] = list(allowed_types)
+    return f"{CONFIG_GLOBAL} = {json.dumps(settings)};\n".encode()
+
+
+def page_files(src: Path, prefix: str = "") -> list[PageFile]:
+    """Return the files of ``src`` to publish (sorted; no dotfiles, README or config.js)."""
+    if not src.is_dir():
+        raise UploadWebError(f"--src {src} is not a directory")
+    files: list[PageFile] = []
+    for path in sorted(p for p in src.rglob("*") if p.is_file()):
+        relative = path.relative_to(src)
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        if relative.as_posix() in SKIPPED_NAMES:
+            continue
+        key = prefix + relative.as_posix()
+        files.append(PageFile(key, path.read_bytes(), content_type_for(path.name)))
+    return files
+
+
+def credentials_from_json(path: Path) -> Credentials:
+    """Read credentials from a JSON file (flat, or nested under ``Credentials``)."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UploadWebError(f"cannot read credentials JSON {path}: {type(exc).__name__}") from exc
+    if isinstance(document, dict) and isinstance(document.get("Credentials"), dict):
+        document = document["Credentials"]
+    if not isinstance(document, dict):
+        raise UploadWebError(f"credentials JSON {path} is not an object")
+    key_id, secret = document.get(JSON_KEY_ID), document.get(JSON_KEY_SECRET)
+    if not (isinstance(key_id, str) and key_id and isinstance(secret, str) and secret):
+        raise UploadWebError(f"credentials JSON {path} needs {JSON_KEY_ID} and {JSON_KEY_SECRET}")
+    token = document.get(JSON_TOKEN)
+    return Credentials(key_id, secret, token if isinstance(token, str) and token else None)
+
+
+def credentials_from_env(env: Mapping[str, str]) -> Credentials:
+    """Read credentials from the ALIBABA_CLOUD_* environment variables."""
+    key_id, secret = env.get(ENV_KEY_ID, ""), env.get(ENV_KEY_SECRET, "")
+    if not (key_id and secret):
+        raise UploadWebError(
+            f"no credentials: set {ENV_KEY_ID} and {ENV_KEY_SECRET} (and {ENV_TOKEN} for STS) "
+            "or pass --credentials-json"
+        )
+    return Credentials(key_id, secret, env.get(ENV_TOKEN) or None)
+
+
+def needs_path_style(endpoint: str | None) -> bool:
+    """True for IP-literal or localhost endpoints (the emulator): no bucket subdomain."""
+    if not endpoint:
+        return False
+    host = urlsplit(endpoint if "://" in endpoint else f"//{endpoint}").hostname or ""
+    if host == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def make_client(region: str, endpoint: str | None, creds: Credentials) -> Any:
+    """Build an OSS client (static credentials; path-style for the emulator)."""
+    import alibabacloud_oss_v2 as oss
+
+    cfg = oss.config.load_default()
+    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
+        creds.access_key_id, creds.access_key_secret, creds.security_token
+    )
+    cfg.region = region
+    if endpoint:
+        cfg.endpoint = endpoint
+    if needs_path_style(endpoint):
+        cfg.use_path_style = True
+    return oss.Client(cfg)
+
+
+def publish(
+    client: Any, bucket: str, files: Sequence[PageFile], acl: str | None, cache_control: str
+) -> list[str]:
+    """Put every file; return the keys. OSS errors become UploadWebError (code only)."""
+    import alibabacloud_oss_v2 as oss
+
+    uploaded: list[str] = []
+    for page_file in files:
+        request = oss.PutObjectRequest(
+            bucket=bucket,
+            key=page_file.key,
+            body=page_file.body,
+            content_type=page_file.content_type,
+            cache_control=cache_control,
+            acl=acl,
+        )
+        try:
+            client.put_object(request)
+        except oss.exceptions.OperationError as exc:
+            cause = exc.unwrap()
+            code = getattr(cause, "code", "") or type(cause).__name__
+            status = getattr(cause, "status_code", "")
+            raise UploadWebError(f"PutObject {page_file.key} failed: {status} {code}") from exc
+        uploaded.append(page_file.key)
+    return uploaded
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--region", required=True, help="region ID, e.g. cn-hangzhou")
+    parser.add_argument("--endpoint", help="OSS endpoint; default: the region's public one")
+    parser.add_argument("--src", type=Path, default=Path("web"), help="page directory")
+    parser.add_argument("--function-url", required=True, help="signing function URL")
+    parser.add_argument("--prefix", default="", help="key prefix for the page's objects")
+    parser.add_argument("--acl", choices=ACLS, default="public-read",
+                        help="object ACL; public-read lets a private bucket serve the page")
+    parser.add_argument("--cache-control", default="no-cache")
+    parser.add_argument("--max-bytes", type=int, help="mirror of UPLOAD_MAX_BYTES for the page")
+    parser.add_argument("--allowed-types", default="",
+                        help="comma list mirroring UPLOAD_ALLOWED_CONTENT_TYPES for the page")
+    parser.add_argument("--credentials-json", type=Path)
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None) -> int:
+    """Run the CLI; return the exit status (0 ok, 1 failure, with a one-line reason)."""
+    args = parse_args(argv)
+    env = os.environ if env is None else env
+    try:
+        if args.credentials_json:
+            creds = credentials_from_json(args.credentials_json)
+        else:
+            creds = credentials_from_env(env)
+        allowed = [t.strip() for t in args.allowed_types.split(",") if t.strip()]
+        files = page_files(args.src, args.prefix)
+        files.append(PageFile(
+            args.prefix + CONFIG_KEY,
+            config_js(args.function_url, args.max_bytes, allowed),
+            content_type_for(CONFIG_KEY),
+        ))
+        client = make_client(args.region, args.endpoint, creds)
+        acl = None if args.acl == "default" else args.acl
+        keys = publish(client, args.bucket, files, acl, args.cache_control)
+    except UploadWebError as exc:
+        print(f"upload_web: {exc}", file=sys.stderr)
+        return 1
+    print(f"upload_web: {len(keys)} objects to oss://{args.bucket}/{args.prefix}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

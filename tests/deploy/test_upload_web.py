@@ -1,0 +1,208 @@
+"""scripts/upload_web.py: the page and its config.js land in the bucket with the right
+types and ACL — proven against the local OSS emulator through the real SDK — and bad
+input fails with a clear message that never shows a secret."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import alibabacloud_oss_v2 as oss
+import pytest
+
+from localcloud.stack import LocalCloud
+from scripts.upload_web import (
+    Credentials,
+    UploadWebError,
+    config_js,
+    content_type_for,
+    credentials_from_env,
+    credentials_from_json,
+    main,
+    needs_path_style,
+    page_files,
+)
+from tests.e2e.conftest import admin_client
+
+FUNCTION_URL = "https://oss-upload-signer-abcdef.cn-hangzhou.fcapp.run"
+FAKE_SECRET = "FAKE-SECRET-never-printed-0000"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """The emulator alone (no function, nothing published): the script does the publishing."""
+    stack = LocalCloud.start(
+        tmp_path_factory.mktemp("localcloud"), start_function=False, publish_web=False
+    )
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Path:
+    src = tmp_path / "web"
+    (src / "js").mkdir(parents=True)
+    (src / "index.html").write_text("<!doctype html><title>up</title>", encoding="utf-8")
+    (src / "style.css").write_text("body{}", encoding="utf-8")
+    (src / "js" / "app.js").write_text("export const a = 1;", encoding="utf-8")
+    (src / "README.md").write_text("not published", encoding="utf-8")
+    (src / "config.js").write_text("stale", encoding="utf-8")
+    (src / ".DS_Store").write_bytes(b"\0")
+    return src
+
+
+def admin_json(cloud: LocalCloud, path: Path) -> Path:
+    creds = cloud.admin_credentials
+    path.write_text(json.dumps({"AccessKeyId": creds.access_key_id,
+                                "AccessKeySecret": creds.access_key_secret}))
+    return path
+
+
+def anonymous_get(cloud: LocalCloud, key: str) -> tuple[int, str, bytes]:
+    url = f"{cloud.oss_url}/{cloud.bucket}/{key}"
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, error.headers.get("Content-Type", ""), error.read()
+
+
+def run_script(cloud: LocalCloud, site: Path, creds_file: Path, *extra: str) -> int:
+    return main(
+        ["--endpoint", cloud.oss_url, "--bucket", cloud.bucket, "--region", cloud.region,
+         "--src", str(site), "--function-url", FUNCTION_URL + "/",
+         "--credentials-json", str(creds_file), *extra],
+        env={},
+    )
+
+
+def test_page_and_config_are_published_public_read_with_their_types(
+    cloud: LocalCloud, site: Path, tmp_path: Path
+) -> None:
+    status = run_script(cloud, site, admin_json(cloud, tmp_path / "c.json"),
+                        "--prefix", "public/", "--max-bytes", "2048",
+                        "--allowed-types", "image/png, text/plain")
+    assert status == 0
+
+    expected = {
+        "public/index.html": ("text/html; charset=utf-8", b"<!doctype html><title>up</title>"),
+        "public/style.css": ("text/css; charset=utf-8", b"body{}"),
+        "public/js/app.js": ("text/javascript; charset=utf-8", b"export const a = 1;"),
+    }
+    for key, (content_type, body) in expected.items():
+        assert anonymous_get(cloud, key) == (200, content_type, body)
+
+    code, content_type, body = anonymous_get(cloud, "public/config.js")
+    assert (code, content_type) == (200, "text/javascript; charset=utf-8")
+    prefix, _, rest = body.decode().partition(" = ")
+    assert prefix == "window.OSS_UPLOAD_CONFIG"
+    assert json.loads(rest.rstrip().rstrip(";")) == {
+        "apiBase": FUNCTION_URL, "maxBytes": 2048, "allowedTypes": ["image/png", "text/plain"],
+    }
+    listed = admin_client(cloud).list_objects_v2(
+        oss.ListObjectsV2Request(bucket=cloud.bucket, prefix="public/")
+    )
+    assert sorted(o.key for o in listed.contents or []) == sorted([*expected, "public/config.js"])
+
+
+def test_private_acl_keeps_the_page_unreadable_anonymously(
+    cloud: LocalCloud, site: Path, tmp_path: Path
+) -> None:
+    assert run_script(cloud, site, admin_json(cloud, tmp_path / "c.json"),
+                      "--prefix", "private/", "--acl", "private") == 0
+    assert anonymous_get(cloud, "private/index.html")[0] == 403
+
+
+def test_wrong_secret_fails_with_the_oss_error_code_and_no_secret(
+    cloud: LocalCloud, site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    creds_file = tmp_path / "bad.json"
+    creds_file.write_text(json.dumps({"AccessKeyId": cloud.admin_credentials.access_key_id,
+                                      "AccessKeySecret": FAKE_SECRET}))
+    assert run_script(cloud, site, creds_file, "--prefix", "bad/") == 1
+    err = capsys.readouterr().err
+    assert "403" in err and "SignatureDoesNotMatch" in err
+    assert FAKE_SECRET not in err
+
+
+def test_credentials_come_from_the_environment_with_an_optional_token() -> None:
+    creds = credentials_from_env({
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "FAKE-AK-1",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": FAKE_SECRET,
+        "ALIBABA_CLOUD_SECURITY_TOKEN": "FAKE-TOKEN-1",
+    })
+    assert creds == Credentials("FAKE-AK-1", FAKE_SECRET, "FAKE-TOKEN-1")
+    assert FAKE_SECRET not in repr(creds) and "FAKE-TOKEN-1" not in repr(creds)
+
+
+def test_sts_shaped_credentials_json_is_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "sts.json"
+    path.write_text(json.dumps({"RequestId": "r", "Credentials": {
+        "AccessKeyId": "STS.FAKE", "AccessKeySecret": FAKE_SECRET, "SecurityToken": "FAKE-T"}}))
+    assert credentials_from_json(path) == Credentials("STS.FAKE", FAKE_SECRET, "FAKE-T")
+
+
+@pytest.mark.parametrize(
+    "content",
+    ["not json", "[]", '{"AccessKeyId": "FAKE-AK"}', '{"AccessKeySecret": "x"}',
+     '{"AccessKeyId": "", "AccessKeySecret": "x"}'],
+    ids=["not-json", "not-object", "no-secret", "no-key-id", "empty-key-id"],
+)
+def test_unusable_credentials_json_is_a_clear_error(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "c.json"
+    path.write_text(content)
+    with pytest.raises(UploadWebError) as caught:
+        credentials_from_json(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_environment_credentials_exit_1_naming_the_variables(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--bucket", "b", "--region", "cn-hangzhou", "--src", str(site),
+                   "--function-url", FUNCTION_URL], env={})
+    assert status == 1
+    assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["ftp://x.example", "oss-upload-signer.fcapp.run", "https://", "https://x.example/?a=1",
+     "javascript:alert(1)"],
+    ids=["ftp", "no-scheme", "no-host", "query", "javascript"],
+)
+def test_function_url_must_be_plain_http_or_https(url: str) -> None:
+    with pytest.raises(UploadWebError):
+        config_js(url)
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("index.html", "text/html; charset=utf-8"), ("app.js", "text/javascript; charset=utf-8"),
+     ("a.CSS", "text/css; charset=utf-8"), ("logo.svg", "image/svg+xml"),
+     ("data.bin", "application/octet-stream")],
+)
+def test_content_types_follow_the_file_suffix(name: str, expected: str) -> None:
+    assert content_type_for(name) == expected
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "expected"),
+    [("http://127.0.0.1:9000", True), ("http://localhost:9000", True), ("127.0.0.1:9000", True),
+     ("https://oss-cn-hangzhou.aliyuncs.com", False), ("oss-cn-hangzhou.aliyuncs.com", False),
+     (None, False)],
+)
+def test_path_style_only_for_ip_or_localhost_endpoints(
+    endpoint: str | None, expected: bool
+) -> None:
+    assert needs_path_style(endpoint) is expected
+
+
+def test_page_files_skip_docs_dotfiles_and_the_stale_config(site: Path) -> None:
+    assert [f.key for f in page_files(site)] == ["index.html", "js/app.js", "style.css"]
