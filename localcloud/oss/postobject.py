@@ -18,7 +18,7 @@ import hashlib
 import os
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
@@ -75,7 +75,6 @@ class VerifiedUpload:
     callback_vars: dict[str, str]  # x:* fields
     access_key_id: str
     filename: str | None = None  # the file part's client-side name
-    form_fields: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def etag(self) -> str:
@@ -221,5 +220,5 @@ def receive_post(
         success_action_status=fields.get("success_action_status"),
         success_action_redirect=fields.get("success_action_redirect"),
         callback=plan.callback, callback_vars=plan.callback_vars,
-        access_key_id=plan.access_key_id, filename=filename, form_fields=fields,
+        access_key_id=plan.access_key_id, filename=filename,
     )
