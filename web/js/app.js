@@ -74,8 +74,11 @@ function setState(item, state, message, code = "") {
   v.state.textContent = LABEL[state];
   v.msg.textContent = message;
   const active = state === "queued" || state === "signing" || state === "uploading";
+  const hadFocus = document.activeElement === v.cancel || document.activeElement === v.retry;
   v.cancel.hidden = !active;
   v.retry.hidden = !(state === "error" || state === "cancelled");
+  // Keep keyboard users on this entry when the button they pressed disappears.
+  if (hadFocus && (v.cancel.hidden || v.retry.hidden)) (v.retry.hidden ? v.cancel : v.retry).focus();
   if (state !== "uploading" && state !== "done") showBytes(item, 0);
   refreshButtons();
 }
