@@ -191,8 +191,8 @@ def test_existing_key_yields_the_overwrite_message_and_keeps_the_stored_object(
     wait_for_state(page, "clash.txt", "error")
 
     assert attribute(page, "clash.txt", "data-error-code") == "FileAlreadyExists"
-    assert "already stored under this name and overwriting is not allowed" in message(
-        page, "clash.txt")
+    assert "already stored under the key" in message(page, "clash.txt")
+    assert "overwriting is not allowed" in message(page, "clash.txt")
     assert page.is_visible(f"{item(page, 'clash.txt')} button:has-text('Retry')")
     assert stored_bytes(shared_cloud, attribute(page, "clash.txt", "data-key")) == original
 
@@ -244,3 +244,38 @@ def test_keyboard_only_upload_with_cancel_and_retry(
     wait_for_state(page, "typed.txt", "done")
     key = attribute(page, "typed.txt", "data-key")
     assert stored_bytes(shared_cloud, key) == path.read_bytes()
+
+
+def test_several_files_upload_three_at_a_time_on_a_phone_sized_screen(
+    shared_cloud: LocalCloud, browser: PageSession, tmp_path: Path
+) -> None:
+    page = browser.page
+    page.set_viewport_size({"width": 375, "height": 740})
+    held: list[Route] = []
+    holding = [True]
+
+    def hold_while_asked(route: Route) -> None:
+        if holding[0]:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(f"{shared_cloud.function_url}/uploads", hold_while_asked)
+    open_page(page, shared_cloud.website_url)
+    paths = [write_file(tmp_path, f"part-{n}.txt", 700 + n) for n in range(5)]
+    page.set_input_files("#picker", [str(p) for p in paths])
+    page.click("#start")
+    page.wait_for_function("() => document.querySelectorAll('li[data-state=signing]').length === 3")
+    page.wait_for_timeout(300)  # room for a fourth grant request the queue must not send
+    states = page.eval_on_selector_all("li.file", "els => els.map(e => e.dataset.state)")
+    assert sorted(states) == ["queued", "queued", "signing", "signing", "signing"]
+    assert len(held) == 3
+
+    holding[0] = False
+    for route in held:
+        route.continue_()
+    for path in paths:
+        wait_for_state(page, path.name, "done")
+        key = attribute(page, path.name, "data-key")
+        assert stored_bytes(shared_cloud, key) == path.read_bytes()
+    assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")

@@ -71,7 +71,8 @@ export function ossFailure(status, parsed) {
     EntityTooLarge: "The file is larger than storage accepts for this upload",
     EntityTooSmall: "The file is smaller than storage accepts for this upload (is it empty?)",
     FileAlreadyExists:
-      "A file is already stored under this name and overwriting is not allowed. Rename the file and upload it again",
+      "Something is already stored under the key this upload was given, and overwriting is not allowed, " +
+      "so nothing was replaced. Retry to upload under a new key",
     SignatureDoesNotMatch:
       "Storage rejected the upload signature; the signing service and the bucket disagree. Please tell the site owner",
     InvalidAccessKeyId: "The temporary upload credentials were not accepted (they may have expired). Retry to get new ones",
