@@ -23,7 +23,7 @@ dev: venv
 test: venv chromium
 	$(BIN)/python -m pytest
 
-# The zip FC receives (CPython 3.12, manylinux x86_64 deps); needs PyPI.
+# The zip FC receives (CPython 3.10, manylinux x86_64 deps); needs PyPI.
 package: venv
 	$(BIN)/python -m deploy.package --out build/oss-upload-signer.zip
 

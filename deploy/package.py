@@ -62,7 +62,7 @@ def build(
 ) -> Path:
     """Stage code and dependencies next to ``out`` and write the zip.
 
-    ``host=False`` vendors for FC (CPython 3.12, manylinux x86_64) through pip;
+    ``host=False`` vendors for FC (CPython 3.10, manylinux x86_64) through pip;
     ``host=True`` copies this interpreter's installed pins instead, offline, so a test
     can import the result with this interpreter.
     """

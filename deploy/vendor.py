@@ -14,8 +14,7 @@ turns every pin into a wheel with the host's pip (pure-Python sdists become
 the index, taking only wheels whose tags fit the target. A compiled wheel built for the
 host can never satisfy the target's tags, so it cannot slip in.
 
-Runtime choice: the pins need Python >= 3.11 (``multidict==7.2.1``, ``pycparser==3.12``),
-so the FC target is ``python3.12`` (Debian 11, glibc 2.31: manylinux up to 2_31).
+Runtime: FC's built-in ``python3.10`` (Debian 10, glibc 2.28: manylinux up to 2_28).
 """
 
 from __future__ import annotations
@@ -35,7 +34,6 @@ from packaging.requirements import Requirement
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO_ROOT / "requirements.txt"
-PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*==\s*([^\s;#]+)")
 COMPILED_SUFFIXES = (".so", ".pyd")
 
 Runner = Callable[[Sequence[str]], None]
@@ -55,12 +53,11 @@ class Target:
         return (f"cpython-{self.python_version.replace('.', '')}-", ".abi3.")
 
 
-#: FC 3.0 built-in runtime python3.12: CPython 3.12 on Debian 11 (glibc 2.31), x86_64.
-FC_PYTHON312 = Target(
-    python_version="3.12",
-    abi="cp312",
+#: FC 3.0 built-in runtime python3.10: CPython 3.10 on Debian 10 (glibc 2.28), x86_64.
+FC_PYTHON310 = Target(
+    python_version="3.10",
+    abi="cp310",
     platforms=(
-        "manylinux_2_31_x86_64",
         "manylinux_2_28_x86_64",
         "manylinux2014_x86_64",
         "manylinux2010_x86_64",
@@ -69,15 +66,34 @@ FC_PYTHON312 = Target(
 )
 
 
-def pins(requirements: Path) -> dict[str, str]:
-    """Return ``{name: version}`` of a fully pinned requirements file."""
-    found: dict[str, str] = {}
+def pinned_requirements(requirements: Path) -> list[Requirement]:
+    """Return the requirements of a fully pinned file (each exactly ``==`` one version)."""
+    found: list[Requirement] = []
     for line in requirements.read_text(encoding="utf-8").splitlines():
-        match = PIN.match(line)
-        if match:
-            found[match.group(1)] = match.group(2)
-        elif line.strip() and not line.lstrip().startswith("#"):
-            raise ValueError(f"{requirements}: not an exact pin: {line.strip()!r}")
+        text = line.split(" #", 1)[0].strip()
+        if not text or text.startswith("#"):
+            continue
+        requirement = Requirement(text)
+        specifiers = list(requirement.specifier)
+        if len(specifiers) != 1 or specifiers[0].operator != "==":
+            raise ValueError(f"{requirements}: not an exact pin: {text!r}")
+        found.append(requirement)
+    return found
+
+
+def pins(requirements: Path, python_version: str | None = None) -> dict[str, str]:
+    """Return ``{name: version}`` of the pins that apply to ``python_version``.
+
+    ``None`` means every pin, whatever its marker. A version such as ``"3.10"`` keeps the
+    pins whose environment marker holds for that Python (on this platform otherwise).
+    """
+    found: dict[str, str] = {}
+    for requirement in pinned_requirements(requirements):
+        if python_version is not None and requirement.marker is not None:
+            environment = {"python_version": python_version, "extra": ""}
+            if not requirement.marker.evaluate(environment):
+                continue
+        found[requirement.name] = next(iter(requirement.specifier)).version
     return found
 
 
@@ -122,7 +138,7 @@ def run_checked(command: Sequence[str]) -> None:
 
 def vendor_for_target(
     dest: Path,
-    target: Target = FC_PYTHON312,
+    target: Target = FC_PYTHON310,
     requirements: Path = REQUIREMENTS,
     python: str = sys.executable,
     run: Runner = run_checked,
@@ -131,9 +147,18 @@ def vendor_for_target(
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="wheelhouse-") as wheelhouse:
-        run(wheel_command(python, requirements, Path(wheelhouse)))
-        run(install_command(python, requirements, dest, Path(wheelhouse), target))
+    with tempfile.TemporaryDirectory(prefix="vendor-") as scratch:
+        # pip evaluates environment markers for the *running* Python even with
+        # --python-version, so pins such as ``async-timeout; python_version < "3.11"``
+        # are resolved for the target here and handed to pip without markers.
+        flat = Path(scratch) / f"requirements-{target.abi}.txt"
+        flat.write_text(
+            "".join(f"{n}=={v}\n" for n, v in pins(requirements, target.python_version).items()),
+            encoding="utf-8",
+        )
+        wheelhouse = Path(scratch) / "wheelhouse"
+        run(wheel_command(python, flat, wheelhouse))
+        run(install_command(python, flat, dest, wheelhouse, target))
     wrong = foreign_binaries(dest, target)
     if wrong:
         raise RuntimeError(f"compiled modules not loadable on {target.abi}: {wrong}")
@@ -167,8 +192,9 @@ def dependency_closure(names: Iterable[str]) -> dict[str, metadata.Distribution]
 
 
 def unpinned_dependencies(requirements: Path = REQUIREMENTS) -> list[str]:
-    """Return the runtime dependencies the pins pull in without pinning them."""
-    pinned = {canonical(n) for n in pins(requirements)}
+    """Return the dependencies (as installed here) the pins pull in without pinning them."""
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    pinned = {canonical(n) for n in pins(requirements, here)}
     return sorted(set(dependency_closure(pinned)) - pinned)
 
 
@@ -183,7 +209,8 @@ def copy_installed(dest: Path, requirements: Path = REQUIREMENTS) -> None:
     if dest.exists():
         shutil.rmtree(dest)
     dest.mkdir(parents=True)
-    pinned = {canonical(n): v for n, v in pins(requirements).items()}
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    pinned = {canonical(n): v for n, v in pins(requirements, here).items()}
     for name, dist in sorted(dependency_closure(pinned).items()):
         if name in pinned and dist.version != pinned[name]:
             raise RuntimeError(

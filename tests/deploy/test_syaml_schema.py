@@ -67,7 +67,7 @@ def test_signer_runs_the_packaged_handler_with_logs_and_an_anonymous_trigger(
     s_yaml: dict[str, Any],
 ) -> None:
     props = resolved_props(s_yaml)
-    assert props["runtime"] == "python3.12"
+    assert props["runtime"] == "python3.10"
     assert props["code"] == "./functions/sign"
     assert props["handler"] == "index.handler"
     assert props["role"] == s_yaml["vars"]["executionRoleName"]
