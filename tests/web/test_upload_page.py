@@ -279,3 +279,46 @@ def test_several_files_upload_three_at_a_time_on_a_phone_sized_screen(
         key = attribute(page, path.name, "data-key")
         assert stored_bytes(shared_cloud, key) == path.read_bytes()
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+
+
+def test_dropped_file_uploads(shared_cloud: LocalCloud, browser: PageSession) -> None:
+    page = browser.page
+    open_page(page, shared_cloud.website_url)
+    page.evaluate("""() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped bytes\\n'], 'dropped.txt', {type: 'text/plain'}));
+      const zone = document.getElementById('drop');
+      zone.dispatchEvent(new DragEvent('dragover', {dataTransfer: data, bubbles: true}));
+      zone.dispatchEvent(new DragEvent('drop', {dataTransfer: data, bubbles: true}));
+    }""")
+    page.click("#start")
+    wait_for_state(page, "dropped.txt", "done")
+    key = attribute(page, "dropped.txt", "data-key")
+    assert stored_bytes(shared_cloud, key) == b"dropped bytes\n"
+
+
+@pytest.mark.parametrize(
+    ("env", "name", "size", "code", "expected"),
+    [
+        ({"UPLOAD_ALLOWED_CONTENT_TYPES": "text/plain"}, "photo.png", 100,
+         "unsupported_content_type", "This file type is not accepted by this site"),
+        ({"UPLOAD_MAX_BYTES": "1024"}, "long.txt", 4096,
+         "too_large", "This file is too large for this site"),
+    ],
+    ids=["type", "size"],
+)
+def test_function_refusal_is_shown_when_config_js_does_not_mirror_the_limits(
+    start_cloud: StartCloud, browser: PageSession, tmp_path: Path,
+    env: dict[str, str], name: str, size: int, code: str, expected: str,
+) -> None:
+    cloud = start_cloud(env)  # config.js as the stack writes it: apiBase only
+    page = browser.page
+    open_page(page, cloud.website_url)
+    page.set_input_files("#picker", str(write_file(tmp_path, name, size)))
+    page.click("#start")
+    wait_for_state(page, name, "rejected")  # no Retry: the same file would be refused again
+
+    assert attribute(page, name, "data-error-code") == code
+    assert not page.is_visible(f"{item(page, name)} button")
+    assert expected in message(page, name)
+    assert browser.requests_to(cloud.oss_url, "POST") == []

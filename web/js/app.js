@@ -150,7 +150,7 @@ async function upload(item) {
     }
   } catch (e) {
     if (e && e.name === "AbortError") finish(item, "cancelled", "Cancelled.");
-    else if (e instanceof UploadFailure) finish(item, "error", e.message, e.code);
+    else if (e instanceof UploadFailure) finish(item, e.final ? "rejected" : "error", e.message, e.code);
     else finish(item, "error", `Unexpected problem: ${e && e.message}`, "unexpected");
   }
 }

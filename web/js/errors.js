@@ -4,11 +4,11 @@
 
 /** A failed step; `message` is for people, `code` is stable for tests and logic. */
 export class UploadFailure extends Error {
-  constructor(code, message, { expiredPolicy = false, stored = false } = {}) {
+  constructor(code, message, { expiredPolicy = false, final = false } = {}) {
     super(message);
     this.code = code;
+    this.final = final; // retrying the same file cannot help (too large, wrong type)
     this.expiredPolicy = expiredPolicy; // AccessDenied "Policy expired": a fresh grant fixes it
-    this.stored = stored; // OSS kept the object even though the step failed (callback failure)
   }
 }
 
@@ -28,7 +28,8 @@ export function functionFailure(status, body, retryAfter) {
   const detail = typeof err.message === "string" && err.message ? `: ${err.message}` : "";
   const wait = retryAfter && /^\d+$/.test(retryAfter) ? ` Try again in ${retryAfter} s.` : "";
   const again = (status === 429 || status === 503) && !wait ? " Try again shortly." : "";
-  return new UploadFailure(err.code || `http_${status}`, `${lead}${detail}.${wait}${again}`.replace(/\.\./g, "."));
+  const text = `${lead}${detail}.${wait}${again}`.replace(/\.\./g, ".");
+  return new UploadFailure(err.code || `http_${status}`, text, { final: [413, 415, 422].includes(status) });
 }
 
 /** Explain that the signing function could not be reached at all. */
@@ -82,5 +83,6 @@ export function ossFailure(status, parsed) {
     CallbackFailed: "The file was stored, but the site's application did not confirm it",
   }[code];
   const message = text ? `${text}${expired ? "" : "." + said}` : `Storage refused the upload (${code}).${said}`;
-  return new UploadFailure(code, message, { expiredPolicy: expired, stored: code === "CallbackFailed" });
+  return new UploadFailure(code, message, {
+    expiredPolicy: expired, final: /^EntityToo/.test(code) });
 }
