@@ -322,3 +322,50 @@ def test_function_refusal_is_shown_when_config_js_does_not_mirror_the_limits(
     assert not page.is_visible(f"{item(page, name)} button")
     assert expected in message(page, name)
     assert browser.requests_to(cloud.oss_url, "POST") == []
+
+
+OSS_ERROR_WORDING = [
+    # (status, Code, Message, expected words, renew automatically, retry pointless)
+    (403, "AccessDenied", "Invalid according to Policy: Policy expired.",
+     "permission expired", True, False),
+    (403, "AccessDenied", 'Invalid according to Policy: Policy Condition failed: ["eq"]',
+     "refused the upload under the permission", False, False),
+    (400, "EntityTooLarge", "Your proposed upload exceeds the maximum allowed size.",
+     "larger than storage accepts", False, True),
+    (400, "EntityTooSmall", "Your proposed upload smaller than the minimum allowed size.",
+     "smaller than storage accepts", False, True),
+    (409, "FileAlreadyExists", "The object you specified already exists.",
+     "overwriting is not allowed", False, False),
+    (403, "SignatureDoesNotMatch", "The request signature we calculated does not match.",
+     "rejected the upload signature", False, False),
+    (403, "InvalidAccessKeyId", "The OSS Access Key Id you provided does not exist in our records.",
+     "temporary upload credentials were not accepted", False, False),
+    (403, "SecurityTokenExpired", "The security token you provided has expired.",
+     "temporary upload credentials have expired", False, False),
+    (203, "CallbackFailed", "Error status : 502.", "file was stored, but", False, False),
+    (500, "InternalError", "We encountered an internal error.",
+     "Storage refused the upload (InternalError)", False, False),
+]
+
+
+def test_every_oss_error_code_gets_its_own_human_message(
+    shared_cloud: LocalCloud, browser: PageSession
+) -> None:
+    page = browser.page
+    open_page(page, shared_cloud.website_url)
+    rows = [list(row[:3]) for row in OSS_ERROR_WORDING]
+    answers = page.evaluate("""async (rows) => {
+      const m = await import('./js/errors.js');
+      return rows.map(([status, code, text]) => {
+        const xml = `<?xml version="1.0" encoding="UTF-8"?>\\n<Error>\\n  <Code>${code}</Code>\\n` +
+          `  <Message>${text.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message>\\n` +
+          `  <RequestId>0123456789ABCDEF01234567</RequestId>\\n</Error>\\n`;
+        const f = m.ossFailure(status, m.parseOssError(xml));
+        return [f.code, f.message, f.expiredPolicy, f.final];
+      });
+    }""", rows)
+    for (_, code, _, words, renew, final), (got_code, text, expired, got_final) in zip(
+        OSS_ERROR_WORDING, answers, strict=True
+    ):
+        assert (got_code, expired, got_final) == (code, renew, final), text
+        assert words in text, (code, text)
