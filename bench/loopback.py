@@ -1,0 +1,155 @@
+"""An in-process STS stub on loopback plus the signing app wired to it, with a shared clock.
+
+Owns the small harness the benchmarks and the reliability suite share: a settable
+simulated clock, an STS stub (real HTTP on 127.0.0.1, port 0) that trusts the obviously
+fake execution identity the process already carries in ``ALIBABA_CLOUD_*``, and the real
+signing app built with the real STS SDK fetcher pointed at that stub. Both sides read the
+same clock, so a test can move time across many credential lifetimes in milliseconds;
+the stub's signature-skew window is widened because the SDK stamps requests with the wall
+clock. Depends on ``localcloud`` (stub, identities) and ``uploadsign`` (the app), never on
+the network beyond loopback.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from localcloud.identity import IdentityStore, Principal
+from localcloud.stack import UPLOAD_ROLE_ARN, execution_policy, upload_role_permission
+from localcloud.sts import FaultPlan, Role, StsSettings, StsStub
+from uploadsign.factory import build_app
+from uploadsign.web import SignApp
+
+BUCKET = "reliability-bucket"
+REGION = "cn-hangzhou"
+ORIGIN = "https://app.example.com"
+START = datetime(2030, 1, 1, tzinfo=timezone.utc)
+#: The SDK dates its requests with the wall clock while the stub reads the simulated one.
+WIDE_SKEW = timedelta(days=3650)
+EXECUTION_ENV = (
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+)
+UPLOAD_BODY = {"filename": "photo.png", "size": 1234, "content_type": "image/png"}
+
+
+class SimClock:
+    """A thread-safe clock that only moves when told to."""
+
+    def __init__(self, start: datetime = START) -> None:
+        self._lock = threading.Lock()
+        self._now = start
+
+    def __call__(self) -> datetime:
+        with self._lock:
+            return self._now
+
+    def advance(self, seconds: float) -> datetime:
+        """Move time forward and return the new instant."""
+        with self._lock:
+            self._now += timedelta(seconds=seconds)
+            return self._now
+
+
+@dataclass
+class Loopback:
+    """A running stub and the app that calls it."""
+
+    stub: StsStub
+    sts_url: str
+    clock: SimClock
+    app: SignApp
+
+    @property
+    def faults(self) -> FaultPlan:
+        """The stub's fault plan (mutable while it runs)."""
+        return self.stub.faults
+
+
+def execution_identity(environ: Mapping[str, str] = os.environ) -> Principal:
+    """Return the process's (fake) execution identity, allowed only to assume the role."""
+    key_id, secret, token = (environ[name] for name in EXECUTION_ENV)
+    return Principal(key_id, secret, security_token=token or None,
+                     policies=(execution_policy(),), arn="acs:ram::1000000000000000:user/exec")
+
+
+def function_env(sts_url: str, **overrides: str) -> dict[str, str]:
+    """Return the function's settings pointing at ``sts_url``."""
+    env = {
+        "OSS_BUCKET": BUCKET,
+        "OSS_REGION": REGION,
+        "OSS_HOST": "http://127.0.0.1:9/" + BUCKET,
+        "OSS_STS_ROLE_ARN": UPLOAD_ROLE_ARN,
+        "STS_ENDPOINT": sts_url,
+        "STS_TIMEOUT_SECONDS": "1",
+        "CORS_ALLOWED_ORIGINS": ORIGIN,
+    }
+    env.update(overrides)
+    return env
+
+
+def start_stub(clock: SimClock, *, max_session_duration: int = 3600) -> tuple[StsStub, Any]:
+    """Start the stub trusting the execution identity; return it and the running server."""
+    identity = execution_identity()
+    role = Role(arn=UPLOAD_ROLE_ARN, trusted_principals=(identity.access_key_id,),
+                permission_policies=(upload_role_permission(BUCKET),),
+                max_session_duration=max_session_duration)
+    stub = StsStub(IdentityStore([identity]), {UPLOAD_ROLE_ARN: role}, clock=clock,
+                   settings=StsSettings(max_skew=WIDE_SKEW))
+    return stub, stub.start("127.0.0.1", 0)
+
+
+@contextmanager
+def loopback(clock: SimClock | None = None, **env_overrides: str) -> Iterator[Loopback]:
+    """Run a stub and an app wired to it; stop the stub on exit."""
+    clock = clock or SimClock()
+    stub, running = start_stub(clock)
+    try:
+        app = build_app(function_env(running.url, **env_overrides), clock=clock)
+        yield Loopback(stub=stub, sts_url=running.url, clock=clock, app=app)
+    finally:
+        running.stop()
+
+
+def wsgi_environ(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
+    """Return a minimal WSGI environ as a server would build it."""
+    return {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)) if body else "",
+        "HTTP_ORIGIN": ORIGIN,
+        "wsgi.input": io.BytesIO(body),
+        "SERVER_NAME": "loopback",
+        "SERVER_PORT": "443",
+        "wsgi.url_scheme": "https",
+    }
+
+
+def call(app: Any, method: str, path: str, body: bytes = b"") -> tuple[int, dict[str, str], bytes]:
+    """Call a WSGI app once; return (status, headers, body)."""
+    seen: list[tuple[str, list[tuple[str, str]]]] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+        seen.append((status, headers))
+        return lambda data: None
+
+    data = b"".join(app(wsgi_environ(method, path, body), start_response))
+    status, headers = seen[0]
+    return int(status.split(" ", 1)[0]), dict(headers), data
+
+
+def upload_grant(app: Any, document: Mapping[str, Any] = UPLOAD_BODY) -> tuple[int, dict[str, str],
+                                                                               bytes]:
+    """POST /uploads with a JSON document."""
+    return call(app, "POST", "/uploads", json.dumps(document).encode())
