@@ -31,5 +31,14 @@ lint: venv
 	$(BIN)/ruff check functions localcloud tests bench scripts
 	$(BIN)/mypy
 
+# One table of measured figures; also written to bench/RESULTS.md.
+bench: venv
+	@bash bench/ensure-wrk.sh
+	$(BIN)/python bench/run.py
+
+# The long reliability runs (pytest -m slow); `make test` runs the bounded ones.
+soak: venv
+	$(BIN)/python -m pytest -m slow tests/reliability
+
 clean:
 	rm -rf $(VENV) .localcloud test-output build
