@@ -1,1 +1,1 @@
-"""A local OSS emulator: PostObject V4/V1 verification, the object API, CORS, website hosting, callbacks."""
+"""A local OSS emulator: PostObject V4/V1 checks, object API, CORS, website hosting, callbacks."""

@@ -127,8 +127,9 @@ def render_callback_body(spec: CallbackSpec, variables: Mapping[str, str]) -> by
 
     Form bodies get URL-encoded values (the doc's ``mimeType=text%2Fplain``). JSON bodies
     get each value as a JSON string: the docs write ``{"bucket":${bucket}}`` and let OSS
-    supply the quotes; a placeholder already inside quotes gets only the escaped text.
-    Unknown or absent variables become empty (as OSS does for image fields of non-images).
+    supply the quotes; a placeholder inside a string literal (``"v=${x:a}"``) gets only
+    the escaped text. Unknown or absent variables become empty (as OSS does for image
+    fields of non-images).
     """
     body = spec.body
     if spec.body_type == BODY_TYPE_FORM:
@@ -136,15 +137,30 @@ def render_callback_body(spec: CallbackSpec, variables: Mapping[str, str]) -> by
         return rendered.encode("utf-8")
     out: list[str] = []
     last = 0
+    in_string = False
     for match in _PLACEHOLDER.finditer(body):
         start, end = match.span()
+        literal = body[last:start]
+        in_string = _string_state_after(literal, in_string)
         encoded = json.dumps(variables.get(match.group(1), ""), ensure_ascii=False)
-        quoted = start > 0 and body[start - 1] == '"' and body[end : end + 1] == '"'
-        out.append(body[last:start])
-        out.append(encoded[1:-1] if quoted else encoded)
+        out.append(literal)
+        out.append(encoded[1:-1] if in_string else encoded)
         last = end
     out.append(body[last:])
     return "".join(out).encode("utf-8")
+
+
+def _string_state_after(text: str, in_string: bool) -> bool:
+    """Tell whether a JSON template is inside a string literal after ``text``."""
+    escaped = False
+    for char in text:
+        if escaped:
+            escaped = False
+        elif char == "\\" and in_string:
+            escaped = True
+        elif char == '"':
+            in_string = not in_string
+    return in_string
 
 
 def string_to_sign(path: str, query: str, body: bytes) -> bytes:

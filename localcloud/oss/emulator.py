@@ -17,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from localcloud.oss.access import Lookup
 from localcloud.oss.app import PUB_KEY_PATH, EmulatorApp
 from localcloud.oss.buckets import BucketRegistry
+from localcloud.oss.callbackclient import TIMEOUT_SECONDS
 from localcloud.oss.postupload import CallbackSigner
-from localcloud.oss.server import HttpServer
+from localcloud.oss.server import Clock, HttpServer, utc_now
 from localcloud.oss.store import ObjectStore
 
 
@@ -57,8 +58,14 @@ class Emulator:
         post_settings: Any = None,
         website_host: str | None = "localhost",
         website_bucket: str | None = None,
+        clock: Clock = utc_now,
+        callback_timeout: float = TIMEOUT_SECONDS,
     ) -> Emulator:
-        """Open the state directory, bind ``host:port`` (OSError if busy) and serve."""
+        """Open the state directory, bind ``host:port`` (OSError if busy) and serve.
+
+        ``clock`` and ``callback_timeout`` exist for tests: a fixed clock makes signed
+        forms deterministic, a short timeout exercises a slow callback application.
+        """
         root = Path(state_dir) / "buckets"
         root.mkdir(parents=True, exist_ok=True)
         store = ObjectStore(root)
@@ -86,10 +93,12 @@ class Emulator:
             website_host=website_host,
             website_bucket=website_bucket,
         )
-        server = HttpServer(app)
+        server = HttpServer(app, clock=clock)
         bound = server.start(host, port)
         app.signer = CallbackSigner(
-            private_key=private_key, pub_key_url=f"http://127.0.0.1:{bound}{PUB_KEY_PATH}"
+            private_key=private_key,
+            pub_key_url=f"http://127.0.0.1:{bound}{PUB_KEY_PATH}",
+            timeout=callback_timeout,
         )
         return cls(app=app, server=server, host=host, port=bound)
 

@@ -24,10 +24,14 @@ from localcloud.oss.wire import HEADER_CRC64, Request, Response
 
 @dataclass(frozen=True)
 class CallbackSigner:
-    """The emulator's own RSA key for callbacks and the URL where its public half is served."""
+    """The emulator's own RSA key for callbacks and the URL where its public half is served.
+
+    ``timeout`` is OSS's fixed 5 s; only tests shorten it, to exercise a slow application.
+    """
 
     private_key: rsa.RSAPrivateKey = field(repr=False)
     pub_key_url: str
+    timeout: float = callbackclient.TIMEOUT_SECONDS
 
 
 def _success_headers(md5_hex: str, crc64: int) -> dict[str, str]:
@@ -138,6 +142,7 @@ def _run_callback(
         body_type=spec.body_type,
         pub_key_url=signer.pub_key_url,
         sign=sign,
+        timeout=signer.timeout,
     )
     if answer.body is not None:
         headers["Content-Type"] = "application/json"

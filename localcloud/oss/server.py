@@ -41,7 +41,8 @@ _DRAIN_LIMIT = 4 * 1024 * 1024
 _CHUNK = 64 * 1024
 
 
-def _utc_now() -> datetime:
+def utc_now() -> datetime:
+    """Return the current aware UTC time (the default clock)."""
     return datetime.now(timezone.utc)
 
 
@@ -171,7 +172,7 @@ class _Server(ThreadingHTTPServer):
 class HttpServer:
     """A running HTTP server on a background thread; stop it with :meth:`stop`."""
 
-    def __init__(self, app: Handler, *, clock: Clock = _utc_now) -> None:
+    def __init__(self, app: Handler, *, clock: Clock = utc_now) -> None:
         self._app = app
         self._clock = clock
         self._server: _Server | None = None
