@@ -47,22 +47,24 @@ def test_post_uploads_returns_a_grant_with_cors_for_an_allowed_origin(client: Cl
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert response.headers["Cache-Control"] == "no-store"
     grant = response.get_json()
-    assert set(grant) == {"url", "fields", "key", "expires_at", "max_size"}
+    assert set(grant) == {"url", "fields", "key", "expires_at", "max_size", "grant_id"}
     assert grant["fields"]["key"] == grant["key"]
     assert policy.decode(grant["fields"]["policy"])["expiration"] == grant["expires_at"]
 
 
 def test_sample_route_returns_the_sample_fields(client: Client) -> None:
-    grant = client.get("/get_post_signature_for_oss_upload").get_json()
+    grant = client.get(
+        "/get_post_signature_for_oss_upload", headers={"Origin": ORIGIN}
+    ).get_json()
     assert {
         "policy", "x_oss_signature_version", "x_oss_credential", "x_oss_date", "signature",
         "host", "dir", "security_token",
     } <= set(grant)
 
 
-def test_foreign_origin_gets_no_cors_headers(client: Client) -> None:
+def test_foreign_origin_gets_no_cors_headers_and_no_anonymous_grant(client: Client) -> None:
     response = client.post("/uploads", json=GOOD, headers={"Origin": "https://evil.example"})
-    assert response.status_code == 200
+    assert (response.status_code, error_of(response)["code"]) == (403, "origin_not_allowed")
     assert "Access-Control-Allow-Origin" not in response.headers
     assert response.headers["Vary"] == "Origin"
 
@@ -81,7 +83,7 @@ def test_preflight_from_allowed_origin_lists_methods_and_headers(
     )
     assert response.status_code == 204
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
-    assert response.headers["Access-Control-Allow-Headers"] == "Content-Type"
+    assert response.headers["Access-Control-Allow-Headers"] == "Authorization, Content-Type"
     assert "OPTIONS" in response.headers["Access-Control-Allow-Methods"]
 
 
@@ -97,6 +99,7 @@ def test_wildcard_only_when_configured(clock: FakeClock, fetcher: FakeFetcher) -
     none = make_client(clock, fetcher, CORS_ALLOWED_ORIGINS="")
     response = none.post("/uploads", json=GOOD, headers={"Origin": "https://any.example"})
     assert "Access-Control-Allow-Origin" not in response.headers
+    assert response.status_code == 403  # anonymous mode: no allowed origin, no grant
 
 
 BAD_REQUESTS = [
@@ -140,7 +143,9 @@ def test_bad_upload_requests_get_clear_json_errors(
 
 
 def test_oversized_body_is_refused_before_parsing(client: Client) -> None:
-    response = client.post("/uploads", data=b"{" + b" " * 20_000 + b"}")
+    response = client.post(
+        "/uploads", data=b"{" + b" " * 20_000 + b"}", headers={"Origin": ORIGIN}
+    )
     assert (response.status_code, error_of(response)["code"]) == (413, "too_large")
 
 
@@ -174,6 +179,8 @@ def test_healthz_says_configured_without_calling_sts(client: Client, fetcher: Fa
         "region": "cn-hangzhou",
         "host": "https://example-bucket.oss-cn-hangzhou.aliyuncs.com",
         "upload_dir": "uploads/",
+        "auth_mode": "none",
+        "callback": False,
     }
     assert fetcher.calls == 0
 
@@ -182,7 +189,7 @@ def test_sts_outage_without_cached_credentials_is_503_with_retry_after(
     client: Client, fetcher: FakeFetcher
 ) -> None:
     fetcher.failure = StsError("Unavailable", "down")
-    response = client.post("/uploads", json=GOOD)
+    response = client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
     assert error_of(response)["code"] == "credentials_unavailable"
@@ -191,10 +198,10 @@ def test_sts_outage_without_cached_credentials_is_503_with_retry_after(
 def test_outage_after_warm_up_keeps_serving(
     client: Client, fetcher: FakeFetcher, clock: FakeClock
 ) -> None:
-    assert client.post("/uploads", json=GOOD).status_code == 200
+    assert client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).status_code == 200
     clock.advance(56 * 60)
     fetcher.failure = StsError("Unavailable", "down")
-    assert client.post("/uploads", json=GOOD).status_code == 200
+    assert client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).status_code == 200
 
 
 def test_unexpected_bug_is_a_generic_500_without_details(
@@ -204,7 +211,7 @@ def test_unexpected_bug_is_a_generic_500_without_details(
         raise RuntimeError("internal detail that must not leak")
 
     app = build_app(BASE_ENV, fetcher_factory=lambda s: broken, clock=clock)
-    response = Client(app).post("/uploads", json=GOOD)
+    response = Client(app).post("/uploads", json=GOOD, headers={"Origin": ORIGIN})
     assert response.status_code == 500
     assert error_of(response) == {"code": "internal_error", "message": "internal error"}
     assert b"internal detail" not in response.data

@@ -86,7 +86,7 @@ def test_options_preflight_event(app: Any) -> None:
             "Vary": "Origin",
             "Access-Control-Allow-Origin": "https://app.example.com",
             "Access-Control-Allow-Methods": "POST, OPTIONS",
-            "Access-Control-Allow-Headers": "Content-Type",
+            "Access-Control-Allow-Headers": "Authorization, Content-Type",
             "Access-Control-Max-Age": "600",
             "Cache-Control": "no-store",
             "X-Content-Type-Options": "nosniff",

@@ -94,7 +94,11 @@ def test_grants_over_real_http_with_one_assume_role_call(app_url: str) -> None:
             )
             for i in range(5)
         ]
-        sample = session.get(f"{app_url}/get_post_signature_for_oss_upload", timeout=30)
+        sample = session.get(
+            f"{app_url}/get_post_signature_for_oss_upload",
+            headers={"Origin": "https://app.example.com"},
+            timeout=30,
+        )
     assert [g.status_code for g in grants] == [200] * 5
     assert sample.status_code == 200
     assert len(FakeSts.queries) == 1

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 
 from uploadsign import policy, signing
 from uploadsign.config import Settings
+from uploadsign.credentials import Lookup
 from uploadsign.grants import GrantService
 from uploadsign.upload_request import UploadRequest
 
@@ -20,11 +21,12 @@ from .support import (
 )
 
 CREDENTIAL = f"{FAKE_STS_KEY_ID}/20240501/cn-hangzhou/oss/aliyun_v4_request"
-KEY = "uploads/2024/05/01/" + "00" * 16 + ".png"
+GRANT_ID = "00" * 12  # the first draw of the counter source
+KEY = "uploads/2024/05/01/" + "01" * 16 + ".png"
 
 
 def service(settings: Settings, random: Callable[[int], bytes], expires: datetime) -> GrantService:
-    return GrantService(settings, lambda: fake_credentials(expires), random)
+    return GrantService(settings, lambda: Lookup(fake_credentials(expires), "hit"), random)
 
 
 def expected_signature(encoded: str) -> str:
@@ -37,13 +39,14 @@ def test_upload_grant_pins_every_form_field_in_the_policy(
 ) -> None:
     grant = service(settings, counter_random, FIXED_NOW + timedelta(hours=1)).upload_grant(
         UploadRequest("holiday photo.PNG", 2048, "image/png"), FIXED_NOW
-    )
+    ).body
     fields = grant.pop("fields")
     assert grant == {
         "url": "https://example-bucket.oss-cn-hangzhou.aliyuncs.com",
         "key": KEY,
         "expires_at": "2024-05-01T12:10:00.000Z",
         "max_size": 2048,
+        "grant_id": GRANT_ID,
     }
     encoded = fields.pop("policy")
     assert fields == {
@@ -81,7 +84,7 @@ def test_every_sent_field_except_policy_and_signature_has_a_condition(
 ) -> None:
     grant = service(settings, counter_random, FIXED_NOW + timedelta(hours=1)).upload_grant(
         UploadRequest("a.txt", 1, "text/plain"), FIXED_NOW
-    )
+    ).body
     conditions = policy.decode(grant["fields"]["policy"])["conditions"]
     assert isinstance(conditions, list)
     pinned = {next(iter(c)).lower() for c in conditions if isinstance(c, dict)}
@@ -95,7 +98,7 @@ def test_prefix_grant_matches_the_published_sample_shape(
 ) -> None:
     grant = service(settings, counter_random, FIXED_NOW + timedelta(hours=1)).prefix_grant(
         FIXED_NOW
-    )
+    ).body
     encoded = grant.pop("policy")
     assert grant == {
         "x_oss_signature_version": "OSS4-HMAC-SHA256",
@@ -108,6 +111,7 @@ def test_prefix_grant_matches_the_published_sample_shape(
         "success_action_status": "200",
         "expires_at": "2024-05-01T12:10:00.000Z",
         "max_size": 10 * 1024 * 1024,
+        "grant_id": GRANT_ID,
     }
     assert policy.decode(encoded) == {
         "expiration": "2024-05-01T12:10:00.000Z",
@@ -129,7 +133,7 @@ def test_prefix_grant_pins_allowed_types_when_an_allow_list_is_set(
     env = {**BASE_ENV, "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png, image/jpeg"}
     grant = service(
         Settings.from_env(env), counter_random, FIXED_NOW + timedelta(hours=1)
-    ).prefix_grant(FIXED_NOW)
+    ).prefix_grant(FIXED_NOW).body
     conditions = policy.decode(grant["policy"])["conditions"]
     assert isinstance(conditions, list)
     assert conditions[-1] == ["in", "$content-type", ["image/png", "image/jpeg"]]
@@ -141,7 +145,7 @@ def test_policy_never_outlives_the_credentials_that_signed_it(
     expires = FIXED_NOW + timedelta(minutes=4)
     grant = service(settings, counter_random, expires).upload_grant(
         UploadRequest("a.png", 5, "image/png"), FIXED_NOW
-    )
+    ).body
     assert grant["expires_at"] == "2024-05-01T12:03:00.000Z"  # 4 min minus the 60 s margin
     assert policy.decode(grant["fields"]["policy"])["expiration"] == grant["expires_at"]
 
@@ -152,7 +156,7 @@ def test_path_style_host_still_pins_the_bucket_name(
     env = {**BASE_ENV, "OSS_HOST": "http://127.0.0.1:9100/example-bucket"}
     grant = service(
         Settings.from_env(env), counter_random, FIXED_NOW + timedelta(hours=1)
-    ).upload_grant(UploadRequest("a.png", 5, "image/png"), FIXED_NOW)
+    ).upload_grant(UploadRequest("a.png", 5, "image/png"), FIXED_NOW).body
     assert grant["url"] == "http://127.0.0.1:9100/example-bucket"
     conditions = policy.decode(grant["fields"]["policy"])["conditions"]
     assert isinstance(conditions, list)

@@ -34,7 +34,27 @@ Variables (name, default, meaning); the README table is written from this list:
 - ``UPLOAD_SUCCESS_ACTION_STATUS`` (``200``): status OSS answers a successful POST with:
   ``200`` (empty body), ``201`` (XML body) or ``204``.
 - ``CORS_ALLOWED_ORIGINS`` (empty = no CORS headers): comma list of page origins such as
-  ``https://app.example.com``; ``*`` only when set literally.
+  ``https://app.example.com``; ``*`` only when set literally. With ``AUTH_MODE=none`` it
+  is also the list of origins that may get a grant at all.
+- ``AUTH_MODE`` (``none``): ``none`` = anonymous grants for allowed origins only;
+  ``jwt`` = ``Authorization: Bearer <JWT>`` required on the grant routes.
+- ``AUTH_JWT_SECRET`` (jwt mode, HS256): shared secret, at least 32 bytes; never logged.
+- ``AUTH_JWKS_URL`` (jwt mode, RS256/ES256): http(s) URL of the issuer's JWKS; exactly one
+  of it and ``AUTH_JWT_SECRET`` must be set.
+- ``AUTH_ISSUER`` / ``AUTH_AUDIENCE`` (empty = not checked): required ``iss`` / ``aud``.
+- ``AUTH_LEEWAY_SECONDS`` (``30``): clock skew tolerated on ``exp``/``nbf``, 0..300.
+- ``OSS_KEY_TEMPLATE`` (``{dir}{date}/{id}{ext}``): object key of ``POST /uploads``;
+  placeholders ``{dir}`` (first), ``{sub}`` (jwt mode; must be followed by ``/``),
+  ``{date}`` (``YYYY/MM/DD``), ``{id}`` (required, 32 hex), ``{ext}`` (``.png`` or empty).
+- ``RATE_LIMIT_PER_MINUTE`` (``60``): grants per caller per minute on one instance
+  (token bucket, bursts up to the same number); ``0`` turns it off.
+- ``UPLOAD_CALLBACK_URL`` (empty = no callback): http(s) URL without query that OSS
+  calls after storing an upload, normally this function's ``/callback``.
+- ``CALLBACK_PUBKEY_URL_PREFIXES`` (the two ``gosspublic.alicdn.com`` prefixes): comma
+  list of URL prefixes the callback's public key may be fetched from.
+
+``FC_FUNCTION_NAME`` is read only to know the function runs on FC (for a start-up
+warning); it is set by the platform, not by the user.
 
 Depends on the standard library and ``errors`` only.
 """
@@ -43,7 +63,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import urlsplit
 
 from uploadsign.errors import ConfigurationError
@@ -63,6 +84,17 @@ UPLOAD_MAX_BYTES = "UPLOAD_MAX_BYTES"
 UPLOAD_ALLOWED_CONTENT_TYPES = "UPLOAD_ALLOWED_CONTENT_TYPES"
 UPLOAD_SUCCESS_ACTION_STATUS = "UPLOAD_SUCCESS_ACTION_STATUS"
 CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
+AUTH_MODE = "AUTH_MODE"
+AUTH_JWT_SECRET = "AUTH_JWT_SECRET"
+AUTH_JWKS_URL = "AUTH_JWKS_URL"
+AUTH_ISSUER = "AUTH_ISSUER"
+AUTH_AUDIENCE = "AUTH_AUDIENCE"
+AUTH_LEEWAY_SECONDS = "AUTH_LEEWAY_SECONDS"
+OSS_KEY_TEMPLATE = "OSS_KEY_TEMPLATE"
+RATE_LIMIT_PER_MINUTE = "RATE_LIMIT_PER_MINUTE"
+UPLOAD_CALLBACK_URL = "UPLOAD_CALLBACK_URL"
+CALLBACK_PUBKEY_URL_PREFIXES = "CALLBACK_PUBKEY_URL_PREFIXES"
+FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
 
 #: Every variable this module reads; deploy checks compare it with s.yaml/template.yml.
 ENV_VARS: tuple[str, ...] = (
@@ -81,7 +113,19 @@ ENV_VARS: tuple[str, ...] = (
     UPLOAD_ALLOWED_CONTENT_TYPES,
     UPLOAD_SUCCESS_ACTION_STATUS,
     CORS_ALLOWED_ORIGINS,
+    AUTH_MODE,
+    AUTH_JWT_SECRET,
+    AUTH_JWKS_URL,
+    AUTH_ISSUER,
+    AUTH_AUDIENCE,
+    AUTH_LEEWAY_SECONDS,
+    OSS_KEY_TEMPLATE,
+    RATE_LIMIT_PER_MINUTE,
+    UPLOAD_CALLBACK_URL,
+    CALLBACK_PUBKEY_URL_PREFIXES,
 )
+#: Set by FC itself; read only to warn about anonymous mode on the platform.
+PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)
 #: Injected by FC from the execution role and read by ``alibabacloud_credentials``.
 PLATFORM_ENV_VARS: tuple[str, ...] = (
     "ALIBABA_CLOUD_ACCESS_KEY_ID",
@@ -97,6 +141,14 @@ _SESSION_RE = re.compile(r"^[\w.@-]{2,64}$", re.ASCII)
 _DIR_RE = re.compile(r"^([A-Za-z0-9!_.*'()-]+/)+$")
 _MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _SUCCESS_STATUSES = ("200", "201", "204")
+AUTH_MODES = ("none", "jwt")
+DEFAULT_KEY_TEMPLATE = "{dir}{date}/{id}{ext}"
+#: Where OSS publishes its callback public keys (oss-postobject.md §10.3).
+DEFAULT_PUBKEY_URL_PREFIXES = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
+MIN_HS256_SECRET_BYTES = 32  # RFC 7518 §3.2: at least the hash output size
+_TEMPLATE_LITERAL_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
+_PLACEHOLDER_RE = re.compile(r"\{([a-z]+)\}")
+_PLACEHOLDERS = ("dir", "sub", "date", "id", "ext")
 
 
 @dataclass(frozen=True)
@@ -126,6 +178,17 @@ class Settings:
     allowed_content_types: tuple[str, ...] = ()
     success_action_status: str = "200"
     cors_allowed_origins: tuple[str, ...] = ()
+    auth_mode: str = "none"
+    auth_jwt_secret: str = field(default="", repr=False)
+    auth_jwks_url: str = ""
+    auth_issuer: str = ""
+    auth_audience: str = ""
+    auth_leeway_seconds: int = 30
+    key_template: str = DEFAULT_KEY_TEMPLATE
+    rate_limit_per_minute: int = 60
+    callback_url: str = ""
+    callback_pubkey_url_prefixes: tuple[str, ...] = DEFAULT_PUBKEY_URL_PREFIXES
+    on_fc: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -221,10 +284,75 @@ class _Reader:
             cors_allowed_origins=self.listed(
                 CORS_ALLOWED_ORIGINS, _is_origin, "* or scheme://host[:port] without a path"
             ),
+            **self._auth(),
+            key_template=self._key_template(),
+            rate_limit_per_minute=self.integer(RATE_LIMIT_PER_MINUTE, 60, 0, 100000),
+            **self._callback(),
+            on_fc=bool(self.raw(FC_FUNCTION_NAME)),
         )
+        if "{sub}" in settings.key_template and settings.auth_mode != "jwt":
+            self.problems.append(f"{OSS_KEY_TEMPLATE} may use {{sub}} only with {AUTH_MODE}=jwt")
         if self.problems:
             raise ConfigurationError(self.problems)
         return settings
+
+    def _auth(self) -> dict[str, Any]:
+        mode = self.raw(AUTH_MODE).lower() or "none"
+        if mode not in AUTH_MODES:
+            self.problems.append(f"{AUTH_MODE} must be one of none, jwt")
+        secret = self.env.get(AUTH_JWT_SECRET, "")
+        jwks_url = self.raw(AUTH_JWKS_URL)
+        if mode == "jwt":
+            if bool(secret) == bool(jwks_url):
+                self.problems.append(
+                    f"{AUTH_MODE}=jwt needs exactly one of {AUTH_JWT_SECRET} and {AUTH_JWKS_URL}"
+                )
+            if secret and len(secret.encode("utf-8")) < MIN_HS256_SECRET_BYTES:
+                self.problems.append(
+                    f"{AUTH_JWT_SECRET} must be at least {MIN_HS256_SECRET_BYTES} bytes"
+                )
+            if jwks_url and not _is_base_url(jwks_url):
+                self.problems.append(f"{AUTH_JWKS_URL} must be an http(s) URL")
+        return {
+            "auth_mode": mode,
+            "auth_jwt_secret": secret,
+            "auth_jwks_url": jwks_url,
+            "auth_issuer": self.raw(AUTH_ISSUER),
+            "auth_audience": self.raw(AUTH_AUDIENCE),
+            "auth_leeway_seconds": self.integer(AUTH_LEEWAY_SECONDS, 30, 0, 300),
+        }
+
+    def _key_template(self) -> str:
+        template = self.raw(OSS_KEY_TEMPLATE) or DEFAULT_KEY_TEMPLATE
+        names = _PLACEHOLDER_RE.findall(template)
+        literal = _PLACEHOLDER_RE.sub("x", template)
+        ok = (
+            template.startswith("{dir}")
+            and names.count("id") == 1
+            and all(name in _PLACEHOLDERS and names.count(name) == 1 for name in names)
+            and _TEMPLATE_LITERAL_RE.match(literal) is not None
+            and "//" not in literal
+            and ("{sub}" not in template or "{sub}/" in template)
+            and ("{ext}" not in template or template.endswith("{ext}"))
+        )
+        if not ok:
+            self.problems.append(
+                f"{OSS_KEY_TEMPLATE} must start with {{dir}}, contain {{id}} once, use only "
+                "{dir} {sub}/ {date} {id} {ext} (last) and letters, digits, /-_.!*'()"
+            )
+        return template
+
+    def _callback(self) -> dict[str, Any]:
+        url = self.raw(UPLOAD_CALLBACK_URL)
+        if url and not (_is_base_url(url) and "?" not in url):
+            self.problems.append(f"{UPLOAD_CALLBACK_URL} must be an http(s) URL without query")
+        prefixes = self.listed(
+            CALLBACK_PUBKEY_URL_PREFIXES, _is_url_prefix, "http(s)://host/ prefixes"
+        )
+        return {
+            "callback_url": url,
+            "callback_pubkey_url_prefixes": prefixes or DEFAULT_PUBKEY_URL_PREFIXES,
+        }
 
     def _sts_endpoint(self, region: str) -> StsEndpoint:
         value = self.raw(STS_ENDPOINT)
@@ -259,3 +387,9 @@ def _is_origin(value: str) -> bool:
         and not parts.query
         and not parts.fragment
     )
+
+
+def _is_url_prefix(value: str) -> bool:
+    # The host must be closed by a "/" so "https://gosspublic.alicdn.com.evil/" cannot pass.
+    parts = urlsplit(value)
+    return _is_base_url(value) and parts.path.startswith("/") and "@" not in parts.netloc

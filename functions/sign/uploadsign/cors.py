@@ -14,10 +14,14 @@ ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 ALLOW_METHODS = "Access-Control-Allow-Methods"
 ALLOW_HEADERS = "Access-Control-Allow-Headers"
 MAX_AGE = "Access-Control-Max-Age"
+EXPOSE_HEADERS = "Access-Control-Expose-Headers"
 WILDCARD = "*"
 PREFLIGHT_MAX_AGE_SECONDS = 600
-#: The only request header the page needs to send (for the JSON body of POST /uploads).
-ALLOWED_REQUEST_HEADERS = "Content-Type"
+#: Request headers the page sends: the JSON body's type and, in jwt mode, the bearer token.
+ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type"
+#: Response headers the page must be able to read (not CORS-safelisted): when to retry,
+#: and why a token was refused.
+EXPOSED_RESPONSE_HEADERS = "Retry-After, WWW-Authenticate"
 
 
 def response_headers(origin: str | None, allowed: Sequence[str]) -> dict[str, str]:
@@ -32,6 +36,8 @@ def response_headers(origin: str | None, allowed: Sequence[str]) -> dict[str, st
         headers[ALLOW_ORIGIN] = WILDCARD
     elif origin in allowed:
         headers[ALLOW_ORIGIN] = origin
+    if ALLOW_ORIGIN in headers:
+        headers[EXPOSE_HEADERS] = EXPOSED_RESPONSE_HEADERS
     return headers
 
 
@@ -40,6 +46,7 @@ def preflight_headers(
 ) -> dict[str, str]:
     """Return the headers of a preflight answer; no CORS headers for a foreign origin."""
     headers = response_headers(origin, allowed)
+    headers.pop(EXPOSE_HEADERS, None)  # meaningless on a preflight
     if ALLOW_ORIGIN in headers:
         headers[ALLOW_METHODS] = ", ".join(methods)
         headers[ALLOW_HEADERS] = ALLOWED_REQUEST_HEADERS

@@ -17,6 +17,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from uploadsign.errors import CredentialsUnavailable, StsError
 
@@ -43,6 +44,15 @@ class TemporaryCredentials:
         """Say whether a policy signed at ``now`` would still have a useful life."""
         return now < self.expiration - SAFETY_MARGIN
 
+
+class Lookup(NamedTuple):
+    """Credentials and where they came from: ``hit``, ``miss`` (STS called) or ``stale``."""
+
+    credentials: TemporaryCredentials
+    source: str
+
+
+HIT, MISS, STALE = "hit", "miss", "stale"
 
 Fetcher = Callable[[], TemporaryCredentials]
 Clock = Callable[[], datetime]
@@ -74,14 +84,18 @@ class CredentialCache:
 
     def get(self) -> TemporaryCredentials:
         """Return usable credentials, calling STS at most once per refresh."""
+        return self.lookup().credentials
+
+    def lookup(self) -> Lookup:
+        """Like :meth:`get`, also saying whether STS was called (for the access log)."""
         now = self._clock()
         current = self._current
         if current is not None and self._fresh(current, now):
-            return current
+            return Lookup(current, HIT)
         if current is not None and current.usable_at(now):
             # Stale but usable: one thread refreshes, the others keep serving.
             if not self._lock.acquire(blocking=False):
-                return current
+                return Lookup(current, STALE)
         else:
             self._lock.acquire()
         try:
@@ -92,14 +106,14 @@ class CredentialCache:
     def _fresh(self, creds: TemporaryCredentials, now: datetime) -> bool:
         return now < creds.expiration - self._refresh_margin
 
-    def _refresh_locked(self) -> TemporaryCredentials:
+    def _refresh_locked(self) -> Lookup:
         now = self._clock()
         current = self._current
         if current is not None and self._fresh(current, now):
-            return current  # another thread refreshed while we waited
+            return Lookup(current, HIT)  # another thread refreshed while we waited
         usable = current if current is not None and current.usable_at(now) else None
         if self._failed_at is not None and now < self._failed_at + self._failure_backoff:
-            return self._fallback(usable, None)
+            return Lookup(self._fallback(usable, None), STALE)
         try:
             fresh = self._fetch()
         except StsError as exc:
@@ -111,15 +125,15 @@ class CredentialCache:
                 exc.code,
                 "serving cached credentials" if usable else "no usable credentials cached",
             )
-            return self._fallback(usable, exc)
+            return Lookup(self._fallback(usable, exc), STALE)
         if not fresh.usable_at(now):
             self._failed_at = now
             log.warning("AssumeRole returned credentials that are already near expiry")
-            return self._fallback(usable, None)
+            return Lookup(self._fallback(usable, None), STALE)
         self._current = fresh
         self._failed_at = None
         self._retry_after = DEFAULT_RETRY_AFTER_SECONDS
-        return fresh
+        return Lookup(fresh, MISS)
 
     def _fallback(
         self, usable: TemporaryCredentials | None, cause: StsError | None

@@ -128,3 +128,50 @@ class StsError(Exception):
 
 class StsThrottled(StsError):
     """STS refused the call because of flow control."""
+
+
+class Unauthorized(SignError):
+    """No bearer token, or one that does not verify; carries the RFC 6750 challenge."""
+
+    status = 401
+    code = "unauthorized"
+
+    def __init__(self, message: str, *, challenge: str) -> None:
+        super().__init__(message, headers={"WWW-Authenticate": challenge})
+
+
+class Forbidden(SignError):
+    """The caller is known but may not do this (anonymous from a foreign origin)."""
+
+    status = 403
+    code = "forbidden"
+
+
+class OriginNotAllowed(Forbidden):
+    """Anonymous mode: the request's ``Origin`` is missing or not on the allow-list."""
+
+    code = "origin_not_allowed"
+
+
+class CallbackRejected(Forbidden):
+    """``POST /callback`` without a valid OSS signature (or from a key URL not allowed)."""
+
+    code = "callback_rejected"
+
+
+class RateLimited(SignError):
+    """This caller asked for too many grants on this instance; retry after a while."""
+
+    status = 429
+    code = "rate_limited"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            f"too many upload grants; retry in {retry_after} s",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+class FetchError(Exception):
+    """A small HTTP GET (JWKS, callback public key) failed; never shown to clients as is."""

@@ -1,19 +1,29 @@
 """Wiring: settings → STS fetcher → credential cache → grant service → WSGI app.
 
-The composition root, kept apart so tests can build the same app with a fake fetcher
-or clock. Reads nothing itself: the environment mapping is passed in.
+The composition root, kept apart so tests can build the same app with a fake fetcher,
+clock or HTTP fetcher. Reads nothing itself: the environment mapping is passed in.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
-from uploadsign import sts
+from uploadsign import httpfetch, sts
+from uploadsign.auth import Authenticator, JwtAuthenticator, OriginAuthenticator
+from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
+from uploadsign.completion import CompletionLog
 from uploadsign.config import Settings
 from uploadsign.credentials import CredentialCache, Fetcher
 from uploadsign.grants import GrantService
+from uploadsign.httpfetch import Fetch
+from uploadsign.jwks import JwksCache
+from uploadsign.ratelimit import RateLimiter
 from uploadsign.web import SignApp
+
+log = logging.getLogger("uploadsign")
 
 
 def utc_now() -> datetime:
@@ -21,11 +31,38 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def build_authenticator(
+    settings: Settings, http_fetch: Fetch, monotonic: Callable[[], float]
+) -> Authenticator:
+    """Return the authenticator ``AUTH_MODE`` asks for."""
+    if settings.auth_mode == "jwt":
+        jwks = (
+            JwksCache(settings.auth_jwks_url, http_fetch, monotonic)
+            if settings.auth_jwks_url
+            else None
+        )
+        return JwtAuthenticator(
+            secret=settings.auth_jwt_secret,
+            jwks=jwks,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            leeway_seconds=settings.auth_leeway_seconds,
+        )
+    if settings.on_fc:
+        log.warning(
+            "AUTH_MODE=none on Function Compute: any page on CORS_ALLOWED_ORIGINS, and any "
+            "script that sends such an Origin, can get upload grants; set AUTH_MODE=jwt"
+        )
+    return OriginAuthenticator(settings.cors_allowed_origins)
+
+
 def build_app(
     env: Mapping[str, str],
     *,
     fetcher_factory: Callable[[Settings], Fetcher] = sts.build_fetcher,
     clock: Callable[[], datetime] = utc_now,
+    monotonic: Callable[[], float] = time.monotonic,
+    http_fetch: Fetch = httpfetch.fetch,
 ) -> SignApp:
     """Build the configured app; raise ``ConfigurationError`` listing every problem."""
     settings = Settings.from_env(env)
@@ -34,4 +71,14 @@ def build_app(
         clock,
         refresh_margin=timedelta(seconds=settings.sts_refresh_margin_seconds),
     )
-    return SignApp(GrantService(settings, cache.get), clock)
+    return SignApp(
+        GrantService(settings, cache.lookup),
+        clock,
+        authenticator=build_authenticator(settings, http_fetch, monotonic),
+        limiter=RateLimiter(settings.rate_limit_per_minute, monotonic),
+        verifier=CallbackVerifier(
+            settings.callback_pubkey_url_prefixes, PublicKeyCache(http_fetch)
+        ),
+        completions=CompletionLog(),
+        monotonic=monotonic,
+    )

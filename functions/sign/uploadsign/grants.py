@@ -2,24 +2,38 @@
 
 Produces the two response bodies: the sample-compatible prefix grant of
 ``GET /get_post_signature_for_oss_upload`` and the exact-key grant of
-``POST /uploads``. Gets credentials from an injected provider (the cache in
-production) and the instant ``now`` from its caller, so it does no I/O of its own.
+``POST /uploads``. Every grant gets a ``grant_id`` that the access log records and, with
+a callback configured, that travels through OSS (``x:grant-id``) into the callback's log
+line. Gets credentials from an injected provider (the cache in production) and the
+instant ``now`` from its caller, so it does no I/O of its own.
 """
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from uploadsign import keys, policy
+from uploadsign import callback, keys, policy
+from uploadsign.auth import Caller
 from uploadsign.config import Settings
-from uploadsign.credentials import TemporaryCredentials
+from uploadsign.credentials import Lookup
 from uploadsign.keys import RandomSource
 from uploadsign.upload_request import UploadRequest
 
-CredentialsProvider = Callable[[], TemporaryCredentials]
+CredentialsProvider = Callable[[], Lookup]
+GRANT_ID_BYTES = 12
+
+
+@dataclass(frozen=True)
+class Grant:
+    """A response body plus what the access log wants to know about it."""
+
+    body: dict[str, Any]
+    grant_id: str
+    sts_cache: str
 
 
 class GrantService:
@@ -35,15 +49,22 @@ class GrantService:
         self._credentials = credentials
         self._random = random_source
 
-    def prefix_grant(self, now: datetime) -> dict[str, Any]:
+    def _grant_id(self) -> str:
+        return self._random(GRANT_ID_BYTES).hex()
+
+    def prefix_grant(self, now: datetime, caller: Caller | None = None) -> Grant:
         """Return the published sample's body: the browser picks a key under ``dir``."""
         s = self.settings
-        creds = self._credentials()
+        grant_id = self._grant_id()
+        creds, source = self._credentials()
+        upload_dir = keys.key_prefix(
+            s.key_template, upload_dir=s.upload_dir, subject=caller.subject if caller else None
+        )
         auth = policy.auth_fields(creds, now, s.region)
         conditions = policy.prefix_conditions(
             bucket=s.bucket,
             auth=auth,
-            upload_dir=s.upload_dir,
+            upload_dir=upload_dir,
             max_bytes=s.upload_max_bytes,
             content_types=s.allowed_content_types,
         )
@@ -54,25 +75,37 @@ class GrantService:
             region=s.region,
             expires_at=policy.policy_expiry(now, s.upload_expire_seconds, creds),
         )
-        return {
+        body = {
             "policy": signed.policy,
             "x_oss_signature_version": auth[policy.SIGNATURE_VERSION],
             "x_oss_credential": auth[policy.CREDENTIAL],
             "x_oss_date": auth[policy.DATE],
             "signature": signed.signature,
             "host": s.host,
-            "dir": s.upload_dir,
+            "dir": upload_dir,
             "security_token": auth[policy.SECURITY_TOKEN],
             "success_action_status": s.success_action_status,
             "expires_at": policy.format_expiration(signed.expires_at),
             "max_size": s.upload_max_bytes,
+            "grant_id": grant_id,
         }
+        return Grant(body, grant_id, source)
 
-    def upload_grant(self, request: UploadRequest, now: datetime) -> dict[str, Any]:
-        """Return a grant for exactly one object: key, type and size all pinned."""
+    def upload_grant(
+        self, request: UploadRequest, now: datetime, caller: Caller | None = None
+    ) -> Grant:
+        """Return a grant for exactly one object: key, type, size (and callback) pinned."""
         s = self.settings
-        creds = self._credentials()
-        key = keys.choose_key(s.upload_dir, request.filename, now, self._random)
+        grant_id = self._grant_id()
+        creds, source = self._credentials()
+        key = keys.render_key(
+            s.key_template,
+            upload_dir=s.upload_dir,
+            subject=caller.subject if caller else None,
+            filename=request.filename,
+            now=now,
+            random_source=self._random,
+        )
         form = {
             policy.KEY: key,
             policy.CONTENT_TYPE: request.content_type,
@@ -80,6 +113,9 @@ class GrantService:
             policy.SUCCESS_ACTION_STATUS: s.success_action_status,
             policy.FORBID_OVERWRITE: "true",
         }
+        if s.callback_url:
+            form[callback.CALLBACK] = callback.callback_field(s.callback_url)
+            form[callback.GRANT_ID] = grant_id
         auth = policy.auth_fields(creds, now, s.region)
         conditions = policy.upload_conditions(
             bucket=s.bucket, auth=auth, form=form, size=request.size
@@ -97,10 +133,12 @@ class GrantService:
             policy.POLICY: signed.policy,
             policy.SIGNATURE: signed.signature,
         }
-        return {
+        body = {
             "url": s.host,
             "fields": fields,
             "key": key,
             "expires_at": policy.format_expiration(signed.expires_at),
             "max_size": request.size,
+            "grant_id": grant_id,
         }
+        return Grant(body, grant_id, source)

@@ -1,6 +1,8 @@
 """Object keys: the server, not the browser, decides where an upload lands.
 
-A key is ``<upload dir><YYYY>/<MM>/<DD>/<32 hex random>[.<ext>]``. The original
+By default a key is ``<upload dir><YYYY>/<MM>/<DD>/<32 hex random>[.<ext>]``;
+``OSS_KEY_TEMPLATE`` may put the caller's subject in it (``{dir}{sub}/{date}/{id}{ext}``)
+so each user writes only under their own prefix, which the policy then pins. The original
 filename never enters the key (no traversal, no collisions, no homoglyph tricks); it
 is kept only as URL-encoded metadata. Pure: the date and the random source are
 injected.
@@ -8,6 +10,7 @@ injected.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import secrets
 import unicodedata
@@ -20,6 +23,8 @@ from uploadsign.errors import InvalidFilename
 MAX_FILENAME_CHARS = 255
 RANDOM_BYTES = 16
 _EXTENSION_RE = re.compile(r"^[a-z0-9]{1,10}$")
+_SAFE_SUBJECT_RE = re.compile(r"^[A-Za-z0-9_@.-]{1,64}$")
+DEFAULT_TEMPLATE = "{dir}{date}/{id}{ext}"
 
 RandomSource = Callable[[int], bytes]
 
@@ -63,3 +68,50 @@ def choose_key(
 def metadata_value(filename: str) -> str:
     """Encode the original filename for an ``x-oss-meta-*`` field (ASCII, header-safe)."""
     return quote(filename, safe="")
+
+
+def safe_subject(subject: str) -> str:
+    """Return a key segment for ``subject``: itself when plainly safe, else a digest.
+
+    A digest rather than character replacement, so ``a/b`` and ``a_b`` can never share a
+    prefix; ``.``/``..`` and anything over 64 characters are digested too.
+    """
+    if _SAFE_SUBJECT_RE.match(subject) and subject.strip(".") and not subject.startswith("h-"):
+        return subject
+    return "h-" + hashlib.sha256(subject.encode("utf-8")).hexdigest()[:32]
+
+
+def render_key(
+    template: str,
+    *,
+    upload_dir: str,
+    subject: str | None,
+    filename: str,
+    now: datetime,
+    random_source: RandomSource = secrets.token_bytes,
+) -> str:
+    """Fill ``template`` (validated by ``config``) for one upload."""
+    ext = extension(filename)
+    values = {
+        "dir": upload_dir,
+        "sub": safe_subject(subject or "anonymous"),
+        "date": now.astimezone(timezone.utc).strftime("%Y/%m/%d"),
+        "id": random_source(RANDOM_BYTES).hex(),
+        "ext": f".{ext}" if ext else "",
+    }
+    return template.format_map(values)
+
+
+def key_prefix(template: str, *, upload_dir: str, subject: str | None) -> str:
+    """Return the fixed start of every key ``template`` yields for ``subject``.
+
+    It runs up to the last ``/`` before the first per-upload placeholder, so the sample
+    route's ``starts-with`` condition keeps a user inside their own folder.
+    """
+    cut = min(
+        (template.index(p) for p in ("{date}", "{id}", "{ext}") if p in template),
+        default=len(template),
+    )
+    head = template[:cut]
+    head = head[: head.rfind("/") + 1] if "/" in head.replace("{dir}", "") else "{dir}"
+    return head.format_map({"dir": upload_dir, "sub": safe_subject(subject or "anonymous")})

@@ -1,12 +1,13 @@
-"""The WSGI application: routing, CORS, body limit and JSON error mapping.
+"""The WSGI application: routing, CORS, auth, rate limit, body limit, JSON errors, access log.
 
 Plain stdlib WSGI (no framework at runtime). Errors become JSON in exactly one place,
 :meth:`SignApp.__call__`: a ``SignError`` maps to its status and code; anything else
-is logged and answered with a generic 500 that leaks nothing. ``LazyApp`` defers
-reading the configuration to the first request, never import time.
+is logged and answered with a generic 500 that leaks nothing. Every request, whatever
+its outcome, writes one ``uploadsign.access`` line. ``LazyApp`` defers reading the
+configuration to the first request, never import time.
 
-Depends on the application (``grants``, ``upload_request``) and pure modules; does
-not import the SDK.
+Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
+``callback_verify``, ``upload_request``) and pure modules; does not import the SDK.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from uploadsign import cors, upload_request
+from uploadsign import accesslog, completion, cors, upload_request
+from uploadsign.accesslog import RequestRecord
+from uploadsign.auth import Authenticator, Caller, RequestFacts
+from uploadsign.callback_verify import CallbackVerifier
 from uploadsign.errors import (
     BadRequest,
     MethodNotAllowed,
@@ -26,7 +30,8 @@ from uploadsign.errors import (
     PayloadTooLarge,
     SignError,
 )
-from uploadsign.grants import GrantService
+from uploadsign.grants import Grant, GrantService
+from uploadsign.ratelimit import RateLimiter
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -38,6 +43,7 @@ log = logging.getLogger(__name__)
 LEGACY_PATH = "/get_post_signature_for_oss_upload"
 UPLOADS_PATH = "/uploads"
 HEALTH_PATH = "/healthz"
+CALLBACK_PATH = "/callback"
 #: The JSON body of POST /uploads is a few hundred bytes; anything this big is abuse.
 MAX_BODY_BYTES = 16 * 1024
 JSON_TYPE = "application/json; charset=utf-8"
@@ -45,11 +51,14 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     LEGACY_PATH: ("GET", "OPTIONS"),
     UPLOADS_PATH: ("POST", "OPTIONS"),
     HEALTH_PATH: ("GET",),
+    CALLBACK_PATH: ("POST",),
 }
+GRANT_PATHS = (LEGACY_PATH, UPLOADS_PATH)
 _REASONS = {
-    200: "OK", 204: "No Content", 400: "Bad Request", 404: "Not Found",
-    405: "Method Not Allowed", 413: "Payload Too Large", 415: "Unsupported Media Type",
-    422: "Unprocessable Entity", 500: "Internal Server Error", 503: "Service Unavailable",
+    200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
+    404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
+    415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
+    500: "Internal Server Error", 503: "Service Unavailable",
 }
 
 Response = tuple[int, dict[str, str], bytes]
@@ -78,59 +87,116 @@ def send(response: Response, start_response: StartResponse) -> list[bytes]:
 
 
 class SignApp:
-    """Route requests to the grant service; one instance per configured function."""
+    """Route requests to the grant service and the callback; one per configured function."""
 
     def __init__(
         self,
         service: GrantService,
         clock: Callable[[], datetime],
         *,
+        authenticator: Authenticator,
+        limiter: RateLimiter,
+        verifier: CallbackVerifier,
+        completions: completion.CompletionLog,
+        monotonic: Callable[[], float],
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.service = service
         self.settings = service.settings
         self._clock = clock
+        self._auth = authenticator
+        self._limiter = limiter
+        self._verifier = verifier
+        self._completions = completions
+        self._monotonic = monotonic
         self._max_body = max_body_bytes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = self._monotonic()
+        record = RequestRecord(
+            request_id=accesslog.request_id(environ),
+            method=str(environ.get("REQUEST_METHOD", "GET")).upper()[:16],
+        )
         origin = environ.get("HTTP_ORIGIN")
         allowed = self.settings.cors_allowed_origins
         try:
-            response = self._dispatch(environ)
+            response = self._dispatch(environ, record)
         except SignError as error:
+            record.error = error.code
             response = error_response(error)
         except Exception:
-            log.exception("unhandled error on %s", environ.get("PATH_INFO", "?"))
+            log.exception("unhandled error on %s", record.route)
+            record.error = SignError.code
             response = error_response(SignError("internal error"))
         status, headers, body = response
-        if environ.get("REQUEST_METHOD") != "OPTIONS":
+        if record.method != "OPTIONS":
             headers = {**headers, **cors.response_headers(origin, allowed)}
+        record.status = status
+        record.latency_ms = round((self._monotonic() - started) * 1000.0, 3)
+        accesslog.emit(record)
         return send((status, headers, body), start_response)
 
-    def _dispatch(self, environ: WSGIEnvironment) -> Response:
+    def _dispatch(self, environ: WSGIEnvironment, record: RequestRecord) -> Response:
         path = environ.get("PATH_INFO") or "/"
-        method = environ.get("REQUEST_METHOD", "GET").upper()
+        method = record.method
         methods = ROUTES.get(path)
         if methods is None:
             raise NotFound(f"no route for {path[:200]}")
+        record.route = path
         if method not in methods:
             raise MethodNotAllowed(methods)
         if method == "OPTIONS":
+            # Preflights never carry credentials, so they are never authenticated.
             headers = cors.preflight_headers(
                 environ.get("HTTP_ORIGIN"), self.settings.cors_allowed_origins, methods
             )
             return 204, {**headers, "Cache-Control": "no-store"}, b""
         if path == HEALTH_PATH:
             return json_response(200, self._health())
+        if path == CALLBACK_PATH:
+            return self._callback(environ, record)
+        return self._grant(environ, path, record)
+
+    def _grant(self, environ: WSGIEnvironment, path: str, record: RequestRecord) -> Response:
         now = self._clock()
+        caller = self._authenticate(environ, now)
+        record.caller = caller.identity
+        self._limiter.take(caller.identity)
+        grant: Grant
         if path == LEGACY_PATH:
-            return json_response(200, self.service.prefix_grant(now))
-        request = upload_request.parse(
-            read_body(environ, self._max_body),
-            max_bytes=self.settings.upload_max_bytes,
-            allowed_types=self.settings.allowed_content_types,
+            grant = self.service.prefix_grant(now, caller)
+        else:
+            request = upload_request.parse(
+                read_body(environ, self._max_body),
+                max_bytes=self.settings.upload_max_bytes,
+                allowed_types=self.settings.allowed_content_types,
+            )
+            grant = self.service.upload_grant(request, now, caller)
+        record.grant_id, record.sts_cache = grant.grant_id, grant.sts_cache
+        return json_response(200, grant.body)
+
+    def _authenticate(self, environ: WSGIEnvironment, now: datetime) -> Caller:
+        facts = RequestFacts(
+            authorization=environ.get("HTTP_AUTHORIZATION"),
+            origin=environ.get("HTTP_ORIGIN"),
+            remote_addr=str(environ.get("REMOTE_ADDR") or ""),
         )
-        return json_response(200, self.service.upload_grant(request, now))
+        return self._auth.authenticate(facts, now)
+
+    def _callback(self, environ: WSGIEnvironment, record: RequestRecord) -> Response:
+        record.caller = "oss"
+        body = read_body(environ, self._max_body)
+        self._verifier.verify(
+            path=request_path(environ),
+            query=str(environ.get("QUERY_STRING") or ""),
+            body=body,
+            authorization=environ.get("HTTP_AUTHORIZATION"),
+            pub_key_url=environ.get("HTTP_X_OSS_PUB_KEY_URL"),
+        )
+        done = completion.parse(body, bucket=self.settings.bucket)
+        record.grant_id = done.grant_id
+        self._completions.record(done, record.request_id)
+        return json_response(200, done.answer())
 
     def _health(self) -> dict[str, object]:
         s = self.settings
@@ -141,7 +207,21 @@ class SignApp:
             "region": s.region,
             "host": s.host,
             "upload_dir": s.upload_dir,
+            "auth_mode": s.auth_mode,
+            "callback": bool(s.callback_url),
         }
+
+
+def request_path(environ: WSGIEnvironment) -> str:
+    """Return the decoded request path as OSS signed it (``SCRIPT_NAME`` + ``PATH_INFO``).
+
+    PEP 3333 servers hand the path as Latin-1-decoded bytes; FC's adapter hands real text.
+    """
+    path = str(environ.get("SCRIPT_NAME") or "") + str(environ.get("PATH_INFO") or "/")
+    try:
+        return path.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return path
 
 
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:

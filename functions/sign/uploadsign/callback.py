@@ -1,0 +1,38 @@
+"""The grant side of the upload callback: the ``callback`` and ``x:grant-id`` form fields.
+
+With ``UPLOAD_CALLBACK_URL`` set, every exact-key grant asks OSS to POST a JSON summary
+of the stored object to that URL (oss-postobject.md §10.1). The body names the system
+variables and the grant id, so the callback's log line can be joined to the grant's.
+Both fields are pinned in the policy by ``grants``, so a browser can neither drop the
+callback nor point it elsewhere.
+
+Placeholders are written unquoted (``"size":${size}``) as OSS's samples do: OSS supplies
+the JSON quoting. Whether ``size`` then arrives as a number or a string is not documented,
+so ``completion`` accepts both. Pure: strings in, strings out.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+CALLBACK = "callback"
+GRANT_ID = "x:grant-id"
+BODY_TYPE_JSON = "application/json"
+#: Keys of the callback body as the function receives it (after OSS substitution).
+BODY_KEYS = ("bucket", "object", "etag", "size", "mimeType", "grant_id")
+BODY_TEMPLATE = (
+    '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
+    '"mimeType":${mimeType},"grant_id":${' + GRANT_ID + "}}"
+)
+
+
+def callback_field(url: str) -> str:
+    """Return the Base64 JSON ``callback`` form field that sends the summary to ``url``."""
+    document = {
+        "callbackUrl": url,
+        "callbackBody": BODY_TEMPLATE,
+        "callbackBodyType": BODY_TYPE_JSON,
+    }
+    text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
+    return base64.b64encode(text.encode("ascii")).decode("ascii")

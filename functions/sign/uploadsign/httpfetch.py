@@ -1,0 +1,48 @@
+"""Small bounded HTTP GETs: the JWKS document and OSS's callback public key.
+
+The adapter behind the injectable ``Fetch`` callables of ``jwks`` and ``callback_verify``:
+stdlib ``urllib`` with a timeout and a size cap, so a slow or huge answer can neither
+hang a request nor fill memory. Tests inject their own fetcher or point this one at a
+loopback server. Depends on the standard library and ``errors`` only.
+"""
+
+from __future__ import annotations
+
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+
+from uploadsign.errors import FetchError
+
+#: ``fetch(url, timeout_seconds) -> body``; raises ``FetchError``.
+Fetch = Callable[[str, float], bytes]
+MAX_BYTES = 64 * 1024  # a JWKS or a PEM key is a few KB
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Refuse redirects: the URL prefix was checked, the place it points to was not."""
+
+    def redirect_request(self, *args: object, **kwargs: object) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect())
+
+
+def fetch(url: str, timeout: float) -> bytes:
+    """GET ``url``; return the body of a 200 answer or raise ``FetchError``."""
+    if not url.startswith(("http://", "https://")):
+        raise FetchError("only http(s) URLs are fetched")
+    request = urllib.request.Request(url, headers={"Accept": "*/*"})
+    try:
+        with _OPENER.open(request, timeout=timeout) as answer:
+            if answer.status != 200:
+                raise FetchError(f"HTTP {answer.status}")
+            body = bytes(answer.read(MAX_BYTES + 1))
+    except urllib.error.HTTPError as exc:
+        raise FetchError(f"HTTP {exc.code}") from exc
+    except (OSError, ValueError) as exc:
+        raise FetchError(type(exc).__name__) from exc
+    if len(body) > MAX_BYTES:
+        raise FetchError(f"answer larger than {MAX_BYTES} bytes")
+    return body
