@@ -1,7 +1,7 @@
 """The whole product on one machine: OSS emulator, STS stub and the signing function.
 
-Owns start-up order and wiring: identities (a random local execution identity and an
-admin per state directory, persisted in ``endpoints.json``), the upload role, the
+Owns start-up order and wiring: the identities of :mod:`devidentity` (persisted in
+``endpoints.json``) registered with the emulator and the STS stub, the upload role, the
 bucket with CORS and website hosting, ``web/`` uploaded into it with a generated
 ``config.js``, the function as a gunicorn subprocess with its normal environment, and
 ``endpoints.json`` for scripts. It never imports the signing function.
@@ -11,110 +11,44 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from localcloud import config
+from localcloud.devidentity import (
+    ACCOUNT_ID,
+    UPLOAD_PREFIX,
+    UPLOAD_ROLE_ARN,
+    UPLOAD_ROLE_NAME,
+    Credentials,
+    execution_policy,
+    load_or_make_credentials,
+    upload_role_permission,
+)
 from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
+from localcloud.ports import PortInUse, free_port, port_free
 
-ACCOUNT_ID = "1000000000000000"
-UPLOAD_ROLE_NAME = "oss-uploader"
-UPLOAD_ROLE_ARN = f"acs:ram::{ACCOUNT_ID}:role/{UPLOAD_ROLE_NAME}"
-UPLOAD_PREFIX = "uploads/"
+__all__ = [
+    "ACCOUNT_ID", "UPLOAD_PREFIX", "UPLOAD_ROLE_ARN", "UPLOAD_ROLE_NAME", "Credentials",
+    "LocalCloud", "PortInUse", "execution_policy", "upload_role_permission",
+]
+
 ENDPOINTS_FILE = "endpoints.json"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = REPO_ROOT / "functions" / "sign"
 WEB_DIR = REPO_ROOT / "web"
 EXPOSED_HEADERS = ("ETag", "x-oss-request-id", "x-oss-hash-crc64ecma", "Content-MD5")
-
-
-class PortInUse(RuntimeError):
-    """A port the stack needs is taken; the message names it and the variable to change."""
-
-    def __init__(self, port: int, env_var: str, what: str) -> None:
-        super().__init__(
-            f"localcloud: port {port} for the {what} is already in use; "
-            f"set {env_var} to another port (0 = any free port) or stop the other instance."
-        )
-        self.port = port
-        self.env_var = env_var
-
-
-@dataclass(frozen=True)
-class Credentials:
-    """An AccessKey pair (and STS token, when the identity has one)."""
-
-    access_key_id: str
-    access_key_secret: str = field(repr=False)
-    security_token: str | None = field(default=None, repr=False)
-
-    def to_json(self) -> dict[str, str | None]:
-        """Return the endpoints.json form."""
-        return {"access_key_id": self.access_key_id, "access_key_secret": self.access_key_secret,
-                "security_token": self.security_token}
-
-
-def _load_or_make_credentials(state_dir: Path) -> tuple[Credentials, Credentials]:
-    """Reuse the keys of an earlier run in this state directory, else make random ones."""
-    path = state_dir / ENDPOINTS_FILE
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-        exec_c, admin_c = saved["execution_identity"], saved["admin_identity"]
-        return (
-            Credentials(exec_c["access_key_id"], exec_c["access_key_secret"],
-                        exec_c.get("security_token")),
-            Credentials(admin_c["access_key_id"], admin_c["access_key_secret"]),
-        )
-    except (OSError, ValueError, KeyError, TypeError):
-        pass
-    return (
-        Credentials(f"LOCAL-EXEC-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24),
-                    f"LOCAL-EXEC-TOKEN-{secrets.token_urlsafe(24)}"),
-        Credentials(f"LOCAL-ADMIN-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24)),
-    )
-
-
-def upload_role_permission(bucket: str) -> dict[str, Any]:
-    """Return the upload role's permission policy: PutObject under ``uploads/`` only."""
-    return {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["oss:PutObject"],
-        "Resource": [f"acs:oss:*:*:{bucket}/{UPLOAD_PREFIX}*"],
-    }]}
-
-
-def execution_policy() -> dict[str, Any]:
-    """Return the execution identity's policy: it may only assume the upload role."""
-    return {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": [UPLOAD_ROLE_ARN],
-    }]}
-
-
-def _port_free(host: str, port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        try:
-            probe.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def _free_port(host: str) -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind((host, 0))
-        return int(probe.getsockname()[1])
 
 
 @dataclass
@@ -173,7 +107,7 @@ class LocalCloud:
         """Start every part; raise PortInUse naming the variable when a port is taken."""
         state_dir = Path(state_dir).resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
-        exec_c, admin_c = _load_or_make_credentials(state_dir)
+        exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
         identities = IdentityStore([
             Principal(exec_c.access_key_id, exec_c.access_key_secret,
                       security_token=exec_c.security_token, policies=(execution_policy(),),
@@ -181,7 +115,7 @@ class LocalCloud:
             Principal(admin_c.access_key_id, admin_c.access_key_secret,
                       arn=f"acs:ram::{ACCOUNT_ID}:root"),
         ])
-        if function_port and start_function and not _port_free(host, function_port):
+        if function_port and start_function and not port_free(host, function_port):
             raise PortInUse(function_port, config.ENV_FUNCTION_PORT, "signing function")
         try:
             emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
@@ -206,7 +140,7 @@ class LocalCloud:
                     admin_credentials=admin_c, sts_url=sts_url, function_url=None)
         try:
             if start_function:
-                port = function_port or _free_port(host)
+                port = function_port or free_port(host)
                 cloud.function_url = f"http://{host}:{port}"
                 cloud._start_function(host, port, website_origin, function_env_overrides or {})
             if publish_web:

@@ -1,0 +1,68 @@
+"""The local stack's identities: the execution identity, the admin, and the upload role.
+
+Owns their credentials (random per state directory, reused from an earlier run's
+``endpoints.json``) and the two RAM policies the stack grants: the execution identity
+may only assume the upload role, and the role may only PutObject under ``uploads/``.
+No servers, no environment.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+ACCOUNT_ID = "1000000000000000"
+UPLOAD_ROLE_NAME = "oss-uploader"
+UPLOAD_ROLE_ARN = f"acs:ram::{ACCOUNT_ID}:role/{UPLOAD_ROLE_NAME}"
+UPLOAD_PREFIX = "uploads/"
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """An AccessKey pair (and STS token, when the identity has one)."""
+
+    access_key_id: str
+    access_key_secret: str = field(repr=False)
+    security_token: str | None = field(default=None, repr=False)
+
+    def to_json(self) -> dict[str, str | None]:
+        """Return the endpoints.json form."""
+        return {"access_key_id": self.access_key_id, "access_key_secret": self.access_key_secret,
+                "security_token": self.security_token}
+
+
+def load_or_make_credentials(path: Path) -> tuple[Credentials, Credentials]:
+    """Reuse the keys an earlier run saved in ``path`` (endpoints.json), else make random ones."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+        exec_c, admin_c = saved["execution_identity"], saved["admin_identity"]
+        return (
+            Credentials(exec_c["access_key_id"], exec_c["access_key_secret"],
+                        exec_c.get("security_token")),
+            Credentials(admin_c["access_key_id"], admin_c["access_key_secret"]),
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return (
+        Credentials(f"LOCAL-EXEC-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24),
+                    f"LOCAL-EXEC-TOKEN-{secrets.token_urlsafe(24)}"),
+        Credentials(f"LOCAL-ADMIN-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24)),
+    )
+
+
+def upload_role_permission(bucket: str) -> dict[str, Any]:
+    """Return the upload role's permission policy: PutObject under ``uploads/`` only."""
+    return {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["oss:PutObject"],
+        "Resource": [f"acs:oss:*:*:{bucket}/{UPLOAD_PREFIX}*"],
+    }]}
+
+
+def execution_policy() -> dict[str, Any]:
+    """Return the execution identity's policy: it may only assume the upload role."""
+    return {"Version": "1", "Statement": [{
+        "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": [UPLOAD_ROLE_ARN],
+    }]}
