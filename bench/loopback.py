@@ -92,6 +92,8 @@ def function_env(sts_url: str, **overrides: str) -> dict[str, str]:
         "STS_ENDPOINT": sts_url,
         "STS_TIMEOUT_SECONDS": "1",
         "CORS_ALLOWED_ORIGINS": ORIGIN,
+        # Measure and soak the grant path itself, not the per-caller rate limit.
+        "RATE_LIMIT_PER_MINUTE": "0",
     }
     env.update(overrides)
     return env

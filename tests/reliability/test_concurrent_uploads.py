@@ -39,7 +39,8 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = LocalCloud.start(tmp_path_factory.mktemp("concurrent"), publish_web=False)
+    running = LocalCloud.start(tmp_path_factory.mktemp("concurrent"), publish_web=False,
+                               function_env_overrides={"RATE_LIMIT_PER_MINUTE": "0"})
     try:
         yield running
     finally:

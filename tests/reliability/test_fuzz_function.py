@@ -22,7 +22,7 @@ from uploadsign.factory import build_app
 from uploadsign.web import SignApp
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
-DOCUMENTED = {200, 204, 400, 404, 405, 413, 415, 422}
+DOCUMENTED = {200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 429}
 FUZZ = settings(max_examples=200, deadline=None,
                 suppress_health_check=[HealthCheck.function_scoped_fixture])
 
