@@ -22,11 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from uploadsign.factory import build_app
+from uploadsign.web import SignApp
+
 from localcloud.identity import IdentityStore, Principal
 from localcloud.stack import UPLOAD_ROLE_ARN, execution_policy, upload_role_permission
 from localcloud.sts import FaultPlan, Role, StsSettings, StsStub
-from uploadsign.factory import build_app
-from uploadsign.web import SignApp
 
 BUCKET = "reliability-bucket"
 REGION = "cn-hangzhou"

@@ -35,12 +35,19 @@ FAKE_IDENTITY = {
 }
 os.environ.update(FAKE_IDENTITY)  # before any SDK import: it reads them once
 
+from uploadsign.factory import build_app  # noqa: E402
+
 from bench import baseline_sample, cold_start, emulator_upload, http_load  # noqa: E402
 from bench.loopback import (  # noqa: E402
-    BUCKET, REGION, SimClock, call, function_env, loopback, upload_grant,
+    BUCKET,
+    REGION,
+    SimClock,
+    call,
+    function_env,
+    loopback,
+    upload_grant,
 )
 from localcloud.stack import UPLOAD_ROLE_ARN  # noqa: E402
-from uploadsign.factory import build_app  # noqa: E402
 
 Row = tuple[str, str, str, str]
 LEGACY = "/get_post_signature_for_oss_upload"
@@ -70,8 +77,9 @@ def grant_rows(calls: int, baseline_calls: int) -> list[Row]:
         ours_post = timed(lambda: upload_grant(app), calls)
         ours_get = timed(lambda: call(app, "GET", LEGACY), calls)
         endpoint = lb.sts_url.split("://", 1)[1]
-        base = {"endpoint": endpoint, "protocol": "http", "role_arn": UPLOAD_ROLE_ARN,
-                "bucket": BUCKET, "region": REGION, "host": "http://127.0.0.1:9/" + BUCKET}
+        base: dict[str, Any] = {
+            "endpoint": endpoint, "protocol": "http", "role_arn": UPLOAD_ROLE_ARN,
+            "bucket": BUCKET, "region": REGION, "host": "http://127.0.0.1:9/" + BUCKET}
         faithful = baseline_sample.make_handler(**base)
         kinder = baseline_sample.make_handler(**base, reuse_client=True)
         faithful()

@@ -15,11 +15,11 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from bench.loopback import ORIGIN, call, function_env, loopback
 from uploadsign.credentials import TemporaryCredentials
 from uploadsign.factory import build_app
 from uploadsign.web import SignApp
+
+from bench.loopback import ORIGIN, call, function_env, loopback
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
 DOCUMENTED = {200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 429}
@@ -84,13 +84,14 @@ def test_any_method_and_path_gets_a_documented_answer(app: SignApp, method: str,
 @pytest.fixture(scope="module")
 def handler() -> Iterator[Any]:
     """``index.handler`` configured through the environment, STS stub on loopback."""
+    import app as app_module
     import index
 
     patch = pytest.MonkeyPatch()
     with loopback() as lb:
         for name, value in function_env(lb.sts_url).items():
             patch.setenv(name, value)
-        patch.setattr(index.app, "_app", None)  # built on the next request, from this env
+        patch.setattr(app_module.app, "_app", None)  # built on the next request, from this env
         try:
             yield index.handler
         finally:
