@@ -18,6 +18,8 @@ from datetime import datetime, timedelta, timezone
 
 from localcloud.identity import Principal
 from localcloud.oss.errors import OssError
+from localcloud.oss.v1header import SCHEME as V1_SCHEME
+from localcloud.oss.v1header import V1Claim, parse_v1, sign_v1, string_to_sign_v1
 from localcloud.oss.v4canonical import (
     ALGORITHM,
     H_AUTHORIZATION,
@@ -78,6 +80,19 @@ class HeaderAuthSettings:
     region: str | None = None
 
 
+def _skew_error(request_time: str, now: datetime, settings: HeaderAuthSettings) -> OssError:
+    return OssError(
+        403,
+        "RequestTimeTooSkewed",
+        MSG_SKEWED,
+        extra={
+            "RequestTime": request_time,
+            "ServerTime": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            "MaxAllowedSkewMilliseconds": str(int(settings.max_skew.total_seconds() * 1000)),
+        },
+    )
+
+
 def _check_time(
     claim: V4Claim, expires: str | None, now: datetime, settings: HeaderAuthSettings
 ) -> None:
@@ -90,18 +105,7 @@ def _check_time(
     server_time = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if not claim.presigned:
         if abs(now - signed_at) > settings.max_skew:
-            raise OssError(
-                403,
-                "RequestTimeTooSkewed",
-                MSG_SKEWED,
-                extra={
-                    "RequestTime": claim.request_time,
-                    "ServerTime": server_time,
-                    "MaxAllowedSkewMilliseconds": str(
-                        int(settings.max_skew.total_seconds() * 1000)
-                    ),
-                },
-            )
+            raise _skew_error(claim.request_time, now, settings)
         return
     try:
         seconds = int(expires or "")
@@ -122,7 +126,7 @@ def _check_time(
 
 
 def _principal_for(
-    claim: V4Claim, lookup: Callable[[str], Principal | None], now: datetime
+    claim: V4Claim | V1Claim, lookup: Callable[[str], Principal | None], now: datetime
 ) -> Principal:
     """Find the key's holder and check the security token the way OSS does for STS keys."""
     principal = lookup(claim.access_key_id)
@@ -153,6 +157,36 @@ def _principal_for(
     return principal
 
 
+def _verify_v1(
+    method: str,
+    authorization: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    *,
+    bucket: str | None,
+    key: str | None,
+    lookup: Callable[[str], Principal | None],
+    now: datetime,
+    settings: HeaderAuthSettings,
+) -> Principal:
+    """Check an ``Authorization: OSS ak:signature`` request (same key, token and skew rules)."""
+    claim = parse_v1(authorization, headers)
+    if abs(now - claim.signed_at) > settings.max_skew:
+        raise _skew_error(claim.signed_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), now, settings)
+    principal = _principal_for(claim, lookup, now)
+    text = string_to_sign_v1(method, headers, bucket, key, query)
+    expected = sign_v1(principal.access_key_secret, text)
+    if not hmac.compare_digest(expected.encode("ascii"), claim.signature.encode("utf-8")):
+        raise OssError(
+            403,
+            "SignatureDoesNotMatch",
+            MSG_SIGNATURE,
+            extra={"OSSAccessKeyId": claim.access_key_id, "SignatureProvided": claim.signature,
+                   "StringToSign": text},
+        )
+    return principal
+
+
 def verify_header_auth(
     method: str,
     raw_path: str,
@@ -176,6 +210,9 @@ def verify_header_auth(
     del raw_path
     params = dict(query)
     authorization = headers.get(H_AUTHORIZATION)
+    if authorization and authorization.startswith(V1_SCHEME):
+        return _verify_v1(method, authorization, query, headers, bucket=bucket, key=key,
+                          lookup=lookup, now=now, settings=settings)
     if authorization:
         if not authorization.startswith(ALGORITHM + " "):
             raise invalid_argument("Authorization header is invalid.")

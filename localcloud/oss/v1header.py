@@ -1,0 +1,117 @@
+"""What an OSS V1-signed object-API request claims, and the text V1 signs.
+
+Owns the old ``Authorization: OSS <AccessKeyId>:<Base64 HMAC-SHA1>`` scheme that older
+clients still send: parsing the header, the request time it was signed at (``x-oss-date``
+or ``Date``), and the string to sign — verb, ``Content-MD5``, ``Content-Type``, date,
+the sorted ``x-oss-*`` headers and the canonicalized resource (``/bucket/key`` plus the
+sub-resources OSS signs). Pure: key lookup, the clock window and the comparison belong
+to :mod:`headerauth`.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from email.utils import parsedate_to_datetime
+
+from localcloud.oss.errors import OssError
+
+SCHEME = "OSS "
+H_DATE = "date"
+H_OSS_DATE = "x-oss-date"
+H_CONTENT_MD5 = "content-md5"
+H_CONTENT_TYPE = "content-type"
+H_SECURITY_TOKEN = "x-oss-security-token"
+# alibabacloud-oss-v2's V1 signer sends the token under this unprefixed name.
+H_SDK_SECURITY_TOKEN = "security-token"
+OSS_HEADER_PREFIX = "x-oss-"
+
+# Query parameters that are part of the signed resource (OSS's documented sub-resources
+# and response-header overrides); every other parameter is left out of the signature.
+SUBRESOURCES = frozenset({
+    "acl", "append", "bucketInfo", "callback", "callback-var", "comp", "continuation-token",
+    "cors", "delete", "lifecycle", "live", "location", "logging", "objectMeta", "partNumber",
+    "position", "qos", "referer", "regionList", "replication", "response-cache-control",
+    "response-content-disposition", "response-content-encoding", "response-content-language",
+    "response-content-type", "response-expires", "restore", "security-token", "sequential",
+    "stat", "status", "symlink", "tagging", "uploadId", "uploads", "versionId", "versioning",
+    "versions", "website", "x-oss-process",
+})
+
+
+@dataclass(frozen=True)
+class V1Claim:
+    """What a V1 request asserts, before any of it is believed."""
+
+    access_key_id: str
+    signature: str
+    signed_at: datetime
+    token: str | None
+
+
+def _invalid(message: str) -> OssError:
+    return OssError(400, "InvalidArgument", message)
+
+
+def parse_v1(authorization: str, headers: Mapping[str, str]) -> V1Claim:
+    """Read ``OSS ak:signature`` and the request date (headers have lower-case names)."""
+    access_key_id, sep, signature = authorization[len(SCHEME):].strip().rpartition(":")
+    if not sep or not access_key_id or not signature:
+        raise _invalid("Authorization header is invalid.")
+    raw_date = headers.get(H_OSS_DATE) or headers.get(H_DATE)
+    if not raw_date:
+        raise OssError(403, "AccessDenied",
+                       "Authorization requires a Date or x-oss-date header.")
+    try:
+        signed_at = parsedate_to_datetime(raw_date)
+    except (TypeError, ValueError):
+        raise _invalid(f"Invalid date: {raw_date!r}") from None
+    if signed_at.tzinfo is None:
+        signed_at = signed_at.replace(tzinfo=timezone.utc)
+    token = headers.get(H_SECURITY_TOKEN) or headers.get(H_SDK_SECURITY_TOKEN)
+    return V1Claim(access_key_id, signature, signed_at, token)
+
+
+def canonical_resource(
+    bucket: str | None, key: str | None, query: Sequence[tuple[str, str]]
+) -> str:
+    """Return ``/bucket/key`` (decoded) plus the sorted signed sub-resources."""
+    resource = "/"
+    if bucket:
+        resource += bucket + "/" + (key or "")
+    signed = sorted((name, value) for name, value in query if name in SUBRESOURCES)
+    if signed:
+        resource += "?" + "&".join(f"{n}={v}" if v else n for n, v in signed)
+    return resource
+
+
+def string_to_sign_v1(
+    method: str,
+    headers: Mapping[str, str],
+    bucket: str | None,
+    key: str | None,
+    query: Sequence[tuple[str, str]],
+) -> str:
+    """Build the V1 string to sign from the request as received."""
+    oss_headers = sorted(
+        (name.lower(), value.strip()) for name, value in headers.items()
+        if name.lower().startswith(OSS_HEADER_PREFIX)
+    )
+    date = headers.get(H_OSS_DATE) or headers.get(H_DATE, "")
+    return "\n".join([
+        method.upper(),
+        headers.get(H_CONTENT_MD5, ""),
+        headers.get(H_CONTENT_TYPE, ""),
+        date,
+        "".join(f"{n}:{v}\n" for n, v in oss_headers) + canonical_resource(bucket, key, query),
+    ])
+
+
+def sign_v1(secret: str, text: str) -> str:
+    """Return the Base64 HMAC-SHA1 of ``text`` under ``secret``."""
+    digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8"), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode("ascii")
