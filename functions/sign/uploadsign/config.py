@@ -325,13 +325,15 @@ class _Reader:
     def _key_template(self) -> str:
         template = self.raw(OSS_KEY_TEMPLATE) or DEFAULT_KEY_TEMPLATE
         names = _PLACEHOLDER_RE.findall(template)
-        literal = _PLACEHOLDER_RE.sub("x", template)
+        # {dir} always ends with "/": keep that, so "{dir}../" shows up as a ".." segment.
+        literal = _PLACEHOLDER_RE.sub("x", template.replace("{dir}", "d/", 1))
         ok = (
             template.startswith("{dir}")
             and names.count("id") == 1
             and all(name in _PLACEHOLDERS and names.count(name) == 1 for name in names)
             and _TEMPLATE_LITERAL_RE.match(literal) is not None
             and "//" not in literal
+            and not {".", ".."} & set(literal.split("/"))
             and ("{sub}" not in template or "{sub}/" in template)
             and ("{ext}" not in template or template.endswith("{ext}"))
         )

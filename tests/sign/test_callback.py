@@ -1,0 +1,345 @@
+"""Upload callback: grant fields, §10.3 verification (published vectors), POST /callback."""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from uploadsign import httpfetch, policy
+from uploadsign.callback_verify import (
+    CallbackVerifier,
+    PublicKeyCache,
+    key_url,
+    signature_valid,
+    string_to_sign,
+)
+from uploadsign.errors import CallbackRejected, FetchError
+from uploadsign.factory import build_app
+from werkzeug.test import Client
+
+from .keysupport import FileServer, b64, file_server, new_rsa_key, oss_sign, public_pem
+from .support import BASE_ENV, FakeClock, FakeFetcher
+
+# oss-postobject.md §10.3: OSS's published 512-bit test key and two signed requests.
+DOC_PUBLIC_KEY = b"""-----BEGIN PUBLIC KEY-----
+MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKs/JBGzwUB2aVht4crBx3oIPBLNsjGs
+C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
+-----END PUBLIC KEY-----
+"""
+OFFICIAL_URL = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem"
+DOC_VECTOR = {
+    "pub_key_url": "aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==",
+    "path": "/index.php",
+    "query": "id=1&index=2",
+    "body": b"bucket=yonghu-test",
+    "authorization": "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDj"
+    "C3uG33esH2txA==",
+}
+SECOND_VECTOR = {
+    "pub_key_url": "aHR0cHM6Ly9nb3NzcHVibGljLmFsaWNkbi5jb20vY2FsbGJhY2tfcHViX2tleV92MS5wZW0=",
+    "path": "/api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmH",
+    "query": "",
+    "body": b'{"name":"2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","source_name":"1/1_hFRtDLgM'
+    b'_2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","size":114020,"pic_info":"810,539"}',
+    "authorization": "e5LwzwTkP9AFAItT4YzvdJOHd0Y0wqTMWhsV/h5SG90JYGAmMd+8LQyj96R+9qUfJWjMt6suu"
+    "Uh7LaOryR87Dw==",
+}
+OFFICIAL = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
+GOOD = {"filename": "cat.png", "size": 1234, "content_type": "image/png"}
+ORIGIN = "https://app.example.com"
+
+
+class RecordingFetch:
+    """An injected fetcher that serves fixed bytes and records every URL asked for."""
+
+    def __init__(self, body: bytes) -> None:
+        self.body = body
+        self.urls: list[str] = []
+
+    def __call__(self, url: str, timeout: float) -> bytes:
+        self.urls.append(url)
+        return self.body
+
+
+def doc_key() -> rsa.RSAPublicKey:
+    key = serialization.load_pem_public_key(DOC_PUBLIC_KEY)
+    assert isinstance(key, rsa.RSAPublicKey)
+    return key
+
+
+@pytest.mark.parametrize("vector", [DOC_VECTOR, SECOND_VECTOR], ids=["doc", "cloudreve"])
+def test_published_vectors_verify(vector: dict[str, Any]) -> None:
+    message = string_to_sign(vector["path"], vector["query"], vector["body"])
+    assert signature_valid(doc_key(), message, vector["authorization"])
+
+
+def test_doc_vector_sign_string_is_the_documented_one() -> None:
+    assert string_to_sign("/index.php", "id=1&index=2", b"bucket=yonghu-test") == (
+        b"/index.php?id=1&index=2\nbucket=yonghu-test"
+    )
+
+
+@pytest.mark.parametrize("vector", [DOC_VECTOR, SECOND_VECTOR], ids=["doc", "cloudreve"])
+def test_published_vectors_pass_the_whole_procedure_with_the_official_prefixes(
+    vector: dict[str, Any],
+) -> None:
+    fetch = RecordingFetch(DOC_PUBLIC_KEY)
+    verifier = CallbackVerifier(OFFICIAL, PublicKeyCache(fetch))
+    verifier.verify(
+        path=vector["path"], query=vector["query"], body=vector["body"],
+        authorization=vector["authorization"], pub_key_url=vector["pub_key_url"],
+    )
+    assert fetch.urls == [base64.b64decode(vector["pub_key_url"]).decode()]
+
+
+TAMPERED = [
+    pytest.param({"body": b"bucket=yonghu-tesT"}, id="body"),
+    pytest.param({"path": "/index.php2"}, id="path"),
+    pytest.param({"query": "id=2&index=2"}, id="query"),
+    pytest.param({"query": ""}, id="query-dropped"),
+    pytest.param({"authorization": "A" + DOC_VECTOR["authorization"][1:]}, id="signature"),
+    pytest.param({"authorization": "not base64!"}, id="signature-not-base64"),
+    pytest.param({"authorization": ""}, id="signature-missing"),
+    pytest.param({"authorization": "QQ==" * 1000}, id="signature-huge"),
+]
+
+
+@pytest.mark.parametrize("change", TAMPERED)
+def test_tampered_doc_vector_is_rejected(change: dict[str, Any]) -> None:
+    vector = {**DOC_VECTOR, **change}
+    verifier = CallbackVerifier(OFFICIAL, PublicKeyCache(RecordingFetch(DOC_PUBLIC_KEY)))
+    with pytest.raises(CallbackRejected):
+        verifier.verify(
+            path=vector["path"], query=vector["query"], body=vector["body"],
+            authorization=vector["authorization"], pub_key_url=vector["pub_key_url"],
+        )
+
+
+FOREIGN_KEY_URLS = [
+    pytest.param(b64("http://gosspublic.alicdn.com.evil.example/key.pem"), id="suffix-host"),
+    pytest.param(b64("https://evil.example/gosspublic.alicdn.com/key.pem"), id="other-host"),
+    pytest.param(b64("http://gosspublic.alicdn.com@evil.example/key.pem"), id="userinfo"),
+    pytest.param(b64("file:///etc/passwd"), id="file"),
+    pytest.param(b64("http://169.254.169.254/latest/meta-data"), id="metadata"),
+    pytest.param(b64("HTTP://GOSSPUBLIC.ALICDN.COM/key.pem"), id="upper-case"),
+    pytest.param(DOC_VECTOR["pub_key_url"].rstrip("="), id="no-padding"),
+    pytest.param("%%%", id="not-base64"),
+    pytest.param("", id="empty"),
+    pytest.param(None, id="missing"),
+]
+
+
+@pytest.mark.parametrize("header", FOREIGN_KEY_URLS)
+def test_key_url_outside_the_prefixes_is_refused_before_any_fetch(header: str | None) -> None:
+    fetch = RecordingFetch(DOC_PUBLIC_KEY)
+    verifier = CallbackVerifier(OFFICIAL, PublicKeyCache(fetch))
+    with pytest.raises(CallbackRejected):
+        verifier.verify(path="/index.php", query="id=1&index=2", body=b"bucket=yonghu-test",
+                        authorization=DOC_VECTOR["authorization"], pub_key_url=header)
+    assert fetch.urls == []
+
+
+def test_official_prefixes_accept_both_schemes() -> None:
+    assert key_url(b64(OFFICIAL_URL), OFFICIAL) == OFFICIAL_URL
+    https = OFFICIAL_URL.replace("http:", "https:")
+    assert key_url(b64(https), OFFICIAL) == https
+
+
+def test_public_key_is_fetched_once_per_url() -> None:
+    fetch = RecordingFetch(DOC_PUBLIC_KEY)
+    cache = PublicKeyCache(fetch)
+    for _ in range(3):
+        cache.get(OFFICIAL_URL)
+    assert fetch.urls == [OFFICIAL_URL]
+
+
+@pytest.mark.parametrize("served", [b"not a pem", b""], ids=["garbage", "empty"])
+def test_unloadable_public_key_is_a_rejection(served: bytes) -> None:
+    with pytest.raises(CallbackRejected):
+        PublicKeyCache(RecordingFetch(served)).get(OFFICIAL_URL)
+
+
+def test_slow_key_server_times_out_into_a_rejection() -> None:
+    with file_server() as served:
+        served.files["/key.pem"] = public_pem(new_rsa_key())
+        served.delay = 1.0
+        with pytest.raises(CallbackRejected):
+            PublicKeyCache(httpfetch.fetch, timeout=0.2).get(served.url + "/key.pem")
+
+
+@pytest.mark.parametrize("path", ["/missing.pem", "/moved.pem"])
+def test_fetcher_refuses_redirects_and_errors(path: str) -> None:
+    with file_server() as served:
+        served.files["/key.pem"] = b"key"
+        served.redirects["/moved.pem"] = served.url + "/key.pem"
+        with pytest.raises(FetchError):
+            httpfetch.fetch(served.url + path, 2.0)
+        assert served.hits.get("/key.pem", 0) == 0
+        assert httpfetch.fetch(served.url + "/key.pem", 2.0) == b"key"
+
+
+# --- through the app ---------------------------------------------------------------------
+
+CALLBACK_URL = "https://fn.example.com/callback"
+
+
+@pytest.fixture(scope="module")
+def key() -> rsa.RSAPrivateKey:
+    return new_rsa_key()
+
+
+@pytest.fixture
+def key_server(key: rsa.RSAPrivateKey) -> Iterator[FileServer]:
+    with file_server() as served:
+        served.files["/pub.pem"] = public_pem(key)
+        yield served
+
+
+@pytest.fixture
+def client(clock: FakeClock, fetcher: FakeFetcher, key_server: FileServer) -> Client:
+    env = {
+        **BASE_ENV,
+        "UPLOAD_CALLBACK_URL": CALLBACK_URL,
+        "CALLBACK_PUBKEY_URL_PREFIXES": key_server.url + "/",
+    }
+    return Client(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
+
+
+def callback_body(**overrides: Any) -> bytes:
+    document = {
+        "bucket": "example-bucket", "object": "uploads/2024/05/01/ab.png",
+        "etag": "D8E8FCA2DC0F896FD7CB4CB0031BA249", "size": "1234", "mimeType": "image/png",
+        "grant_id": "0a1b2c3d4e5f60718293a4b5", **overrides,
+    }
+    return json.dumps(document).encode()
+
+
+def post_callback(
+    client: Client, key: rsa.RSAPrivateKey, served: FileServer, body: bytes,
+    *, path: str = "/callback", signed_path: str | None = None, signed_body: bytes | None = None,
+    key_url_header: str | None = None,
+) -> Any:
+    signature = oss_sign(key, signed_path or path, "", body if signed_body is None else signed_body)
+    headers = {
+        "authorization": signature,
+        "x-oss-pub-key-url": key_url_header or b64(served.url + "/pub.pem"),
+        "Content-Type": "application/json",
+    }
+    return client.post(path, data=body, headers=headers)
+
+
+def test_grant_carries_the_callback_and_grant_id_both_pinned(client: Client) -> None:
+    grant = client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).get_json()
+    fields = grant["fields"]
+    assert fields["x:grant-id"] == grant["grant_id"]
+    assert json.loads(base64.b64decode(fields["callback"])) == {
+        "callbackUrl": CALLBACK_URL,
+        "callbackBody": '{"bucket":${bucket},"object":${object},"etag":${etag},'
+        '"size":${size},"mimeType":${mimeType},"grant_id":${x:grant-id}}',
+        "callbackBodyType": "application/json",
+    }
+    conditions = policy.decode(fields["policy"])["conditions"]
+    assert isinstance(conditions, list)
+    assert ["eq", "$callback", fields["callback"]] in conditions
+    assert ["eq", "$x:grant-id", grant["grant_id"]] in conditions
+
+
+def test_no_callback_fields_without_a_callback_url(clock: FakeClock, fetcher: FakeFetcher) -> None:
+    app = build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock)
+    grant = Client(app).post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).get_json()
+    assert not {"callback", "x:grant-id"} & set(grant["fields"])
+    assert len(grant["grant_id"]) == 24
+
+
+def test_signed_callback_is_answered_with_the_upload_summary_and_logged(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = post_callback(client, key, key_server, callback_body())
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "ok": True, "bucket": "example-bucket", "key": "uploads/2024/05/01/ab.png",
+        "size": 1234, "etag": "D8E8FCA2DC0F896FD7CB4CB0031BA249", "mime_type": "image/png",
+        "grant_id": "0a1b2c3d4e5f60718293a4b5",
+    }
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploadsign.events"]
+    assert [(e["event"], e["grant_id"], e["duplicate"]) for e in events] == [
+        ("upload.completed", "0a1b2c3d4e5f60718293a4b5", False)
+    ]
+
+
+def test_same_object_reported_twice_gets_the_same_answer(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.INFO)
+    first = post_callback(client, key, key_server, callback_body())
+    second = post_callback(client, key, key_server, callback_body())
+    assert (first.status_code, first.data) == (second.status_code, second.data)
+    events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploadsign.events"]
+    assert [e["duplicate"] for e in events] == [False, True]
+    assert key_server.hits == {"/pub.pem": 1}
+
+
+@pytest.mark.parametrize("size", ["1234", 1234], ids=["string", "number"])
+def test_size_is_accepted_as_string_or_number(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer, size: object
+) -> None:
+    response = post_callback(client, key, key_server, callback_body(size=size))
+    assert response.get_json()["size"] == 1234
+
+
+def test_callback_tampering_is_403(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer
+) -> None:
+    body = callback_body()
+    other_key = new_rsa_key()  # a valid RSA signature, but not by the published key
+    cases = [
+        post_callback(client, key, key_server, body, signed_body=callback_body(size="1")),
+        post_callback(client, key, key_server, body, signed_path="/other"),
+        post_callback(client, other_key, key_server, body),
+        post_callback(client, key, key_server, body,
+                      key_url_header=b64("https://gosspublic.alicdn.com.evil/pub.pem")),
+        client.post("/callback", data=body, headers={"Content-Type": "application/json"}),
+    ]
+    for response in cases:
+        assert response.status_code == 403
+        assert response.get_json() == {
+            "error": {
+                "code": "callback_rejected",
+                "message": "callback signature could not be verified",
+            }
+        }
+
+
+BAD_SIGNED_BODIES = [
+    pytest.param(b"not json", 400, id="not-json"),
+    pytest.param(b"[]", 400, id="array"),
+    pytest.param(callback_body(size="-1"), 400, id="negative-size"),
+    pytest.param(callback_body(size=True), 400, id="bool-size"),
+    pytest.param(callback_body(bucket="other-bucket"), 422, id="foreign-bucket"),
+    pytest.param(callback_body(object=""), 422, id="no-object"),
+    pytest.param(callback_body(grant_id="../x"), 422, id="bad-grant-id"),
+    pytest.param(callback_body(etag=7), 400, id="etag-number"),
+]
+
+
+@pytest.mark.parametrize(("body", "status"), BAD_SIGNED_BODIES)
+def test_signed_but_malformed_callback_bodies_are_clear_4xx(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer, body: bytes, status: int
+) -> None:
+    response = post_callback(client, key, key_server, body)
+    assert response.status_code == status
+    assert set(response.get_json()["error"]) == {"code", "message"}
+
+
+def test_callback_route_only_takes_post(client: Client) -> None:
+    response = client.get("/callback")
+    assert (response.status_code, response.headers["Allow"]) == (405, "POST")
