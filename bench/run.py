@@ -89,7 +89,6 @@ def grant_rows(calls: int, baseline_calls: int) -> list[Row]:
     worst = min(ours_post["rps"], ours_get["rps"])
     ratio = worst / sample["rps"]
     ratio_reused = worst / sample_reused["rps"]
-    best_median = max(ours_post["median"], ours_get["median"])
     return [
         ("1 POST /uploads in-process (cached creds)", fmt(ours_post), "median < 100 µs",
          yes(ours_post["median"] < 100)),
@@ -99,7 +98,7 @@ def grant_rows(calls: int, baseline_calls: int) -> list[Row]:
         ("1 baseline, SDK client reused", fmt(sample_reused), "—", ""),
         ("1 throughput ratio vs sample (slower endpoint)",
          f"{ratio:,.0f}× (vs reused client {ratio_reused:,.0f}×)", "≥ 50×",
-         yes(ratio_reused >= 50 and best_median < 100)),
+         yes(ratio_reused >= 50)),
     ]
 
 
@@ -250,6 +249,10 @@ NOTES = """Notes:
   they share the CPU, so these are lower bounds.
 - The machine may have been shared with other jobs while this ran (see the load average);
   figures can be noisy. Re-run on a quiet machine for the record.
+- The STS stub answers in two writes (headers, then body), so each AssumeRole on
+  loopback pays a Nagle/delayed-ACK wait of about 40 ms; that dominates the baseline
+  and the "first STS call". Real STS is a network round trip away too, so the ratio's
+  order holds, but a stub answering in one write would give a smaller loopback ratio.
 - Timings are never asserted in tests; `tests/reliability/` checks behaviour only."""
 
 
