@@ -1,0 +1,155 @@
+"""Upload callback end to end: function grant → emulator PostObject → function /callback.
+
+The emulator signs callbacks with its own RSA key and serves the public half under
+``/.localcloud/``; the function is told to trust that prefix (and only in the first
+stack). What the client of the POST sees is what a browser would see.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import alibabacloud_oss_v2 as oss
+import pytest
+
+from localcloud.stack import LocalCloud
+from tests.conftest import leaked_lines
+from tests.e2e.conftest import admin_client
+from tests.e2e.forms import multipart, post_json, request
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def start_stack(state: Path, *, trust_emulator_key: bool) -> LocalCloud:
+    oss_port, function_port = free_port(), free_port()
+    overrides = {
+        "UPLOAD_CALLBACK_URL": f"http://127.0.0.1:{function_port}/callback",
+        "RATE_LIMIT_PER_MINUTE": "0",
+    }
+    if trust_emulator_key:
+        overrides["CALLBACK_PUBKEY_URL_PREFIXES"] = f"http://127.0.0.1:{oss_port}/.localcloud/"
+    return LocalCloud.start(state, oss_port=oss_port, function_port=function_port,
+                            function_env_overrides=overrides, publish_web=False)
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    stack = start_stack(tmp_path_factory.mktemp("cb-trusting"), trust_emulator_key=True)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+@pytest.fixture(scope="module")
+def wary_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    stack = start_stack(tmp_path_factory.mktemp("cb-wary"), trust_emulator_key=False)
+    try:
+        yield stack
+    finally:
+        stack.stop()
+
+
+def grant_and_upload(stack: LocalCloud, data: bytes, logged_secrets: set[str]
+                     ) -> tuple[dict[str, Any], int, dict[str, str], bytes]:
+    status, grant = post_json(
+        f"{stack.function_url}/uploads",
+        {"filename": "report.txt", "size": len(data), "content_type": "text/plain"},
+        origin=stack.website_origin,
+    )
+    assert status == 200, grant
+    fields = grant["fields"]
+    logged_secrets.update({fields["x-oss-signature"], fields["x-oss-security-token"]})
+    body, ctype = multipart(fields, "report.txt", data, "text/plain")
+    answer = request("POST", grant["url"], body,
+                     {"Content-Type": ctype, "Origin": stack.website_origin})
+    return grant, *answer
+
+
+def function_log(stack: LocalCloud) -> list[str]:
+    assert stack.log_path is not None
+    return stack.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+
+
+def json_lines(lines: list[str]) -> list[dict[str, Any]]:
+    out = []
+    for line in lines:
+        if line.startswith("{"):
+            document = json.loads(line)
+            if isinstance(document, dict):
+                out.append(document)
+    return out
+
+
+def assert_log_clean(stack: LocalCloud, logged_secrets: set[str]) -> None:
+    secrets = set(logged_secrets) | {stack.execution_credentials.access_key_secret,
+                                     stack.execution_credentials.security_token or ""}
+    assert leaked_lines(function_log(stack), secrets) == []
+
+
+def test_callback_answer_is_relayed_to_the_uploader_and_the_grant_id_followed(
+    cloud: LocalCloud, logged_secrets: set[str]
+) -> None:
+    data = b"quarterly numbers\n" * 100
+    grant, status, headers, body = grant_and_upload(cloud, data, logged_secrets)
+    assert status == 200, body
+    assert headers["content-type"].startswith("application/json")
+    answer = json.loads(body)
+    assert answer == {
+        "ok": True, "bucket": cloud.bucket, "key": grant["key"], "size": len(data),
+        "etag": headers["etag"].strip('"'), "mime_type": "text/plain",
+        "grant_id": grant["grant_id"],
+    }
+    lines = json_lines(function_log(cloud))
+    by_grant = [x for x in lines if x.get("grant_id") == grant["grant_id"]]
+    kinds = [(x["event"], x.get("route")) for x in by_grant]
+    assert ("request", "/uploads") in kinds
+    assert ("upload.completed", None) in kinds
+    assert ("request", "/callback") in kinds
+    assert_log_clean(cloud, logged_secrets)
+
+
+def test_tampered_or_unsigned_callbacks_get_403_from_the_function(
+    cloud: LocalCloud, logged_secrets: set[str]
+) -> None:
+    body = json.dumps({"bucket": cloud.bucket, "object": "uploads/x", "etag": "E",
+                       "size": "1", "mimeType": "text/plain", "grant_id": "abc"}).encode()
+    key_url = f"{cloud.oss_url}/.localcloud/callback_pub_key.pem"
+    attempts = [
+        {},
+        {"authorization": base64.b64encode(b"\0" * 256).decode(),
+         "x-oss-pub-key-url": base64.b64encode(key_url.encode()).decode()},
+        {"authorization": base64.b64encode(b"\0" * 256).decode(),
+         "x-oss-pub-key-url": base64.b64encode(b"http://127.0.0.1:9/evil.pem").decode()},
+    ]
+    for extra in attempts:
+        status, _, answer = request("POST", f"{cloud.function_url}/callback", body,
+                                    {"Content-Type": "application/json", **extra})
+        assert status == 403
+        assert json.loads(answer)["error"]["code"] == "callback_rejected"
+    assert_log_clean(cloud, logged_secrets)
+
+
+def test_refused_callback_is_203_callback_failed_and_the_object_is_kept(
+    wary_cloud: LocalCloud, logged_secrets: set[str]
+) -> None:
+    data = b"kept anyway\n"
+    grant, status, _, body = grant_and_upload(wary_cloud, data, logged_secrets)
+    assert status == 203
+    assert b"<Code>CallbackFailed</Code>" in body
+    got = admin_client(wary_cloud).get_object(
+        oss.GetObjectRequest(bucket=wary_cloud.bucket, key=grant["key"]))
+    assert got.body.read() == data
+    refusals = [x for x in json_lines(function_log(wary_cloud))
+                if x.get("route") == "/callback"]
+    assert [(x["status"], x["error"]) for x in refusals] == [(403, "callback_rejected")]
+    assert_log_clean(wary_cloud, logged_secrets)
