@@ -1,0 +1,236 @@
+"""Bounded fuzz run against the live function (gunicorn on loopback, local STS and OSS).
+
+Hypothesis draws requests from the spec's operations (plus unknown routes and wrong
+methods): bodies built from the documented schemas and then mutated, arbitrary JSON,
+raw bytes; good, expired, forged and absent tokens; allowed, foreign and absent origins;
+forged callback signatures. Every answer must be below 500, documented for its operation,
+valid against the documented schema, and no error body or log line may show a secret.
+The run is deterministic (``derandomize``) and bounded (``MAX_EXAMPLES``).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from localcloud.stack import LocalCloud
+from tests.api.spec import json_schema_of, operations, response_for, spec, validator
+from tests.conftest import leaked_lines
+from tests.e2e.forms import request
+from tests.e2e.test_callback_e2e import free_port
+
+MAX_EXAMPLES = 300
+SECRET = "FAKE-HS256-fuzz-secret-0123456789abcdef"
+ALLOWED_ORIGIN = "http://localhost:1"  # replaced by the stack's page origin
+NOW = int(time.time())
+VALID_TOKEN = jwt.encode({"sub": "fuzzer", "exp": NOW + 3600}, SECRET, algorithm="HS256")
+SLASHY_TOKEN = jwt.encode({"sub": "a/../b", "exp": NOW + 3600}, SECRET, algorithm="HS256")
+EXPIRED_TOKEN = jwt.encode({"sub": "fuzzer", "exp": NOW - 3600}, SECRET, algorithm="HS256")
+FORGED_TOKEN = jwt.encode({"sub": "fuzzer", "exp": NOW + 3600},
+                          "FAKE-wrong-secret-0123456789abcdefgh", algorithm="HS256")
+TOKENS = (VALID_TOKEN, SLASHY_TOKEN, EXPIRED_TOKEN, FORGED_TOKEN)
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    oss_port, function_port = free_port(), free_port()
+    overrides = {
+        "AUTH_MODE": "jwt",
+        "AUTH_JWT_SECRET": SECRET,
+        "OSS_KEY_TEMPLATE": "{dir}{sub}/{date}/{id}{ext}",
+        "UPLOAD_MAX_BYTES": "1000000",
+        "UPLOAD_CALLBACK_URL": f"http://127.0.0.1:{function_port}/callback",
+        "CALLBACK_PUBKEY_URL_PREFIXES": f"http://127.0.0.1:{oss_port}/.localcloud/",
+        "RATE_LIMIT_PER_MINUTE": "120",
+    }
+    cloud = LocalCloud.start(tmp_path_factory.mktemp("fuzz"), oss_port=oss_port,
+                             function_port=function_port, function_env_overrides=overrides,
+                             publish_web=False)
+    try:
+        yield cloud
+    finally:
+        cloud.stop()
+
+
+# --- strategies built from the spec ---------------------------------------------------------
+
+def from_property(schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """A plausible value for one documented property, sometimes of the wrong type."""
+    kind = schema.get("type")
+    plausible: st.SearchStrategy[Any]
+    if kind == "integer" or kind == ["string", "integer"]:
+        plausible = st.one_of(st.integers(-5, 2_000_000), st.just(10**30))
+    elif kind == "string":
+        plausible = st.one_of(
+            st.sampled_from(["cat.png", "image/png", "text/plain", "a.tar.gz", "../x", ".."]),
+            st.text(max_size=40),
+        )
+    else:
+        plausible = st.text(max_size=10)
+    wrong = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=False), st.lists(
+        st.integers(), max_size=2))
+    return st.one_of(plausible, plausible, plausible, wrong)
+
+
+def object_from(schema: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects with the documented properties, some dropped, some extra."""
+    props = schema.get("properties", {})
+    return st.fixed_dictionaries(
+        {}, optional={name: from_property(sub) for name, sub in props.items()}
+    ).flatmap(lambda base: st.dictionaries(st.text(max_size=8), st.integers(), max_size=2).map(
+        lambda extra: {**extra, **base}))
+
+
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner,
+                                                                max_size=3),
+    max_leaves=8,
+)
+
+
+def body_for(operation: dict[str, Any]) -> st.SearchStrategy[bytes]:
+    media = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if not media:
+        return st.one_of(st.just(b""), st.binary(max_size=64))
+    documented = validator(media["schema"]).schema
+    target = documented
+    if "$ref" in target:
+        name = target["$ref"].rsplit("/", 1)[-1]
+        target = spec()["components"]["schemas"][name]
+    example = media.get("example")
+    shapes = [object_from(target), ANY_JSON]
+    if isinstance(example, dict):
+        shapes += [st.just(example), mutated(example, target)]
+    encoded = st.one_of(*shapes).map(lambda doc: json.dumps(doc).encode())
+    return st.one_of(encoded, encoded, encoded, st.binary(max_size=200))
+
+
+def mutated(example: dict[str, Any], schema: dict[str, Any]) -> st.SearchStrategy[Any]:
+    """The documented example with one property replaced or removed."""
+    props = schema.get("properties", {})
+    names = sorted(example)
+
+    def change(name: str) -> st.SearchStrategy[dict[str, Any]]:
+        replaced = from_property(props.get(name, {})).map(lambda v: {**example, name: v})
+        removed = st.just({k: v for k, v in example.items() if k != name})
+        return st.one_of(replaced, replaced, removed)
+
+    return st.sampled_from(names).flatmap(change)
+
+
+OPERATIONS = [(m, p, op) for m, p, op in operations()]
+EXTRA_TARGETS = [("GET", "/nope"), ("DELETE", "/uploads"), ("PUT", "/callback"),
+                 ("POST", "/healthz"), ("GET", "/uploads/../healthz")]
+
+
+@st.composite
+def fuzz_request(draw: st.DrawFn) -> dict[str, Any]:
+    if draw(st.integers(0, 9)) == 0:
+        method, path = draw(st.sampled_from(EXTRA_TARGETS))
+        operation: dict[str, Any] | None = None
+        body = draw(st.binary(max_size=32))
+    else:
+        method, path, operation = draw(st.sampled_from(OPERATIONS))
+        body = draw(body_for(operation))
+    headers: dict[str, str] = {"Content-Type": draw(st.sampled_from(
+        ["application/json", "text/plain", "application/x-www-form-urlencoded"]))}
+    token = draw(st.one_of(st.just(VALID_TOKEN), st.just(VALID_TOKEN), st.none(),
+                           st.sampled_from(TOKENS),
+                           st.text(st.characters(min_codepoint=33, max_codepoint=126),
+                                   max_size=30)))
+    if token is not None:
+        scheme = draw(st.sampled_from(["Bearer ", "Bearer ", "bearer ", "Basic "]))
+        headers["Authorization"] = scheme + token
+    origin = draw(st.sampled_from([None, ALLOWED_ORIGIN, "https://evil.example", "null"]))
+    if origin:
+        headers["Origin"] = origin
+    if path == "/callback":
+        if draw(st.booleans()):
+            headers["authorization"] = base64.b64encode(draw(st.binary(max_size=80))).decode()
+        key_url = draw(st.sampled_from([
+            None, "http://gosspublic.alicdn.com/callback_pub_key_v1.pem",
+            "http://127.0.0.1:1/x.pem", "LOCAL",
+        ]))
+        if key_url:
+            headers["x-oss-pub-key-url"] = base64.b64encode(key_url.encode()).decode()
+    return {"method": method, "path": path, "operation": operation, "headers": headers,
+            "body": body}
+
+
+# --- the run --------------------------------------------------------------------------------
+
+def check_answer(case: dict[str, Any], status: int, headers: dict[str, str], body: bytes,
+                 secrets: set[str]) -> None:
+    assert status < 500, (case["method"], case["path"], status, body[:200])
+    ctype = headers.get("content-type", "")
+    document = json.loads(body) if ctype.startswith("application/json") and body else None
+    operation = case["operation"]
+    if operation is None:
+        assert status in (404, 405)
+        validator({"$ref": "#/components/schemas/Error"}).validate(document)
+        return
+    response = response_for(operation, status)
+    assert response is not None, f"{status} is not documented for {case['path']}"
+    schema = json_schema_of(response)
+    if schema is not None:
+        validator(schema).validate(document)
+    if status >= 400:
+        validator({"$ref": "#/components/schemas/Error"}).validate(document)
+        text = body.decode("utf-8", "replace")
+        assert not [s for s in secrets if s and s in text], "an error body shows a secret"
+    if status == 401:
+        assert headers["www-authenticate"].startswith("Bearer realm=")
+    if status == 429:
+        assert headers["retry-after"].isdigit()
+
+
+def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
+    stack: LocalCloud, logged_secrets: set[str], tmp_path: Path
+) -> None:
+    origin = stack.website_origin
+    key_url = f"{stack.oss_url}/.localcloud/callback_pub_key.pem"
+    secrets = {SECRET, *TOKENS, stack.execution_credentials.access_key_secret,
+               stack.execution_credentials.security_token or ""}
+    logged_secrets.update(secrets)
+    tally: Counter[tuple[str, str, int]] = Counter()
+    grant_secrets: set[str] = set()
+
+    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(case=fuzz_request())
+    def one(case: dict[str, Any]) -> None:
+        headers = dict(case["headers"])
+        if headers.get("Origin") == ALLOWED_ORIGIN:
+            headers["Origin"] = origin
+        if headers.get("x-oss-pub-key-url") == base64.b64encode(b"LOCAL").decode():
+            headers["x-oss-pub-key-url"] = base64.b64encode(key_url.encode()).decode()
+        status, answer_headers, body = request(case["method"], stack.function_url + case["path"],
+                                               case["body"], headers)
+        tally[(case["method"], case["path"], status)] += 1
+        if status == 200 and case["path"] == "/uploads":
+            fields = json.loads(body)["fields"]
+            grant_secrets.update({fields["x-oss-signature"], fields["x-oss-security-token"]})
+        check_answer(case, status, answer_headers, body, secrets | grant_secrets)
+
+    one()
+    summary = {f"{m} {p} -> {s}": n for (m, p, s), n in sorted(tally.items())}
+    (tmp_path / "fuzz-summary.json").write_text(json.dumps(summary, indent=2))
+    print("fuzz summary:", json.dumps(summary, indent=1))
+    statuses = {s for (_, _, s) in tally}
+    assert {200, 400, 401, 403, 404, 405}.issubset(statuses)  # grants and refusals reached
+    assert tally[("POST", "/uploads", 200)] > 0
+    assert stack.log_path is not None
+    log_lines = stack.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
+    assert leaked_lines(log_lines, secrets | grant_secrets) == []
+    assert not [line for line in log_lines if "Traceback" in line]
