@@ -343,3 +343,29 @@ def test_signed_but_malformed_callback_bodies_are_clear_4xx(
 def test_callback_route_only_takes_post(client: Client) -> None:
     response = client.get("/callback")
     assert (response.status_code, response.headers["Allow"]) == (405, "POST")
+
+
+def test_callback_through_an_fc_event_signs_the_decoded_path(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer
+) -> None:
+    from uploadsign import fc
+
+    body = callback_body()
+    event = {
+        "version": "v1",
+        "rawPath": "/callback",
+        "body": base64.b64encode(body).decode(),
+        "isBase64Encoded": True,
+        "headers": {
+            "Content-Type": "application/json",
+            "authorization": oss_sign(key, "/callback", "", body),
+            "x-oss-pub-key-url": b64(key_server.url + "/pub.pem"),
+            "x-fc-request-id": "1-fake-callback",
+        },
+        "queryParameters": {},
+        "requestContext": {"http": {"method": "POST", "path": "/callback",
+                                    "sourceIp": "100.64.0.1"}},
+    }
+    response = fc.handle_event(client.application, event)
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["grant_id"] == "0a1b2c3d4e5f60718293a4b5"
