@@ -37,6 +37,8 @@ ENV = {
     "OSS_STS_ROLE_ARN": "acs:ram::1000000000000000:role/oss-uploader",
     "STS_ENDPOINT": "http://127.0.0.1:9",
     "CORS_ALLOWED_ORIGINS": "https://app.example.com",
+    # Measure the grant path itself, not the per-caller limiter refusing a single client.
+    "RATE_LIMIT_PER_MINUTE": "0",
 }
 STS_BODY = {
     "RequestId": "BENCH",

@@ -53,7 +53,11 @@ def test_upload_grant_round_trip_stores_exact_bytes_and_metadata(
 
 
 def test_legacy_prefix_grant_round_trip(local_cloud: LocalCloud, oss_admin: oss.Client) -> None:
-    status, _, raw = request("GET", f"{local_cloud.function_url}/get_post_signature_for_oss_upload")
+    status, _, raw = request(
+        "GET",
+        f"{local_cloud.function_url}/get_post_signature_for_oss_upload",
+        headers={"Origin": local_cloud.website_origin},
+    )
     assert status == 200
     grant = json.loads(raw)
     key = f"{grant['dir']}legacy.bin"
