@@ -108,21 +108,68 @@ def test_malformed_body_event_is_a_json_400(app: Any) -> None:
     assert json.loads(response["body"])["error"]["code"] == "malformed_json"
 
 
+def _event(**members: object) -> bytes:
+    return json.dumps({"rawPath": "/healthz", **members}).encode()
+
+
 @pytest.mark.parametrize(
     "event",
     [
         pytest.param(b"not json", id="not-json"),
+        pytest.param(b"\xff\xfe", id="not-utf8"),
         pytest.param(b"[1]", id="array"),
-        pytest.param(
-            json.dumps({"body": "%%%", "isBase64Encoded": True}).encode(), id="bad-base64"
-        ),
-        pytest.param(json.dumps({"body": 5}).encode(), id="body-number"),
+        pytest.param(b"null", id="null"),
+        pytest.param(b"[" * 100_000, id="deeply-nested"),
+        pytest.param(_event(body="%%%", isBase64Encoded=True), id="bad-base64"),
+        pytest.param(_event(body=5), id="body-number"),
+        pytest.param(_event(body=["a"]), id="body-list"),
+        pytest.param(_event(body="\ud800"), id="body-lone-surrogate"),
+        pytest.param(_event(isBase64Encoded="true"), id="base64-flag-string"),
+        pytest.param(_event(isBase64Encoded=1), id="base64-flag-number"),
+        pytest.param(_event(requestContext=1), id="context-number"),
+        pytest.param(_event(requestContext="x"), id="context-string"),
+        pytest.param(_event(requestContext=[1]), id="context-list"),
+        pytest.param(_event(requestContext={"http": 1}), id="http-number"),
+        pytest.param(_event(requestContext={"http": [1]}), id="http-list"),
+        pytest.param(_event(requestContext={"http": {"method": 1}}), id="method-number"),
+        pytest.param(_event(requestContext={"http": {"path": {}}}), id="path-object"),
+        pytest.param(_event(requestContext={"http": {"sourceIp": 7}}), id="source-ip-number"),
+        pytest.param(_event(requestContext={"http": {"protocol": []}}), id="protocol-list"),
+        pytest.param(_event(requestContext={"domainName": 3}), id="domain-number"),
+        pytest.param(_event(rawPath=["/healthz"]), id="raw-path-list"),
+        pytest.param(_event(headers=["host: x"]), id="headers-list"),
+        pytest.param(_event(headers="host: x"), id="headers-string"),
+        pytest.param(_event(headers={"origin": 1}), id="header-value-number"),
+        pytest.param(_event(headers={"origin": None}), id="header-value-null"),
+        pytest.param(_event(queryParameters="a=1"), id="query-string"),
+        pytest.param(_event(queryParameters=[["a", "1"]]), id="query-list"),
+        pytest.param(_event(queryParameters={"a": ["1"]}), id="query-value-list"),
+        pytest.param(_event(queryParameters={"a": "\ud800"}), id="query-lone-surrogate"),
     ],
 )
-def test_malformed_events_are_a_json_400(app: Any, event: bytes) -> None:
+def test_malformed_events_are_a_json_400_bad_event(app: Any, event: bytes) -> None:
     response = fc.handle_event(app, event)
     assert response["statusCode"] == 400
+    assert response["headers"]["Content-Type"].startswith("application/json")
     assert json.loads(response["body"])["error"]["code"] == "bad_event"
+
+
+@pytest.mark.parametrize(
+    "members",
+    [
+        pytest.param({"requestContext": None, "headers": None, "queryParameters": None,
+                      "body": None, "isBase64Encoded": None}, id="nulls"),
+        pytest.param({"requestContext": {"http": None}}, id="http-null"),
+        pytest.param({"requestContext": {"http": {"method": "", "path": ""}}}, id="empty"),
+        pytest.param({}, id="absent"),
+    ],
+)
+def test_absent_or_null_event_members_take_their_defaults(
+    app: Any, members: dict[str, object]
+) -> None:
+    response = fc.handle_event(app, _event(**members))
+    assert response["statusCode"] == 200
+    assert json.loads(response["body"])["status"] == "ok"
 
 
 def test_binary_answers_are_base64() -> None:

@@ -38,51 +38,87 @@ def load_event(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
         return event
     try:
         document = json.loads(event)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise EventError("event is not JSON") from exc
     if not isinstance(document, dict):
         raise EventError("event is not a JSON object")
     return document
 
 
-def _string_map(value: object) -> dict[str, str]:
-    if not isinstance(value, Mapping):
+def _object(value: object, where: str) -> Mapping[str, Any]:
+    """Return a JSON object, treating an absent or ``null`` member as empty."""
+    if value is None:
         return {}
-    return {str(k): str(v) for k, v in value.items()}
+    if not isinstance(value, Mapping):
+        raise EventError(f"event {where} is not a JSON object")
+    return value
+
+
+def _text(value: object, where: str, default: str) -> str:
+    """Return a string member, ``default`` when absent, empty or ``null``."""
+    if value is None or value == "":
+        return default
+    if not isinstance(value, str):
+        raise EventError(f"event {where} is not a string")
+    return value
+
+
+def _string_map(value: object, where: str) -> dict[str, str]:
+    """Return a flat ``string → string`` map (FC joins repeated values with commas)."""
+    document = _object(value, where)
+    if not all(isinstance(v, str) for v in document.values()):
+        raise EventError(f"event {where} values are not all strings")
+    return {str(k): v for k, v in document.items()}
 
 
 def event_body(event: Mapping[str, Any]) -> bytes:
     """Return the request body bytes, decoding Base64 when the event says so."""
-    body = event.get("body") or ""
-    if not isinstance(body, str):
-        raise EventError("event body is not a string")
-    if event.get("isBase64Encoded"):
+    body = _text(event.get("body"), "body", "")
+    encoded = event.get("isBase64Encoded")
+    if encoded is not None and not isinstance(encoded, bool):
+        raise EventError("event isBase64Encoded is not a boolean")
+    if encoded:
         try:
             return base64.b64decode(body, validate=True)
         except ValueError as exc:
             raise EventError("event body is not valid Base64") from exc
-    return body.encode("utf-8")
+    try:
+        return body.encode("utf-8")
+    except UnicodeEncodeError as exc:  # a lone surrogate from a \ud800 escape
+        raise EventError("event body is not valid UTF-8 text") from exc
 
 
 def to_environ(event: Mapping[str, Any]) -> WSGIEnvironment:
-    """Build a PEP 3333 environ from an FC 3.0 HTTP-trigger event."""
-    context = event.get("requestContext") or {}
-    http = context.get("http") or {} if isinstance(context, Mapping) else {}
-    method = str(http.get("method") or "GET").upper()
+    """Build a PEP 3333 environ from an FC 3.0 HTTP-trigger event.
+
+    Every member is type-checked first: a wrongly shaped event raises ``EventError``
+    (a 400), never an ``AttributeError`` deep in here.
+    """
+    context = _object(event.get("requestContext"), "requestContext")
+    http = _object(context.get("http"), "requestContext.http")
+    method = _text(http.get("method"), "requestContext.http.method", "GET").upper()
     # requestContext.http.path is the decoded path; rawPath is still URL-encoded.
-    path = str(http.get("path") or event.get("rawPath") or "/")
-    headers = {name.lower(): value for name, value in _string_map(event.get("headers")).items()}
+    raw_path = _text(event.get("rawPath"), "rawPath", "/")
+    path = _text(http.get("path"), "requestContext.http.path", raw_path)
+    headers = {name.lower(): value for name, value in _string_map(
+        event.get("headers"), "headers").items()}
+    try:
+        query = urlencode(_string_map(event.get("queryParameters"), "queryParameters"))
+    except UnicodeEncodeError as exc:
+        raise EventError("event queryParameters are not valid UTF-8 text") from exc
     body = event_body(event)
-    host = headers.get("host") or str(context.get("domainName") or "localhost")
+    domain = _text(context.get("domainName"), "requestContext.domainName", "localhost")
+    host = headers.get("host") or domain
     environ: dict[str, Any] = {
         "REQUEST_METHOD": method,
         "SCRIPT_NAME": "",
         "PATH_INFO": path,
-        "QUERY_STRING": urlencode(_string_map(event.get("queryParameters"))),
+        "QUERY_STRING": query,
         "SERVER_NAME": host.split(":")[0],
         "SERVER_PORT": "443",
-        "SERVER_PROTOCOL": str(http.get("protocol") or "HTTP/1.1"),
-        "REMOTE_ADDR": str(http.get("sourceIp") or ""),
+        "SERVER_PROTOCOL": _text(http.get("protocol"), "requestContext.http.protocol",
+                                 "HTTP/1.1"),
+        "REMOTE_ADDR": _text(http.get("sourceIp"), "requestContext.http.sourceIp", ""),
         "CONTENT_LENGTH": str(len(body)) if body else "",
         "wsgi.version": (1, 0),
         "wsgi.url_scheme": "https",
