@@ -22,7 +22,9 @@ class PostSettings:
     # (UNCONFIRMED whether OSS insists; every official sample includes them).
     require_v4_policy_conditions: bool = True
     # Refuse starts-with/in/not-in on the V4 fields and the token (S3 does; OSS UNCONFIRMED).
-    reject_non_exact_on_v4_fields: bool = False
+    # The reference lets an emulator evaluate whatever operator is written; the stricter
+    # reading is the default here, since no signer has a reason to loosen these fields.
+    reject_non_exact_on_v4_fields: bool = True
     # Accept an uppercase hex x-oss-signature (UNCONFIRMED; every SDK emits lowercase).
     accept_uppercase_hex_signature: bool = False
     max_field_name_bytes: int = 8 * 1024  # documented
