@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+import jwt
 import pytest
 
 from deploy.package import build, write_zip
@@ -110,7 +111,7 @@ def unpacked(host_zip: Path, tmp_path: Path) -> Path:
     return root
 
 
-def fc_http_event(body: dict[str, Any]) -> bytes:
+def fc_http_event(body: dict[str, Any], headers: dict[str, str] | None = None) -> bytes:
     """A POST /uploads event in the FC 3.0 HTTP-trigger shape (headers Go-canonicalised)."""
     return json.dumps(
         {
@@ -123,6 +124,7 @@ def fc_http_event(body: dict[str, Any]) -> bytes:
                 "Origin": ORIGIN,
                 "User-Agent": "Mozilla/5.0",
                 "Accept": "application/json",
+                **(headers or {}),
             },
             "queryParameters": {},
             "requestContext": {
@@ -167,7 +169,12 @@ print(json.dumps({"result": result, "outside": outside}))
 
 
 def run_isolated(
-    root: Path, event: bytes, sts_url: str, tmp_path: Path, python: str = sys.executable
+    root: Path,
+    event: bytes,
+    sts_url: str,
+    tmp_path: Path,
+    python: str = sys.executable,
+    extra_env: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     event_file = tmp_path / "event.json"
     event_file.write_bytes(event)
@@ -187,6 +194,7 @@ def run_isolated(
         "UPLOAD_MAX_BYTES": "1048576",
         "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png,text/plain",
         "CORS_ALLOWED_ORIGINS": ORIGIN,
+        **(extra_env or {}),
     }
     completed = subprocess.run(
         [python, "-I", "-S", "-c", ISOLATED_SCRIPT, str(root), str(event_file)],
@@ -226,12 +234,42 @@ def assert_signed_grant(answer: dict[str, Any]) -> None:
 
 
 UPLOAD_BODY = {"filename": "cat.png", "size": 2048, "content_type": "image/png"}
+JWT_SECRET = "FAKE-HS256-SECRET-deploy-test-0123456789"
+JWT_ENV = {"AUTH_MODE": "jwt", "AUTH_JWT_SECRET": JWT_SECRET}
+
+
+def bearer(secret: str) -> dict[str, str]:
+    """An Authorization header with an HS256 token valid for ten minutes from now."""
+    # Test input, not code under test: the function in the subprocess reads its own clock.
+    expires = datetime.now(timezone.utc) + timedelta(minutes=10)
+    token = jwt.encode({"sub": "user-42", "exp": expires}, secret, algorithm="HS256")
+    return {"Authorization": f"Bearer {token}"}
 
 
 def test_unpacked_zip_signs_a_grant_in_an_isolated_interpreter(
     unpacked: Path, sts_stub: str, tmp_path: Path
 ) -> None:
     assert_signed_grant(run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path))
+
+
+def test_unpacked_zip_verifies_a_jwt_with_the_vendored_pyjwt(
+    unpacked: Path, sts_stub: str, tmp_path: Path
+) -> None:
+    # AUTH_MODE=jwt is the path that imports PyJWT; none mode never loads it.
+    event = fc_http_event(UPLOAD_BODY, bearer(JWT_SECRET))
+    answer = run_isolated(unpacked, event, sts_stub, tmp_path, extra_env=JWT_ENV)
+    assert_signed_grant(answer)
+    assert JWT_SECRET not in json.dumps(answer)
+
+
+def test_unpacked_zip_refuses_a_jwt_signed_with_another_secret(
+    unpacked: Path, sts_stub: str, tmp_path: Path
+) -> None:
+    event = fc_http_event(UPLOAD_BODY, bearer("FAKE-HS256-OTHER-SECRET-0123456789abcd"))
+    result = run_isolated(unpacked, event, sts_stub, tmp_path, extra_env=JWT_ENV)["result"]
+    assert result["statusCode"] == 401, result
+    assert JWT_SECRET not in json.dumps(result)
+    assert not AssumeRoleStub.calls
 
 
 def cpython_310() -> str | None:
@@ -248,8 +286,9 @@ def cpython_310() -> str | None:
     return None
 
 
+@pytest.mark.parametrize("auth", ["none", "jwt"])
 def test_fc_zip_from_make_package_signs_a_grant_under_cpython_310(
-    sts_stub: str, tmp_path: Path
+    sts_stub: str, tmp_path: Path, auth: str
 ) -> None:
     """Opt-in: needs `make package` (network) beforehand and a CPython 3.10 (on PATH as
     python3.10, or named by DEPLOY_TEST_PYTHON310). Loads the real FC wheels."""
@@ -260,7 +299,11 @@ def test_fc_zip_from_make_package_signs_a_grant_under_cpython_310(
     root = tmp_path / "code"
     with zipfile.ZipFile(fc_zip) as archive:
         archive.extractall(root)
-    answer = run_isolated(root, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path, python)
+    if auth == "jwt":
+        event = fc_http_event(UPLOAD_BODY, bearer(JWT_SECRET))
+        answer = run_isolated(root, event, sts_stub, tmp_path, python, extra_env=JWT_ENV)
+    else:
+        answer = run_isolated(root, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path, python)
     assert_signed_grant(answer)
 
 
@@ -279,7 +322,7 @@ def test_zip_holds_the_handler_at_its_root_and_no_caches(host_zip: Path) -> None
     assert "index.py" in names and "app.py" in names and "uploadsign/config.py" in names
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     vendored = {n.split("/")[1] for n in names if n.startswith("vendor/") and n.count("/") > 1}
-    assert {"alibabacloud_sts20150401", "alibabacloud_credentials", "darabonba"} <= vendored
+    assert {"alibabacloud_sts20150401", "alibabacloud_credentials", "darabonba", "jwt"} <= vendored
 
 
 def test_zip_bytes_depend_only_on_the_staged_files(tmp_path: Path) -> None:

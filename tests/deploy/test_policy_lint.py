@@ -1,5 +1,5 @@
-"""Least privilege: no wildcard grants, trust limited to the intended principal, and the
-function's environment exactly the variables it reads (uploadsign.config.ENV_VARS).
+"""Least privilege: no wildcard grants and trust limited to the intended principal.
+(The function's environment, names and secrets, is checked in test_env_lint.py.)
 
 Policies come from both deploy paths: template.yml (ROS) and deploy/ram/*.json (the
 documents the `s deploy` guide creates the roles from).
@@ -10,13 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from uploadsign.config import ENV_VARS
 
 from deploy.policy_lint import policy_findings, trust_principals
-from deploy.syaml import fc3_resources
 
-# Set for the runtime, not read by the function: puts the vendored deps on sys.path.
-RUNTIME_ENV_VARS = frozenset({"PYTHONPATH"})
 EXECUTION_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<EXECUTION_ROLE_NAME>"
 UPLOAD_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<UPLOAD_ROLE_NAME>"
 
@@ -152,16 +148,3 @@ def test_a_wider_upload_role_trust_is_detected(principal: dict[str, Any]) -> Non
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": principal}]}
     assert trust_principals(document) != [{"RAM": [EXECUTION_ROLE_ARN_JSON]}]
 
-
-def test_syaml_environment_names_are_exactly_the_ones_the_function_reads(
-    s_yaml: dict[str, Any],
-) -> None:
-    env = fc3_resources(s_yaml)["signer"]["props"]["environmentVariables"]
-    assert set(env) - RUNTIME_ENV_VARS == set(ENV_VARS)
-
-
-def test_template_environment_names_are_exactly_the_ones_the_function_reads(
-    ros_template: dict[str, Any],
-) -> None:
-    env = ros_template["Resources"]["SignerFunction"]["Properties"]["EnvironmentVariables"]
-    assert set(env) - RUNTIME_ENV_VARS == set(ENV_VARS)
