@@ -11,11 +11,12 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from uploadsign import httpfetch, keys, policy
-from uploadsign.auth import JwtAuthenticator, OriginAuthenticator, RequestFacts
+from uploadsign.auth import OriginAuthenticator, RequestFacts
 from uploadsign.config import Settings
 from uploadsign.errors import ConfigurationError, OriginNotAllowed, Unauthorized
 from uploadsign.factory import build_app
 from uploadsign.jwks import JwksCache
+from uploadsign.jwtauth import JwtAuthenticator
 from werkzeug.test import Client
 
 from .keysupport import FileServer, file_server

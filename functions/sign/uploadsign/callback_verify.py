@@ -7,8 +7,9 @@ arbitrary URL; fetch the PEM key (short timeout) and cache it per URL; build
 ``authorization`` with RSA PKCS#1 v1.5 over MD5. Every failure is the same 403, the
 reason goes to the log only.
 
-Depends on ``cryptography``, ``httpfetch``'s ``Fetch`` type and ``errors``; the fetcher
-is injected.
+Depends on ``cryptography`` (imported on the first verification, not at import: most
+instances never see a callback), ``httpfetch``'s ``Fetch`` type and ``errors``; the
+fetcher is injected.
 """
 
 from __future__ import annotations
@@ -18,13 +19,13 @@ import binascii
 import logging
 import threading
 from collections.abc import Sequence
-
-from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from typing import TYPE_CHECKING
 
 from uploadsign.errors import CallbackRejected, FetchError
 from uploadsign.httpfetch import Fetch
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,10 @@ def string_to_sign(decoded_path: str, query: str, body: bytes) -> bytes:
 
 def signature_valid(key: rsa.RSAPublicKey, message: bytes, authorization: str) -> bool:
     """Check a Base64 MD5withRSA (PKCS#1 v1.5) signature of ``message``."""
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
     try:
         signature = base64.b64decode(authorization, validate=True)
         key.verify(signature, message, padding.PKCS1v15(), hashes.MD5())
@@ -94,6 +99,10 @@ class PublicKeyCache:
         return key
 
     def _load(self, url: str) -> rsa.RSAPublicKey:
+        from cryptography.exceptions import UnsupportedAlgorithm
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import rsa
+
         self.fetches += 1
         try:
             pem = self._fetch(url, self._timeout)

@@ -2,6 +2,8 @@
 
 The composition root, kept apart so tests can build the same app with a fake fetcher,
 clock or HTTP fetcher. Reads nothing itself: the environment mapping is passed in.
+Imports only what every mode needs; PyJWT (``jwtauth``, ``jwks``) is imported when
+``AUTH_MODE=jwt`` is built, ``cryptography`` by ``callback_verify`` on the first callback.
 """
 
 from __future__ import annotations
@@ -12,14 +14,13 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from uploadsign import httpfetch, sts
-from uploadsign.auth import Authenticator, JwtAuthenticator, OriginAuthenticator
+from uploadsign.auth import Authenticator, OriginAuthenticator
 from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
 from uploadsign.completion import CompletionLog
 from uploadsign.config import Settings
 from uploadsign.credentials import CredentialCache, Fetcher
 from uploadsign.grants import GrantService
 from uploadsign.httpfetch import Fetch
-from uploadsign.jwks import JwksCache
 from uploadsign.ratelimit import RateLimiter
 from uploadsign.web import SignApp
 
@@ -36,6 +37,10 @@ def build_authenticator(
 ) -> Authenticator:
     """Return the authenticator ``AUTH_MODE`` asks for."""
     if settings.auth_mode == "jwt":
+        # Imported here: PyJWT costs tens of ms at cold start and only this mode needs it.
+        from uploadsign.jwks import JwksCache
+        from uploadsign.jwtauth import JwtAuthenticator
+
         jwks = (
             JwksCache(settings.auth_jwks_url, http_fetch, monotonic)
             if settings.auth_jwks_url

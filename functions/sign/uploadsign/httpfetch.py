@@ -3,39 +3,58 @@
 The adapter behind the injectable ``Fetch`` callables of ``jwks`` and ``callback_verify``:
 stdlib ``urllib`` with a timeout and a size cap, so a slow or huge answer can neither
 hang a request nor fill memory. Tests inject their own fetcher or point this one at a
-loopback server. Depends on the standard library and ``errors`` only.
+loopback server. ``urllib.request`` (with ``http.client`` and ``email``) is imported on
+the first fetch, not at import: most instances never fetch anything. Depends on the
+standard library and ``errors`` only.
 """
 
 from __future__ import annotations
 
-import urllib.error
-import urllib.request
+import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from uploadsign.errors import FetchError
+
+if TYPE_CHECKING:
+    import urllib.request
 
 #: ``fetch(url, timeout_seconds) -> body``; raises ``FetchError``.
 Fetch = Callable[[str, float], bytes]
 MAX_BYTES = 64 * 1024  # a JWKS or a PEM key is a few KB
 
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    """Refuse redirects: the URL prefix was checked, the place it points to was not."""
-
-    def redirect_request(self, *args: object, **kwargs: object) -> None:
-        return None
+_opener: urllib.request.OpenerDirector | None = None
+_opener_lock = threading.Lock()
 
 
-_OPENER = urllib.request.build_opener(_NoRedirect())
+def _no_redirect_opener() -> urllib.request.OpenerDirector:
+    """Return the shared opener that refuses redirects (built on first use)."""
+    global _opener
+    with _opener_lock:
+        if _opener is None:
+            import urllib.request
+
+            class NoRedirect(urllib.request.HTTPRedirectHandler):
+                """Refuse redirects: the URL prefix was checked, where it points was not."""
+
+                def redirect_request(self, *args: object, **kwargs: object) -> None:
+                    return None
+
+            _opener = urllib.request.build_opener(NoRedirect())
+        return _opener
 
 
 def fetch(url: str, timeout: float) -> bytes:
     """GET ``url``; return the body of a 200 answer or raise ``FetchError``."""
     if not url.startswith(("http://", "https://")):
         raise FetchError("only http(s) URLs are fetched")
+    opener = _no_redirect_opener()
+    import urllib.error
+    import urllib.request
+
     request = urllib.request.Request(url, headers={"Accept": "*/*"})
     try:
-        with _OPENER.open(request, timeout=timeout) as answer:
+        with opener.open(request, timeout=timeout) as answer:
             if answer.status != 200:
                 raise FetchError(f"HTTP {answer.status}")
             body = bytes(answer.read(MAX_BYTES + 1))

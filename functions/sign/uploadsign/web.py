@@ -3,8 +3,8 @@
 Plain stdlib WSGI (no framework at runtime). Errors become JSON in exactly one place,
 :meth:`SignApp.__call__`: a ``SignError`` maps to its status and code; anything else
 is logged and answered with a generic 500 that leaks nothing. Every request, whatever
-its outcome, writes one ``uploadsign.access`` line. ``LazyApp`` defers reading the
-configuration to the first request, never import time.
+its outcome, writes one ``uploadsign.access`` line. The answer helpers live in
+``responses``; ``lazy.LazyApp`` (re-exported here) defers the build to the first request.
 
 Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
 ``callback_verify``, ``upload_request``) and pure modules; does not import the SDK.
@@ -12,9 +12,7 @@ Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -31,12 +29,14 @@ from uploadsign.errors import (
     SignError,
 )
 from uploadsign.grants import Grant, GrantService
+from uploadsign.lazy import LazyApp
 from uploadsign.ratelimit import RateLimiter
+from uploadsign.responses import JSON_TYPE, Response, error_response, json_response, send
 
 if TYPE_CHECKING:
-    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+    from _typeshed.wsgi import StartResponse, WSGIEnvironment
 else:
-    StartResponse = WSGIApplication = WSGIEnvironment = Any
+    StartResponse = WSGIEnvironment = Any
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +46,6 @@ HEALTH_PATH = "/healthz"
 CALLBACK_PATH = "/callback"
 #: The JSON body of POST /uploads is a few hundred bytes; anything this big is abuse.
 MAX_BODY_BYTES = 16 * 1024
-JSON_TYPE = "application/json; charset=utf-8"
 ROUTES: Mapping[str, tuple[str, ...]] = {
     LEGACY_PATH: ("GET", "OPTIONS"),
     UPLOADS_PATH: ("POST", "OPTIONS"),
@@ -54,36 +53,8 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     CALLBACK_PATH: ("POST",),
 }
 GRANT_PATHS = (LEGACY_PATH, UPLOADS_PATH)
-_REASONS = {
-    200: "OK", 204: "No Content", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden",
-    404: "Not Found", 405: "Method Not Allowed", 413: "Payload Too Large",
-    415: "Unsupported Media Type", 422: "Unprocessable Entity", 429: "Too Many Requests",
-    500: "Internal Server Error", 503: "Service Unavailable",
-}
-
-Response = tuple[int, dict[str, str], bytes]
-
-
-def json_response(
-    status: int, payload: object, headers: Mapping[str, str] | None = None
-) -> Response:
-    """Serialize ``payload`` as a non-cacheable JSON answer."""
-    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    return status, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store", **(headers or {})}, body
-
-
-def error_response(error: SignError) -> Response:
-    """Render a ``SignError`` as ``{"error": {"code", "message"}}`` with its headers."""
-    payload = {"error": {"code": error.code, "message": error.message}}
-    return json_response(error.status, payload, error.headers)
-
-
-def send(response: Response, start_response: StartResponse) -> list[bytes]:
-    """Hand a finished response to the WSGI server."""
-    status, headers, body = response
-    headers = {**headers, "X-Content-Type-Options": "nosniff", "Content-Length": str(len(body))}
-    start_response(f"{status} {_REASONS.get(status, 'Status')}", list(headers.items()))
-    return [body]
+#: Still importable from here: the lazy entry point and the response helpers moved out.
+__all__ = ["JSON_TYPE", "LazyApp", "Response", "SignApp", "json_response", "read_body"]
 
 
 class SignApp:
@@ -244,32 +215,3 @@ def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
     if len(body) > limit:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes")
     return body
-
-
-class LazyApp:
-    """Build the real app on the first request, once, under a lock.
-
-    A configuration error is answered as a JSON 500 naming every problem, and the build
-    is retried on the next request, so fixing the environment needs no redeploy of code.
-    """
-
-    def __init__(self, factory: Callable[[], WSGIApplication]) -> None:
-        self._factory = factory
-        self._lock = threading.Lock()
-        self._app: WSGIApplication | None = None
-
-    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        app = self._app
-        if app is None:
-            try:
-                app = self._build()
-            except SignError as error:
-                log.error("cannot start: %s", error.message)
-                return send(error_response(error), start_response)
-        return app(environ, start_response)
-
-    def _build(self) -> WSGIApplication:
-        with self._lock:
-            if self._app is None:
-                self._app = self._factory()
-            return self._app
