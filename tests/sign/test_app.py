@@ -181,8 +181,37 @@ def test_healthz_says_configured_without_calling_sts(client: Client, fetcher: Fa
         "upload_dir": "uploads/",
         "auth_mode": "none",
         "callback": False,
+        "max_size": 1000000,
+        "allowed_types": ["image/png"],
     }
     assert fetcher.calls == 0
+
+
+def test_healthz_says_any_type_as_an_empty_list(clock: FakeClock, fetcher: FakeFetcher) -> None:
+    health = Client(build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock)).get(
+        "/healthz"
+    ).get_json()
+    assert (health["max_size"], health["allowed_types"]) == (10 * 1024 * 1024, [])
+
+
+def test_healthz_advertises_the_limits_the_page_mirrors(
+    clock: FakeClock, fetcher: FakeFetcher
+) -> None:
+    env = {
+        **BASE_ENV,
+        "UPLOAD_MAX_BYTES": "2048",
+        "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png, image/jpeg",
+        "AUTH_MODE": "jwt",
+        "AUTH_JWT_SECRET": "FAKE-HS256-SECRET-for-tests-only-0123456789",
+    }
+    app = build_app(env, fetcher_factory=lambda s: fetcher, clock=clock)
+    response = Client(app).get("/healthz", headers={"Origin": ORIGIN})
+    health = response.get_json()
+    assert (health["max_size"], health["allowed_types"], health["auth_mode"]) == (
+        2048, ["image/png", "image/jpeg"], "jwt"
+    )
+    assert "FAKE-HS256" not in response.get_data(as_text=True)
+    assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
 
 
 def test_sts_outage_without_cached_credentials_is_503_with_retry_after(

@@ -170,6 +170,7 @@ class SignApp:
         return json_response(200, done.answer())
 
     def _health(self) -> dict[str, object]:
+        # The page mirrors max_size and allowed_types (empty = any) in its pre-checks.
         s = self.settings
         return {
             "status": "ok",
@@ -180,6 +181,8 @@ class SignApp:
             "upload_dir": s.upload_dir,
             "auth_mode": s.auth_mode,
             "callback": bool(s.callback_url),
+            "max_size": s.upload_max_bytes,
+            "allowed_types": list(s.allowed_content_types),
         }
 
 
