@@ -342,7 +342,6 @@ OSS_ERROR_WORDING = [
      "temporary upload credentials were not accepted", False, False),
     (403, "SecurityTokenExpired", "The security token you provided has expired.",
      "temporary upload credentials have expired", False, False),
-    (203, "CallbackFailed", "Error status : 502.", "file was stored, but", False, False),
     (500, "InternalError", "We encountered an internal error.",
      "Storage refused the upload (InternalError)", False, False),
 ]

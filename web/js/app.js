@@ -1,12 +1,11 @@
 // Owns: the page — file selection (picker and drag & drop), the per-file list, buttons and announcements.
 // Upload steps live in grant.js (signing function) and transfer.js (OSS); wording in errors.js.
-// Test hooks: each <li> carries data-state, data-progress-events, data-loaded, data-renewals,
-// data-error-code and data-key; <body data-ready="true"> once limits are known.
-import { UploadFailure } from "./errors.js";
+// Test hooks: data-* attributes on each <li> and <body data-ready>, listed in web/README.md.
+import { UploadFailure, waitMessage } from "./errors.js";
 import { requestGrant } from "./grant.js";
 import { describeSuccess, postToOss } from "./transfer.js";
 import { createQueue } from "./queue.js";
-import { contentType, fetchLimits, formatBytes, precheck, readSettings } from "./settings.js";
+import { contentType, fetchLimits, formatBytes, precheck, readSettings, readToken } from "./settings.js";
 
 const $ = (id) => document.getElementById(id);
 const picker = $("picker");
@@ -16,7 +15,8 @@ const clearButton = $("clear");
 const items = [];
 let settings = readSettings(window, location.search);
 const queue = createQueue(settings.concurrency, upload);
-const LABEL = { ready: "Ready", queued: "Waiting", signing: "Preparing", uploading: "Uploading", done: "Uploaded",
+const LABEL = { ready: "Ready", queued: "Waiting", signing: "Preparing", waiting: "Busy, will retry",
+  uploading: "Uploading", done: "Uploaded",
   error: "Failed", cancelled: "Cancelled", rejected: "Not allowed" };
 
 function announce(text) { $("status").textContent = text; }
@@ -29,7 +29,7 @@ function el(tag, props = {}, ...children) {
 
 function addFiles(files) {
   const added = [...files].map((file) => {
-    const item = { file, state: "ready", events: 0, loaded: 0, renewals: 0, ctrl: null };
+    const item = { file, state: "ready", events: 0, loaded: 0, renewals: 0, waits: 0, ctrl: null };
     item.view = renderItem(item);
     items.push(item);
     const reason = precheck(file, settings);
@@ -73,7 +73,7 @@ function setState(item, state, message, code = "") {
   v.root.dataset.errorCode = code;
   v.state.textContent = LABEL[state];
   v.msg.textContent = message;
-  const active = state === "queued" || state === "signing" || state === "uploading";
+  const active = ["queued", "signing", "waiting", "uploading"].includes(state);
   const hadFocus = document.activeElement === v.cancel || document.activeElement === v.retry;
   v.cancel.hidden = !active;
   v.retry.hidden = !(state === "error" || state === "cancelled");
@@ -116,7 +116,7 @@ function cancel(item) {
 function finish(item, state, message, code = "") {
   setState(item, state, message, code);
   const name = item.file.name;
-  announce(state === "done" ? `${name} uploaded.` : `${name}: ${message}`);
+  announce(state === "done" ? `${name} uploaded. ${message}` : `${name}: ${message}`);
   if (state === "done") item.view.retry.hidden = true;
 }
 
@@ -126,19 +126,31 @@ async function upload(item) {
   if (reason) { finish(item, "rejected", reason); return; }
   const { file, ctrl } = item;
   let renewed = false;
+  let waited = false;
   try {
     for (;;) {
       setState(item, "signing", "Asking for permission to upload…");
-      const grant = await requestGrant(settings.apiBase,
-        { filename: file.name, size: file.size, contentType: contentType(file) }, ctrl.signal);
+      let grant;
+      try {
+        grant = await requestGrant(settings.apiBase,
+          { filename: file.name, size: file.size, contentType: contentType(file) }, ctrl.signal,
+          readToken(window, settings.tokenKey));
+      } catch (e) {
+        // 429/503 with a short Retry-After: wait it out visibly, then ask once more.
+        if (!(e instanceof UploadFailure && e.retryAfter) || waited) throw e;
+        waited = true;
+        await countdown(item, e, ctrl.signal);
+        continue;
+      }
       item.view.root.dataset.key = grant.key || "";
       item.started = performance.now();
       setState(item, "uploading", renewed ? "Permission renewed; uploading…" : "Uploading…");
       try {
         const result = await postToOss(grant, file, (l, t) => onProgress(item, l, t), ctrl.signal);
         showBytes(item, 1);
-        finish(item, "done", "Stored.");
-        showResult(item, describeSuccess(grant, file, result));
+        const info = describeSuccess(grant, file, result);
+        finish(item, "done", info.unconfirmed === null ? "Stored." : "Stored, but the application did not confirm it.");
+        showResult(item, info, grant);
         return;
       } catch (e) {
         // An expired policy is fixed by a fresh grant; do that once without asking the person.
@@ -155,16 +167,49 @@ async function upload(item) {
   }
 }
 
-function showResult(item, { key, size, answer }) {
-  item.view.root.dataset.key = key;
-  const rows = [el("dt", { textContent: "Stored as" }), el("dd", { textContent: key }),
-    el("dt", { textContent: "Size" }), el("dd", { textContent: `${formatBytes(size)} (${size} bytes)` })];
-  if (answer !== null) {
-    const text = typeof answer === "string" ? answer : JSON.stringify(answer, null, 2);
-    rows.push(el("dt", { textContent: "Application answered" }),
-      el("dd", {}, el("pre", { className: "answer", textContent: text })));
+/** Show a per-second countdown of `failure.retryAfter`; resolve when it ends, reject on cancel. */
+function countdown(item, failure, signal) {
+  item.waits += 1;
+  item.view.root.dataset.waits = String(item.waits);
+  announce(`${item.file.name}: ${waitMessage(failure, failure.retryAfter)}`);
+  return new Promise((resolve, reject) => {
+    let left = failure.retryAfter;
+    const stop = () => { clearInterval(timer); delete item.view.root.dataset.wait; };
+    const tick = () => {
+      if (left <= 0) { stop(); resolve(); return; }
+      item.view.root.dataset.wait = String(left);
+      setState(item, "waiting", waitMessage(failure, left), failure.code);
+      left -= 1;
+    };
+    const timer = setInterval(tick, 1000);
+    signal.addEventListener("abort", () => { stop(); reject(new DOMException("cancelled", "AbortError")); },
+      { once: true });
+    tick();
+  });
+}
+
+function showResult(item, { key, size, answer, unconfirmed }, grant) {
+  const v = item.view;
+  v.root.dataset.key = key;
+  const row = (term, value) => [el("dt", { textContent: term }), el("dd", { textContent: String(value) })];
+  const rows = [...row("Stored as", key), ...row("Size", `${formatBytes(size)} (${size} bytes)`)];
+  let said = "";
+  if (unconfirmed !== null) {
+    said = "unconfirmed";
+    if (grant.grant_id) rows.push(...row("Grant id", grant.grant_id));
+    if (unconfirmed) rows.push(...row("Storage said", unconfirmed));
+  } else if (answer !== null) {
+    const obj = typeof answer === "object" && !Array.isArray(answer);
+    said = obj && answer.ok !== false ? "confirmed" : "answered";
+    // Untrusted text: only ever textContent, a few fields, JSON for anything nested.
+    const body = obj ? el("dl", {}, ...Object.entries(answer).filter(([k]) => k !== "ok").slice(0, 12)
+      .flatMap(([k, x]) => row(k.replace(/_/g, " "), typeof x === "object" ? JSON.stringify(x) : x)))
+      : el("pre", { textContent: typeof answer === "string" ? answer : JSON.stringify(answer) });
+    rows.push(el("dt", { textContent: said === "confirmed" ? "Confirmed by the application" : "The application answered" }),
+      el("dd", {}, body));
   }
-  item.view.result.replaceChildren(el("dl", {}, ...rows));
+  v.root.dataset.callback = said;
+  v.result.replaceChildren(el("dl", {}, ...rows));
 }
 
 function refreshButtons() {

@@ -4,16 +4,27 @@
 
 /** A failed step; `message` is for people, `code` is stable for tests and logic. */
 export class UploadFailure extends Error {
-  constructor(code, message, { expiredPolicy = false, final = false } = {}) {
+  constructor(code, message, { expiredPolicy = false, final = false, retryAfter = 0, lead = "" } = {}) {
     super(message);
     this.code = code;
     this.final = final; // retrying the same file cannot help (too large, wrong type)
     this.expiredPolicy = expiredPolicy; // AccessDenied "Policy expired": a fresh grant fixes it
+    this.retryAfter = retryAfter; // seconds the page may wait before its one automatic retry (0 = none)
+    this.lead = lead;
   }
+}
+
+/** Longest Retry-After the page waits for by itself; longer ones are left to the person. */
+export const MAX_AUTO_WAIT = 60;
+
+/** The countdown line shown while waiting out a 429/503 before the automatic retry. */
+export function waitMessage(failure, left) {
+  return `${failure.lead}. Trying again automatically in ${left} s…`;
 }
 
 const FUNCTION_WORDING = {
   400: "The signing service refused the request",
+  401: "You are not signed in, or your sign-in has expired. Sign in again, then press Retry",
   413: "This file is too large for this site",
   415: "This file type is not accepted by this site",
   422: "The signing service could not accept this file",
@@ -25,11 +36,13 @@ const FUNCTION_WORDING = {
 export function functionFailure(status, body, retryAfter) {
   const err = body && typeof body === "object" && body.error ? body.error : {};
   const lead = FUNCTION_WORDING[status] || `The signing service answered HTTP ${status}`;
-  const detail = typeof err.message === "string" && err.message ? `: ${err.message}` : "";
-  const wait = retryAfter && /^\d+$/.test(retryAfter) ? ` Try again in ${retryAfter} s.` : "";
-  const again = (status === 429 || status === 503) && !wait ? " Try again shortly." : "";
-  const text = `${lead}${detail}.${wait}${again}`.replace(/\.\./g, ".");
-  return new UploadFailure(err.code || `http_${status}`, text, { final: [413, 415, 422].includes(status) });
+  const detail = typeof err.message === "string" && err.message && status !== 401 ? `: ${err.message}` : "";
+  const busy = status === 429 || status === 503;
+  const secs = busy && /^\d+$/.test(retryAfter || "") ? Number(retryAfter) : 0;
+  const wait = secs ? ` Try again in ${secs} s.` : busy ? " Try again shortly." : "";
+  const text = `${lead}${detail}.${wait}`.replace(/\.\./g, ".");
+  return new UploadFailure(err.code || `http_${status}`, text, {
+    final: [413, 415, 422].includes(status), lead, retryAfter: secs <= MAX_AUTO_WAIT ? secs : 0 });
 }
 
 /** Explain that the signing function could not be reached at all. */
@@ -80,7 +93,6 @@ export function ossFailure(status, parsed) {
     SecurityTokenExpired: "The temporary upload credentials have expired. Retry to get new ones",
     InvalidSecurityToken: "The temporary upload credentials were not accepted. Retry to get new ones",
     RequestTimeTooSkewed: "The signing service's clock and storage's clock disagree. Please tell the site owner",
-    CallbackFailed: "The file was stored, but the site's application did not confirm it",
   }[code];
   const message = text ? `${text}${expired ? "" : "." + said}` : `Storage refused the upload (${code}).${said}`;
   return new UploadFailure(code, message, {

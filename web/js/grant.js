@@ -2,13 +2,15 @@
 // Must not talk to OSS or the DOM; failures leave as UploadFailure.
 import { UploadFailure, functionFailure, functionUnreachable } from "./errors.js";
 
-/** Request a grant {url, fields, key, expires_at, max_size} for one file. */
-export async function requestGrant(apiBase, { filename, size, contentType }, signal) {
+/** Request a grant {url, fields, key, expires_at, max_size, grant_id?}; send `token` as a bearer when set. */
+export async function requestGrant(apiBase, { filename, size, contentType }, signal, token = "") {
+  const headers = { "Content-Type": "application/json" };
+  if (token) headers.Authorization = `Bearer ${token}`; // never logged, never put in the page
   let res;
   try {
     res = await fetch(`${apiBase}/uploads`, {
       method: "POST",
-      headers: { "Content-Type": "application/json" },
+      headers,
       body: JSON.stringify({ filename, size, content_type: contentType }),
       signal,
       cache: "no-store",

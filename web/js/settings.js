@@ -1,8 +1,9 @@
 // Owns: where the signing function lives and which limits the page mirrors before any request.
-// Reads window.OSS_UPLOAD_CONFIG (written by config.js, see web/README.md) and the ?api= parameter.
+// Reads window.OSS_UPLOAD_CONFIG (written by config.js, see web/README.md), the ?api= parameter
+// and the caller's bearer token, which the hosting site puts in sessionStorage.
 // Must not touch the DOM or upload anything; the server stays the authority on every limit.
 
-/** Resolve {apiBase, maxBytes, allowedTypes, concurrency} from config.js and the query string. */
+/** Resolve {apiBase, maxBytes, allowedTypes, concurrency, tokenKey} from config.js and the query string. */
 export function readSettings(global, search) {
   const cfg = global.OSS_UPLOAD_CONFIG || {};
   const override = new URLSearchParams(search).get("api");
@@ -12,7 +13,13 @@ export function readSettings(global, search) {
     maxBytes: positive(cfg.maxBytes),
     allowedTypes: Array.isArray(cfg.allowedTypes) ? cfg.allowedTypes.map(String) : null,
     concurrency: Math.min(positive(cfg.concurrency) || 3, 6),
+    tokenKey: typeof cfg.tokenStorageKey === "string" && cfg.tokenStorageKey ? cfg.tokenStorageKey : "oss-upload-token",
   };
+}
+
+/** The bearer token the hosting site stored, or "" (read per request: the site may sign in later). */
+export function readToken(global, key) {
+  try { return (global.sessionStorage.getItem(key) || "").trim(); } catch { return ""; } // storage blocked
 }
 
 /** Merge limits the function advertises on GET /healthz (when it does) over config.js values. */

@@ -17,7 +17,8 @@ export function postToOss(grant, file, onProgress, signal) {
     xhr.addEventListener("load", () => {
       done();
       const body = xhr.responseText;
-      if (xhr.status >= 200 && xhr.status < 300 && xhr.status !== 203) {
+      // 203 CallbackFailed is a success too: the object is stored, only the application's answer is missing.
+      if (xhr.status >= 200 && xhr.status < 300) {
         resolve({ status: xhr.status, body, contentType: xhr.getResponseHeader("Content-Type") || "" });
       } else if (xhr.status === 0) {
         reject(networkFailure(grant.url, location.origin));
@@ -34,14 +35,16 @@ export function postToOss(grant, file, onProgress, signal) {
   });
 }
 
-/** Describe a success: the stored key, and what the application answered when a callback ran. */
+/** Describe a success: key, size, the application's answer (JSON, else text) or, on 203, OSS's message. */
 export function describeSuccess(grant, file, result) {
-  const out = { key: grant.key, size: file.size, answer: null };
+  const out = { key: grant.key, size: file.size, answer: null, unconfirmed: null };
   if (result.status === 201 && result.body.includes("<PostResponse")) {
     const doc = new DOMParser().parseFromString(result.body, "application/xml");
     out.key = doc.querySelector("PostResponse > Key")?.textContent || out.key;
+  } else if (result.status === 203) {
+    out.unconfirmed = parseOssError(result.body)?.message || "";
   } else if (result.status === 200 && result.body.trim()) {
-    try { out.answer = JSON.parse(result.body); } catch { out.answer = result.body; }
+    try { out.answer = JSON.parse(result.body); } catch { out.answer = result.body.slice(0, 2000); }
   }
   return out;
 }
