@@ -3,8 +3,9 @@
 Owns start-up order and wiring: the identities of :mod:`devidentity` (persisted in
 ``endpoints.json``) registered with the emulator and the STS stub, the upload role, the
 bucket with CORS and website hosting, ``web/`` uploaded into it with a generated
-``config.js``, the function as a gunicorn subprocess with its normal environment, and
-``endpoints.json`` for scripts. It never imports the signing function.
+``config.js``, the function as a gunicorn subprocess with its normal environment (upload
+callback included, as deployed), and ``endpoints.json`` for scripts. It never imports the
+signing function.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = REPO_ROOT / "functions" / "sign"
 WEB_DIR = REPO_ROOT / "web"
 EXPOSED_HEADERS = ("ETag", "x-oss-request-id", "x-oss-hash-crc64ecma", "Content-MD5")
+#: The signing function's variables for the upload callback (its README table).
+CALLBACK_URL_VAR = "UPLOAD_CALLBACK_URL"
+PUBKEY_PREFIXES_VAR = "CALLBACK_PUBKEY_URL_PREFIXES"
 
 
 @dataclass
@@ -153,9 +157,26 @@ class LocalCloud:
             raise
         return cloud
 
+    @property
+    def callback_pubkey_prefix(self) -> str:
+        """The URL prefix the emulator serves its callback public key under."""
+        key_url: str = self.emulator.app.signer.pub_key_url
+        return key_url.rsplit("/", 1)[0] + "/"
+
     def function_env(self, website_origin: str, overrides: Mapping[str, str]) -> dict[str, str]:
-        """Return the function's environment: what FC would set, pointing at the stack."""
+        """Return the function's environment: what FC would set, pointing at the stack.
+
+        The upload callback is on by default, as in production: grants ask the emulator
+        to call ``<function>/callback``, and the function trusts the emulator's own
+        public-key URL prefix (only that one: the emulator is the only "OSS" here).
+        ``UPLOAD_CALLBACK_URL`` / ``CALLBACK_PUBKEY_URL_PREFIXES`` already set in the
+        calling environment win over these defaults (``UPLOAD_CALLBACK_URL= make dev``
+        turns the callback off); ``overrides`` win over everything.
+        """
         env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD_")}
+        if self.function_url:
+            env.setdefault(CALLBACK_URL_VAR, f"{self.function_url}/callback")
+        env.setdefault(PUBKEY_PREFIXES_VAR, self.callback_pubkey_prefix)
         env.update({
             "OSS_BUCKET": self.bucket,
             "OSS_REGION": self.region,

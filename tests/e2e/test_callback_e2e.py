@@ -1,15 +1,15 @@
 """Upload callback end to end: function grant → emulator PostObject → function /callback.
 
 The emulator signs callbacks with its own RSA key and serves the public half under
-``/.localcloud/``; the function is told to trust that prefix (and only in the first
-stack). What the client of the POST sees is what a browser would see.
+``/.localcloud/``; the stack wires the function to call back and to trust that prefix by
+default (the second stack overrides the prefixes with the official ones only). What the
+client of the POST sees is what a browser would see.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -22,23 +22,17 @@ from tests.conftest import leaked_lines
 from tests.e2e.conftest import admin_client
 from tests.e2e.forms import multipart, post_json, request
 
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+#: The official prefixes only: a function that does not trust the emulator's key.
+OFFICIAL_PREFIXES = "http://gosspublic.alicdn.com/,https://gosspublic.alicdn.com/"
 
 
 def start_stack(state: Path, *, trust_emulator_key: bool) -> LocalCloud:
-    oss_port, function_port = free_port(), free_port()
-    overrides = {
-        "UPLOAD_CALLBACK_URL": f"http://127.0.0.1:{function_port}/callback",
-        "RATE_LIMIT_PER_MINUTE": "0",
-    }
-    if trust_emulator_key:
-        overrides["CALLBACK_PUBKEY_URL_PREFIXES"] = f"http://127.0.0.1:{oss_port}/.localcloud/"
-    return LocalCloud.start(state, oss_port=oss_port, function_port=function_port,
-                            function_env_overrides=overrides, publish_web=False)
+    # The stack wires the callback by default (URL and the emulator's key prefix); the
+    # wary stack only takes the emulator's key prefix away.
+    overrides = {"RATE_LIMIT_PER_MINUTE": "0"}
+    if not trust_emulator_key:
+        overrides["CALLBACK_PUBKEY_URL_PREFIXES"] = OFFICIAL_PREFIXES
+    return LocalCloud.start(state, function_env_overrides=overrides, publish_web=False)
 
 
 @pytest.fixture(scope="module")
@@ -153,3 +147,33 @@ def test_refused_callback_is_203_callback_failed_and_the_object_is_kept(
                 if x.get("route") == "/callback"]
     assert [(x["status"], x["error"]) for x in refusals] == [(403, "callback_rejected")]
     assert_log_clean(wary_cloud, logged_secrets)
+
+
+def test_stack_wires_the_callback_by_default_and_an_override_turns_it_off(
+    cloud: LocalCloud,
+) -> None:
+    assert cloud.function_url is not None
+    wired = cloud.function_env(cloud.website_origin, {})
+    assert wired["UPLOAD_CALLBACK_URL"] == f"{cloud.function_url}/callback"
+    assert wired["CALLBACK_PUBKEY_URL_PREFIXES"] == f"{cloud.oss_url}/.localcloud/"
+    off = cloud.function_env(cloud.website_origin, {"UPLOAD_CALLBACK_URL": ""})
+    assert off["UPLOAD_CALLBACK_URL"] == ""
+    status, _, health = request("GET", f"{cloud.function_url}/healthz")
+    assert status == 200
+    assert json.loads(health)["callback"] is True
+
+
+def test_empty_callback_url_override_turns_the_callback_off(
+    tmp_path: Path, logged_secrets: set[str]
+) -> None:
+    stack = LocalCloud.start(tmp_path, publish_web=False,
+                             function_env_overrides={"UPLOAD_CALLBACK_URL": ""})
+    try:
+        status, _, health = request("GET", f"{stack.function_url}/healthz")
+        assert json.loads(health)["callback"] is False
+        grant, status, _, body = grant_and_upload(stack, b"no callback\n", logged_secrets)
+        assert "callback" not in grant["fields"]
+        assert (status, body) == (200, b"")
+        assert not [x for x in json_lines(function_log(stack)) if x.get("route") == "/callback"]
+    finally:
+        stack.stop()
