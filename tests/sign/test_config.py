@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 import pytest
-from uploadsign import config
+from uploadsign import config, envvars
 from uploadsign.config import ENV_VARS, Settings, StsEndpoint
 from uploadsign.errors import ConfigurationError
 
@@ -81,7 +81,7 @@ def test_refresh_margin_must_leave_room_below_the_duration() -> None:
 
 
 def test_env_vars_lists_exactly_the_names_the_module_defines() -> None:
-    source = Path(config.__file__).read_text()
+    source = Path(envvars.__file__).read_text()
     assigned = {
         node.targets[0].id
         for node in ast.parse(source).body
@@ -91,9 +91,20 @@ def test_env_vars_lists_exactly_the_names_the_module_defines() -> None:
         and node.targets[0].id == node.value.value
     }
     assert set(ENV_VARS) | set(config.PLATFORM_MARKER_VARS) == assigned
+    assert config.ENV_VARS is envvars.ENV_VARS  # still importable from config
     assert len(ENV_VARS) == len(set(ENV_VARS))
 
 
 def test_every_variable_is_documented_in_the_module_docstring() -> None:
-    doc = config.__doc__ or ""
+    doc = envvars.__doc__ or ""
     assert [name for name in ENV_VARS if f"``{name}``" not in doc] == []
+
+
+def test_settings_repr_hides_the_jwt_secret() -> None:
+    secret = "FAKE-HS256-SECRET-for-repr-test-0123456789"
+    settings = Settings.from_env(
+        {**BASE_ENV, "AUTH_MODE": "jwt", "AUTH_JWT_SECRET": secret}
+    )
+    assert settings.auth_jwt_secret == secret
+    assert secret not in repr(settings)
+    assert "auth_jwt_secret" not in repr(settings)

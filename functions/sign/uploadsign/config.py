@@ -6,57 +6,12 @@ every problem at once. Nothing else in the package reads the environment, except
 ``alibabacloud_credentials`` SDK, which reads the execution identity FC injects
 (``PLATFORM_ENV_VARS``).
 
-Variables (name, default, meaning); the README table is written from this list:
+The variables (names, defaults, meaning) are listed in :mod:`uploadsign.envvars`, what a
+valid value looks like in :mod:`uploadsign.validators`; both are re-exported here, so
+``ENV_VARS``, ``PLATFORM_ENV_VARS`` and every name constant stay importable from
+``uploadsign.config``.
 
-- ``OSS_BUCKET`` (required): bucket that receives uploads; pinned in every policy.
-- ``OSS_REGION`` (required): region ID without ``oss-``, e.g. ``cn-hangzhou``; part of
-  the credential scope.
-- ``OSS_HOST`` (``https://{bucket}.oss-{region}.aliyuncs.com``): URL the browser POSTs
-  the form to; path-style (``http://127.0.0.1:PORT/{bucket}``) or virtual-host.
-- ``OSS_UPLOAD_DIR`` (``uploads/``): key prefix of every upload; also the scope of the
-  STS session policy. A missing trailing ``/`` is added.
-- ``OSS_STS_ROLE_ARN`` (required): upload role assumed with STS,
-  ``acs:ram::<account>:role/<name>``.
-- ``STS_ENDPOINT`` (``sts.{region}.aliyuncs.com``): STS host, ``https://host`` or
-  ``http://127.0.0.1:PORT`` for a local stub.
-- ``STS_DURATION_SECONDS`` (``3600``): lifetime asked for the assumed credentials,
-  900..43200 and at most the role's MaxSessionDuration.
-- ``STS_TIMEOUT_SECONDS`` (``5``): connect and read timeout of one AssumeRole call, 1..60.
-- ``STS_REFRESH_MARGIN_SECONDS`` (``300``): refresh the cached credentials this long
-  before they expire; at least 60 and 60 below ``STS_DURATION_SECONDS``.
-- ``STS_ROLE_SESSION_NAME`` (``oss-direct-upload``): role session name, 2..64 of
-  ``[A-Za-z0-9_.@-]``; appears in ActionTrail.
-- ``UPLOAD_EXPIRE_SECONDS`` (``600``): lifetime of a signed policy, 10..86400; always
-  capped by the expiry of the credentials that sign it.
-- ``UPLOAD_MAX_BYTES`` (``10485760``): largest file accepted, 1..5 GiB.
-- ``UPLOAD_ALLOWED_CONTENT_TYPES`` (empty = any): comma list of exact lower-case MIME
-  types, e.g. ``image/png,image/jpeg``.
-- ``UPLOAD_SUCCESS_ACTION_STATUS`` (``200``): status OSS answers a successful POST with:
-  ``200`` (empty body), ``201`` (XML body) or ``204``.
-- ``CORS_ALLOWED_ORIGINS`` (empty = no CORS headers): comma list of page origins such as
-  ``https://app.example.com``; ``*`` only when set literally. With ``AUTH_MODE=none`` it
-  is also the list of origins that may get a grant at all.
-- ``AUTH_MODE`` (``none``): ``none`` = anonymous grants for allowed origins only;
-  ``jwt`` = ``Authorization: Bearer <JWT>`` required on the grant routes.
-- ``AUTH_JWT_SECRET`` (jwt mode, HS256): shared secret, at least 32 bytes; never logged.
-- ``AUTH_JWKS_URL`` (jwt mode, RS256/ES256): http(s) URL of the issuer's JWKS; exactly one
-  of it and ``AUTH_JWT_SECRET`` must be set.
-- ``AUTH_ISSUER`` / ``AUTH_AUDIENCE`` (empty = not checked): required ``iss`` / ``aud``.
-- ``AUTH_LEEWAY_SECONDS`` (``30``): clock skew tolerated on ``exp``/``nbf``, 0..300.
-- ``OSS_KEY_TEMPLATE`` (``{dir}{date}/{id}{ext}``): object key of ``POST /uploads``;
-  placeholders ``{dir}`` (first), ``{sub}`` (jwt mode; must be followed by ``/``),
-  ``{date}`` (``YYYY/MM/DD``), ``{id}`` (required, 32 hex), ``{ext}`` (``.png`` or empty).
-- ``RATE_LIMIT_PER_MINUTE`` (``60``): grants per caller per minute on one instance
-  (token bucket, bursts up to the same number); ``0`` turns it off.
-- ``UPLOAD_CALLBACK_URL`` (empty = no callback): http(s) URL without query that OSS
-  calls after storing an upload, normally this function's ``/callback``.
-- ``CALLBACK_PUBKEY_URL_PREFIXES`` (the two ``gosspublic.alicdn.com`` prefixes): comma
-  list of URL prefixes the callback's public key may be fetched from.
-
-``FC_FUNCTION_NAME`` is read only to know the function runs on FC (for a start-up
-warning); it is set by the platform, not by the user.
-
-Depends on the standard library and ``errors`` only.
+Depends on the standard library, ``envvars``, ``validators`` and ``errors`` only.
 """
 
 from __future__ import annotations
@@ -67,88 +22,55 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from uploadsign.errors import ConfigurationError
-
-OSS_BUCKET = "OSS_BUCKET"
-OSS_REGION = "OSS_REGION"
-OSS_HOST = "OSS_HOST"
-OSS_UPLOAD_DIR = "OSS_UPLOAD_DIR"
-OSS_STS_ROLE_ARN = "OSS_STS_ROLE_ARN"
-STS_ENDPOINT = "STS_ENDPOINT"
-STS_DURATION_SECONDS = "STS_DURATION_SECONDS"
-STS_TIMEOUT_SECONDS = "STS_TIMEOUT_SECONDS"
-STS_REFRESH_MARGIN_SECONDS = "STS_REFRESH_MARGIN_SECONDS"
-STS_ROLE_SESSION_NAME = "STS_ROLE_SESSION_NAME"
-UPLOAD_EXPIRE_SECONDS = "UPLOAD_EXPIRE_SECONDS"
-UPLOAD_MAX_BYTES = "UPLOAD_MAX_BYTES"
-UPLOAD_ALLOWED_CONTENT_TYPES = "UPLOAD_ALLOWED_CONTENT_TYPES"
-UPLOAD_SUCCESS_ACTION_STATUS = "UPLOAD_SUCCESS_ACTION_STATUS"
-CORS_ALLOWED_ORIGINS = "CORS_ALLOWED_ORIGINS"
-AUTH_MODE = "AUTH_MODE"
-AUTH_JWT_SECRET = "AUTH_JWT_SECRET"
-AUTH_JWKS_URL = "AUTH_JWKS_URL"
-AUTH_ISSUER = "AUTH_ISSUER"
-AUTH_AUDIENCE = "AUTH_AUDIENCE"
-AUTH_LEEWAY_SECONDS = "AUTH_LEEWAY_SECONDS"
-OSS_KEY_TEMPLATE = "OSS_KEY_TEMPLATE"
-RATE_LIMIT_PER_MINUTE = "RATE_LIMIT_PER_MINUTE"
-UPLOAD_CALLBACK_URL = "UPLOAD_CALLBACK_URL"
-CALLBACK_PUBKEY_URL_PREFIXES = "CALLBACK_PUBKEY_URL_PREFIXES"
-FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
-
-#: Every variable this module reads; deploy checks compare it with s.yaml/template.yml.
-ENV_VARS: tuple[str, ...] = (
+from uploadsign.envvars import *  # noqa: F403 - the names are part of this module's API
+from uploadsign.envvars import (
+    AUTH_AUDIENCE,
+    AUTH_ISSUER,
+    AUTH_JWKS_URL,
+    AUTH_JWT_SECRET,
+    AUTH_LEEWAY_SECONDS,
+    AUTH_MODE,
+    AUTH_MODES,
+    CALLBACK_PUBKEY_URL_PREFIXES,
+    CORS_ALLOWED_ORIGINS,
+    DEFAULT_KEY_TEMPLATE,
+    DEFAULT_PUBKEY_URL_PREFIXES,
+    FC_FUNCTION_NAME,
+    MAX_OBJECT_BYTES,
+    MIN_HS256_SECRET_BYTES,
     OSS_BUCKET,
-    OSS_REGION,
     OSS_HOST,
-    OSS_UPLOAD_DIR,
+    OSS_KEY_TEMPLATE,
+    OSS_REGION,
     OSS_STS_ROLE_ARN,
-    STS_ENDPOINT,
+    OSS_UPLOAD_DIR,
+    RATE_LIMIT_PER_MINUTE,
     STS_DURATION_SECONDS,
-    STS_TIMEOUT_SECONDS,
+    STS_ENDPOINT,
     STS_REFRESH_MARGIN_SECONDS,
     STS_ROLE_SESSION_NAME,
+    STS_TIMEOUT_SECONDS,
+    UPLOAD_ALLOWED_CONTENT_TYPES,
+    UPLOAD_CALLBACK_URL,
     UPLOAD_EXPIRE_SECONDS,
     UPLOAD_MAX_BYTES,
-    UPLOAD_ALLOWED_CONTENT_TYPES,
     UPLOAD_SUCCESS_ACTION_STATUS,
-    CORS_ALLOWED_ORIGINS,
-    AUTH_MODE,
-    AUTH_JWT_SECRET,
-    AUTH_JWKS_URL,
-    AUTH_ISSUER,
-    AUTH_AUDIENCE,
-    AUTH_LEEWAY_SECONDS,
-    OSS_KEY_TEMPLATE,
-    RATE_LIMIT_PER_MINUTE,
-    UPLOAD_CALLBACK_URL,
-    CALLBACK_PUBKEY_URL_PREFIXES,
 )
-#: Set by FC itself; read only to warn about anonymous mode on the platform.
-PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)
-#: Injected by FC from the execution role and read by ``alibabacloud_credentials``.
-PLATFORM_ENV_VARS: tuple[str, ...] = (
-    "ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "ALIBABA_CLOUD_SECURITY_TOKEN",
+from uploadsign.errors import ConfigurationError
+from uploadsign.validators import (
+    BUCKET_RE,
+    REGION_RE,
+    ROLE_ARN_RE,
+    SESSION_RE,
+    is_base_url,
+    is_key_template,
+    is_mime_type,
+    is_origin,
+    is_upload_dir,
+    is_url_prefix,
 )
 
-MAX_OBJECT_BYTES = 5 * 1024**3  # PostObject limit
-_BUCKET_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
-_REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
-_ROLE_ARN_RE = re.compile(r"^acs:ram::\d+:role/[A-Za-z0-9._@/-]+$")
-_SESSION_RE = re.compile(r"^[\w.@-]{2,64}$", re.ASCII)
-_DIR_RE = re.compile(r"^([A-Za-z0-9!_.*'()-]+/)+$")
-_MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
 _SUCCESS_STATUSES = ("200", "201", "204")
-AUTH_MODES = ("none", "jwt")
-DEFAULT_KEY_TEMPLATE = "{dir}{date}/{id}{ext}"
-#: Where OSS publishes its callback public keys (oss-postobject.md §10.3).
-DEFAULT_PUBKEY_URL_PREFIXES = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
-MIN_HS256_SECRET_BYTES = 32  # RFC 7518 §3.2: at least the hash output size
-_TEMPLATE_LITERAL_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
-_PLACEHOLDER_RE = re.compile(r"\{([a-z]+)\}")
-_PLACEHOLDERS = ("dir", "sub", "date", "id", "ext")
 
 
 @dataclass(frozen=True)
@@ -161,7 +83,11 @@ class StsEndpoint:
 
 @dataclass(frozen=True)
 class Settings:
-    """Validated configuration; holds no secret (the execution identity stays in the SDK)."""
+    """Validated configuration.
+
+    Its one secret, the HS256 key of ``AUTH_JWT_SECRET``, is hidden from ``repr``; the
+    execution identity is not here at all (the SDK reads it).
+    """
 
     bucket: str
     region: str
@@ -236,19 +162,19 @@ class _Reader:
         return items
 
     def settings(self) -> Settings:
-        bucket = self.required(OSS_BUCKET, _BUCKET_RE, "a bucket name such as my-uploads")
-        region = self.required(OSS_REGION, _REGION_RE, "a region ID such as cn-hangzhou")
+        bucket = self.required(OSS_BUCKET, BUCKET_RE, "a bucket name such as my-uploads")
+        region = self.required(OSS_REGION, REGION_RE, "a region ID such as cn-hangzhou")
         host = self.raw(OSS_HOST) or f"https://{bucket}.oss-{region}.aliyuncs.com"
-        if not _is_base_url(host):
+        if not is_base_url(host):
             self.problems.append(f"{OSS_HOST} must be an http(s) URL without query or fragment")
         upload_dir = self.raw(OSS_UPLOAD_DIR) or "uploads/"
         if not upload_dir.endswith("/"):
             upload_dir += "/"
-        if not _DIR_RE.match(upload_dir) or ".." in upload_dir.split("/"):
+        if not is_upload_dir(upload_dir):
             self.problems.append(
                 f"{OSS_UPLOAD_DIR} must be a relative prefix like uploads/ (letters, digits, -_.)"
             )
-        role_arn = self.required(OSS_STS_ROLE_ARN, _ROLE_ARN_RE, "acs:ram::<account>:role/<name>")
+        role_arn = self.required(OSS_STS_ROLE_ARN, ROLE_ARN_RE, "acs:ram::<account>:role/<name>")
         endpoint = self._sts_endpoint(region)
         duration = self.integer(STS_DURATION_SECONDS, 3600, 900, 43200)
         margin = self.integer(STS_REFRESH_MARGIN_SECONDS, 300, 60, 43200)
@@ -257,7 +183,7 @@ class _Reader:
                 f"{STS_REFRESH_MARGIN_SECONDS} must be at least 60 s below {STS_DURATION_SECONDS}"
             )
         session = self.raw(STS_ROLE_SESSION_NAME) or "oss-direct-upload"
-        if not _SESSION_RE.match(session):
+        if not SESSION_RE.match(session):
             self.problems.append(f"{STS_ROLE_SESSION_NAME} must be 2..64 of [A-Za-z0-9_.@-]")
         status = self.raw(UPLOAD_SUCCESS_ACTION_STATUS) or "200"
         if status not in _SUCCESS_STATUSES:
@@ -277,12 +203,12 @@ class _Reader:
             upload_max_bytes=self.integer(UPLOAD_MAX_BYTES, 10 * 1024 * 1024, 1, MAX_OBJECT_BYTES),
             allowed_content_types=self.listed(
                 UPLOAD_ALLOWED_CONTENT_TYPES,
-                lambda item: bool(_MIME_RE.match(item)),
+                is_mime_type,
                 "lower-case type/subtype",
             ),
             success_action_status=status,
             cors_allowed_origins=self.listed(
-                CORS_ALLOWED_ORIGINS, _is_origin, "* or scheme://host[:port] without a path"
+                CORS_ALLOWED_ORIGINS, is_origin, "* or scheme://host[:port] without a path"
             ),
             **self._auth(),
             key_template=self._key_template(),
@@ -311,7 +237,7 @@ class _Reader:
                 self.problems.append(
                     f"{AUTH_JWT_SECRET} must be at least {MIN_HS256_SECRET_BYTES} bytes"
                 )
-            if jwks_url and not _is_base_url(jwks_url):
+            if jwks_url and not is_base_url(jwks_url):
                 self.problems.append(f"{AUTH_JWKS_URL} must be an http(s) URL")
         return {
             "auth_mode": mode,
@@ -324,20 +250,7 @@ class _Reader:
 
     def _key_template(self) -> str:
         template = self.raw(OSS_KEY_TEMPLATE) or DEFAULT_KEY_TEMPLATE
-        names = _PLACEHOLDER_RE.findall(template)
-        # {dir} always ends with "/": keep that, so "{dir}../" shows up as a ".." segment.
-        literal = _PLACEHOLDER_RE.sub("x", template.replace("{dir}", "d/", 1))
-        ok = (
-            template.startswith("{dir}")
-            and names.count("id") == 1
-            and all(name in _PLACEHOLDERS and names.count(name) == 1 for name in names)
-            and _TEMPLATE_LITERAL_RE.match(literal) is not None
-            and "//" not in literal
-            and not {".", ".."} & set(literal.split("/"))
-            and ("{sub}" not in template or "{sub}/" in template)
-            and ("{ext}" not in template or template.endswith("{ext}"))
-        )
-        if not ok:
+        if not is_key_template(template):
             self.problems.append(
                 f"{OSS_KEY_TEMPLATE} must start with {{dir}}, contain {{id}} once, use only "
                 "{dir} {sub}/ {date} {id} {ext} (last) and letters, digits, /-_.!*'()"
@@ -346,10 +259,10 @@ class _Reader:
 
     def _callback(self) -> dict[str, Any]:
         url = self.raw(UPLOAD_CALLBACK_URL)
-        if url and not (_is_base_url(url) and "?" not in url):
+        if url and not (is_base_url(url) and "?" not in url):
             self.problems.append(f"{UPLOAD_CALLBACK_URL} must be an http(s) URL without query")
         prefixes = self.listed(
-            CALLBACK_PUBKEY_URL_PREFIXES, _is_url_prefix, "http(s)://host/ prefixes"
+            CALLBACK_PUBKEY_URL_PREFIXES, is_url_prefix, "http(s)://host/ prefixes"
         )
         return {
             "callback_url": url,
@@ -366,32 +279,3 @@ class _Reader:
         if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
             self.problems.append(f"{STS_ENDPOINT} must be a host or an http(s)://host[:port] URL")
         return StsEndpoint(host=parts.netloc, protocol=parts.scheme)
-
-
-def _is_base_url(value: str) -> bool:
-    parts = urlsplit(value)
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.netloc)
-        and not parts.query
-        and not parts.fragment
-    )
-
-
-def _is_origin(value: str) -> bool:
-    if value == "*":
-        return True
-    parts = urlsplit(value)
-    return (
-        parts.scheme in ("http", "https")
-        and bool(parts.netloc)
-        and parts.path == ""
-        and not parts.query
-        and not parts.fragment
-    )
-
-
-def _is_url_prefix(value: str) -> bool:
-    # The host must be closed by a "/" so "https://gosspublic.alicdn.com.evil/" cannot pass.
-    parts = urlsplit(value)
-    return _is_base_url(value) and parts.path.startswith("/") and "@" not in parts.netloc
