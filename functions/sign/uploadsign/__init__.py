@@ -1,11 +1,14 @@
 """Signing function for browser-direct OSS PostObject uploads.
 
-Layers, one way only: ``fc`` / ``web`` (platform adapters) → ``grants`` /
-``upload_request`` / ``auth`` / ``ratelimit`` / ``completion`` (application) →
-``policy`` / ``signing`` / ``keys`` / ``callback`` (pure core). ``sts`` is the one module
-that talks to Alibaba Cloud, ``httpfetch`` the one that makes other outgoing requests
-(JWKS, callback public keys, both behind injectable fetchers); ``config`` is the one
-module that reads the environment; ``accesslog`` writes the per-request JSON line.
+Layers, one way only: ``fc`` / ``web`` / ``lazy`` (platform adapters; ``responses`` holds
+the answer shapes) → ``grants`` / ``upload_request`` / ``auth`` / ``jwtauth`` /
+``ratelimit`` / ``completion`` (application) → ``policy`` / ``signing`` / ``keys`` /
+``callback`` (pure core). ``sts`` is the one module that talks to Alibaba Cloud,
+``httpfetch`` the one that makes other outgoing requests (JWKS, callback public keys,
+both behind injectable fetchers); ``config`` is the one module that reads the environment
+(the names live in ``envvars``, the value checks in ``validators``); ``accesslog`` writes
+the per-request JSON line. Heavy imports (PyJWT, ``cryptography``, ``urllib.request``)
+happen only in the mode or on the route that needs them, to keep cold starts short.
 """
 
 from __future__ import annotations
