@@ -27,7 +27,6 @@ from localcloud.stack import LocalCloud
 from tests.api.spec import json_schema_of, operations, response_for, spec, validator
 from tests.conftest import leaked_lines
 from tests.e2e.forms import request
-from tests.e2e.test_callback_e2e import free_port
 
 MAX_EXAMPLES = 300
 SECRET = "FAKE-HS256-fuzz-secret-0123456789abcdef"
@@ -43,18 +42,15 @@ TOKENS = (VALID_TOKEN, SLASHY_TOKEN, EXPIRED_TOKEN, FORGED_TOKEN)
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    oss_port, function_port = free_port(), free_port()
+    # The stack wires the upload callback (URL and the emulator's key prefix) by default.
     overrides = {
         "AUTH_MODE": "jwt",
         "AUTH_JWT_SECRET": SECRET,
         "OSS_KEY_TEMPLATE": "{dir}{sub}/{date}/{id}{ext}",
         "UPLOAD_MAX_BYTES": "1000000",
-        "UPLOAD_CALLBACK_URL": f"http://127.0.0.1:{function_port}/callback",
-        "CALLBACK_PUBKEY_URL_PREFIXES": f"http://127.0.0.1:{oss_port}/.localcloud/",
         "RATE_LIMIT_PER_MINUTE": "120",
     }
-    cloud = LocalCloud.start(tmp_path_factory.mktemp("fuzz"), oss_port=oss_port,
-                             function_port=function_port, function_env_overrides=overrides,
+    cloud = LocalCloud.start(tmp_path_factory.mktemp("fuzz"), function_env_overrides=overrides,
                              publish_web=False)
     try:
         yield cloud
