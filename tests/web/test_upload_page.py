@@ -141,6 +141,20 @@ def test_file_breaking_a_limit_is_stopped_before_any_request(
     assert browser.requests_to(cloud.oss_url) == []
 
 
+def test_limits_advertised_on_healthz_alone_stop_a_file_before_any_request(
+    start_cloud: StartCloud, browser: PageSession, tmp_path: Path
+) -> None:
+    cloud = start_cloud({"UPLOAD_MAX_BYTES": "2048", "UPLOAD_ALLOWED_CONTENT_TYPES": "text/plain"})
+    page = browser.page
+    open_page(page, cloud.website_url)  # config.js as the stack writes it: apiBase only
+    assert page.inner_text("#limits") == "Files up to 2.0 KB each; types: text/plain."
+    page.set_input_files("#picker", str(write_file(tmp_path, "wide.txt", 4096)))
+    wait_for_state(page, "wide.txt", "rejected")
+
+    assert "the largest allowed is 2.0 KB" in message(page, "wide.txt")
+    assert browser.requests_to(f"{cloud.function_url}/uploads") == []
+
+
 def test_expired_grant_is_renewed_once_and_the_upload_succeeds(
     start_cloud: StartCloud, browser: PageSession, tmp_path: Path
 ) -> None:
@@ -307,12 +321,20 @@ def test_dropped_file_uploads(shared_cloud: LocalCloud, browser: PageSession) ->
     ],
     ids=["type", "size"],
 )
-def test_function_refusal_is_shown_when_config_js_does_not_mirror_the_limits(
+def test_function_refusal_is_shown_when_the_page_does_not_know_the_limits(
     start_cloud: StartCloud, browser: PageSession, tmp_path: Path,
     env: dict[str, str], name: str, size: int, code: str, expected: str,
 ) -> None:
     cloud = start_cloud(env)  # config.js as the stack writes it: apiBase only
     page = browser.page
+
+    def health_without_limits(route: Route) -> None:
+        # Synthetic: a function that does not advertise its limits, so only it can refuse.
+        route.fulfill(status=200, body='{"status": "ok"}', headers={
+            "Content-Type": "application/json",
+            "Access-Control-Allow-Origin": cloud.website_origin})
+
+    page.route(f"{cloud.function_url}/healthz", health_without_limits)
     open_page(page, cloud.website_url)
     page.set_input_files("#picker", str(write_file(tmp_path, name, size)))
     page.click("#start")
