@@ -7,12 +7,13 @@ a lock; no HTTP, no clock (callers pass ``now``), no import of the signing funct
 
 from __future__ import annotations
 
-import fnmatch
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+
+from localcloud.wildcard import matches_any
 
 PolicyDocument = Mapping[str, Any]
 
@@ -81,18 +82,6 @@ def _as_list(value: Any) -> list[str]:
     return [str(item) for item in value]
 
 
-def _matches(patterns: Sequence[str], value: str, *, case_insensitive: bool) -> bool:
-    # RAM wildcards: '*' any run of characters, '?' one character. fnmatch's '[...]'
-    # classes are not RAM syntax, so escape '[' before matching.
-    for pattern in patterns:
-        pat = pattern.replace("[", "[[]")
-        if case_insensitive:
-            if fnmatch.fnmatchcase(value.lower(), pat.lower()):
-                return True
-        elif fnmatch.fnmatchcase(value, pat):
-            return True
-    return False
-
 
 def policy_allows(document: PolicyDocument, action: str, resource: str) -> bool:
     """Evaluate one RAM policy document: an explicit Deny wins, otherwise an Allow is needed.
@@ -111,7 +100,7 @@ def policy_allows(document: PolicyDocument, action: str, resource: str) -> bool:
         effect = statement.get("Effect")
         actions = _as_list(statement.get("Action"))
         resources = _as_list(statement.get("Resource"))
-        hit = _matches(actions, action, case_insensitive=True) and _matches(
+        hit = matches_any(actions, action, case_insensitive=True) and matches_any(
             resources, resource, case_insensitive=False
         )
         if not hit:

@@ -6,12 +6,12 @@ Pure: no HTTP server, no storage, no clock. The shell decides when to call it.
 
 from __future__ import annotations
 
-import fnmatch
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from localcloud.oss.errors import OssError
+from localcloud.wildcard import matches_any
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
 ALLOW_METHODS = "Access-Control-Allow-Methods"
@@ -107,16 +107,6 @@ def make_rule(
     )
 
 
-def _wild(patterns: Sequence[str], value: str, *, case_insensitive: bool) -> bool:
-    for pattern in patterns:
-        pat = pattern.replace("[", "[[]")
-        if case_insensitive:
-            if fnmatch.fnmatchcase(value.lower(), pat.lower()):
-                return True
-        elif fnmatch.fnmatchcase(value, pat):
-            return True
-    return False
-
 
 def _split_headers(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
@@ -127,11 +117,14 @@ def find_rule(
 ) -> CorsRule | None:
     """Return the first rule matching origin, method and every requested header."""
     for rule in rules:
-        if not _wild(rule.allowed_origins, origin, case_insensitive=False):
+        if not matches_any(rule.allowed_origins, origin, case_insensitive=False):
             continue
         if method.upper() not in rule.allowed_methods:
             continue
-        if all(_wild(rule.allowed_headers, h, case_insensitive=True) for h in request_headers):
+        headers_ok = all(
+            matches_any(rule.allowed_headers, h, case_insensitive=True) for h in request_headers
+        )
+        if headers_ok:
             return rule
     return None
 
