@@ -16,6 +16,7 @@ import secrets
 import unicodedata
 from collections.abc import Callable
 from datetime import datetime, timezone
+from functools import lru_cache
 from urllib.parse import quote
 
 from uploadsign.errors import InvalidFilename
@@ -35,7 +36,11 @@ def validate_filename(filename: str) -> str:
         raise InvalidFilename("filename must not be empty")
     if len(filename) > MAX_FILENAME_CHARS:
         raise InvalidFilename(f"filename must be at most {MAX_FILENAME_CHARS} characters")
-    if any(unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in filename):
+    # Printable ASCII has none of these categories: skip the per-character look-up.
+    plain = filename.isascii() and filename.isprintable()
+    if not plain and any(
+        unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in filename
+    ):
         raise InvalidFilename("filename must not contain control or format characters")
     if "/" in filename or "\\" in filename or filename.strip() in (".", ".."):
         # Browsers send a base name only; a path here is a client bug or an attack.
@@ -59,10 +64,16 @@ def choose_key(
     random_source: RandomSource = secrets.token_bytes,
 ) -> str:
     """Return a fresh, unguessable key under ``upload_dir`` for ``filename``."""
-    day = now.astimezone(timezone.utc).strftime("%Y/%m/%d")
+    day = _key_date(now)
     name = random_source(RANDOM_BYTES).hex()
     ext = extension(filename)
     return f"{upload_dir}{day}/{name}" + (f".{ext}" if ext else "")
+
+
+def _key_date(now: datetime) -> str:
+    # ``%Y/%m/%d`` spelled out: ``strftime`` costs about three times as much per grant.
+    u = now if now.tzinfo is timezone.utc else now.astimezone(timezone.utc)
+    return "%04d/%02d/%02d" % (u.year, u.month, u.day)  # noqa: UP031 - faster than f""
 
 
 def metadata_value(filename: str) -> str:
@@ -70,6 +81,7 @@ def metadata_value(filename: str) -> str:
     return quote(filename, safe="")
 
 
+@lru_cache(maxsize=1024)
 def safe_subject(subject: str) -> str:
     """Return a key segment for ``subject``: itself when plainly safe, else a digest.
 
@@ -95,7 +107,7 @@ def render_key(
     values = {
         "dir": upload_dir,
         "sub": safe_subject(subject or "anonymous"),
-        "date": now.astimezone(timezone.utc).strftime("%Y/%m/%d"),
+        "date": _key_date(now),
         "id": random_source(RANDOM_BYTES).hex(),
         "ext": f".{ext}" if ext else "",
     }

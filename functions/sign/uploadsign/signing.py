@@ -62,19 +62,33 @@ def sign(key: bytes, string_to_sign: str) -> str:
     return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
+# The two formatters below spell out DATE_FORMAT and TIMESTAMP_FORMAT with ``%``:
+# ``strftime`` costs about three times as much (an f-string twice), several times a grant.
+
+
 def scope_date(now: datetime) -> str:
     """Return the ``YYYYMMDD`` of ``now`` in UTC (credential date and key date)."""
-    return _utc(now).strftime(DATE_FORMAT)
+    u = _utc(now)
+    return "%04d%02d%02d" % (u.year, u.month, u.day)  # noqa: UP031 - faster than f""
 
 
 def timestamp(now: datetime) -> str:
     """Return ``x-oss-date`` for ``now`` (ISO 8601 basic, UTC)."""
-    return _utc(now).strftime(TIMESTAMP_FORMAT)
+    u = _utc(now)
+    return "%04d%02d%02dT%02d%02d%02dZ" % (  # noqa: UP031 - faster than f""
+        u.year, u.month, u.day, u.hour, u.minute, u.second
+    )
 
 
 def credential(access_key_id: str, now: datetime, region: str) -> str:
     """Return the ``x-oss-credential`` value: ``<AK>/<YYYYMMDD>/<region>/oss/aliyun_v4_request``."""
-    return "/".join((access_key_id, scope_date(now), region, SERVICE, TERMINATOR))
+    return _credential(access_key_id, scope_date(now), region)
+
+
+@lru_cache(maxsize=32)
+def _credential(access_key_id: str, date: str, region: str) -> str:
+    # Constant per (credentials, day, region), like the signing key.
+    return "/".join((access_key_id, date, region, SERVICE, TERMINATOR))
 
 
 def _utc(now: datetime) -> datetime:
@@ -82,4 +96,4 @@ def _utc(now: datetime) -> datetime:
         # A naive datetime is ambiguous; silently assuming local time is the classic
         # cause of SignatureDoesNotMatch around midnight.
         raise ValueError("now must be timezone-aware")
-    return now.astimezone(timezone.utc)
+    return now if now.tzinfo is timezone.utc else now.astimezone(timezone.utc)

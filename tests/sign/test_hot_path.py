@@ -1,0 +1,93 @@
+"""The warm grant path's shortcuts give exactly what the plain library calls give.
+
+The per-request code spells out date formats with ``%`` instead of ``strftime``, builds
+the access line field by field instead of through ``dataclasses.asdict``, reuses one JSON
+encoder, caches the credential scope and the policy expiry text, and skips the
+per-character Unicode look-up for printable ASCII filenames. Each test compares the
+shortcut against the straightforward computation it replaces.
+"""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import json
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from uploadsign import keys, policy, signing
+from uploadsign.accesslog import RequestRecord
+from uploadsign.errors import InvalidFilename
+from uploadsign.responses import json_response
+
+PLUS_8 = timezone(timedelta(hours=8))
+MOMENTS = [
+    pytest.param(datetime(2024, 1, 1, 0, 0, 0, tzinfo=timezone.utc), id="utc-new-year"),
+    pytest.param(datetime(2024, 2, 29, 23, 59, 59, 999999, tzinfo=timezone.utc), id="leap"),
+    pytest.param(datetime(2024, 1, 1, 7, 30, 5, 123456, tzinfo=PLUS_8), id="plus8-prev-day"),
+    pytest.param(datetime(2031, 12, 31, 16, 0, 0, 1000, tzinfo=PLUS_8), id="plus8-new-year"),
+]
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_signing_dates_match_strftime_in_utc(moment: datetime) -> None:
+    utc = moment.astimezone(timezone.utc)
+    assert signing.scope_date(moment) == utc.strftime(signing.DATE_FORMAT)
+    assert signing.timestamp(moment) == utc.strftime(signing.TIMESTAMP_FORMAT)
+    assert signing.credential("FAKE-AK", moment, "cn-hangzhou") == (
+        f"FAKE-AK/{utc.strftime('%Y%m%d')}/cn-hangzhou/oss/aliyun_v4_request"
+    )
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_policy_expiration_matches_strftime_with_milliseconds(moment: datetime) -> None:
+    utc = moment.astimezone(timezone.utc)
+    expected = utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+    assert policy.format_expiration(moment) == expected
+    assert policy.format_expiration(utc) == expected  # equal instants share a cache entry
+
+
+@pytest.mark.parametrize("moment", MOMENTS)
+def test_key_date_is_the_utc_day(moment: datetime) -> None:
+    key = keys.render_key(
+        keys.DEFAULT_TEMPLATE, upload_dir="u/", subject=None, filename="a.png", now=moment,
+        random_source=lambda n: b"\0" * n,
+    )
+    assert key == f"u/{moment.astimezone(timezone.utc):%Y/%m/%d}/{'00' * 16}.png"
+
+
+def test_access_line_holds_every_record_field_in_declaration_order() -> None:
+    record = RequestRecord(
+        request_id="local-1", method="POST", route="/uploads", status=200, latency_ms=1.5,
+        caller="ip:203.0.113.9", grant_id="g", sts_cache="hit", error=None,
+    )
+    expected = {"event": "request", **dataclasses.asdict(record)}
+    assert record.line() == json.dumps(expected, separators=(",", ":"), ensure_ascii=True)
+
+
+def test_policy_and_answer_json_match_json_dumps() -> None:
+    document: dict[str, Any] = {"a": ["é", 1, True, None, {"b": "\"\\\n"}], "c": 2.5}
+    moment = datetime(2024, 1, 1, tzinfo=timezone.utc)
+    expected_policy = json.dumps(
+        {"expiration": policy.format_expiration(moment), "conditions": [document]},
+        separators=(",", ":"),
+    )
+    assert base64.b64decode(policy.encode(moment, [document])).decode() == expected_policy
+    _, _, body = json_response(200, document)
+    assert body == json.dumps(document, separators=(",", ":")).encode()
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["a\x00.png", "a\x1f.png", "a\x7f.png", "a\u200b.png", "a\u2028.png", "a\ud800.png"],
+    ids=["nul", "unit-sep", "del", "zero-width", "line-sep", "surrogate"],
+)
+def test_filenames_with_control_or_format_characters_are_still_refused(filename: str) -> None:
+    with pytest.raises(InvalidFilename):
+        keys.validate_filename(filename)
+
+
+@pytest.mark.parametrize("filename", ["photo.png", "a b (1).JPG", "~!@#$%^&*()_+.txt", "é.png"])
+def test_printable_filenames_are_accepted(filename: str) -> None:
+    assert keys.validate_filename(filename) == filename
