@@ -3,7 +3,8 @@
 The per-request code spells out date formats with ``%`` instead of ``strftime``, builds
 the access line field by field instead of through ``dataclasses.asdict``, reuses one JSON
 encoder, caches the credential scope and the policy expiry text, and skips the
-per-character Unicode look-up for printable ASCII filenames. Each test compares the
+per-character Unicode look-up for printable ASCII filenames, and parses STS's expiry
+without ``strptime`` (whose first use imports and compiles ``_strptime``). Each test compares the
 shortcut against the straightforward computation it replaces.
 """
 
@@ -16,9 +17,9 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from uploadsign import keys, policy, signing
+from uploadsign import keys, policy, signing, sts
 from uploadsign.accesslog import RequestRecord
-from uploadsign.errors import InvalidFilename
+from uploadsign.errors import InvalidFilename, StsError
 from uploadsign.responses import json_response
 
 PLUS_8 = timezone(timedelta(hours=8))
@@ -91,3 +92,26 @@ def test_filenames_with_control_or_format_characters_are_still_refused(filename:
 @pytest.mark.parametrize("filename", ["photo.png", "a b (1).JPG", "~!@#$%^&*()_+.txt", "é.png"])
 def test_printable_filenames_are_accepted(filename: str) -> None:
     assert keys.validate_filename(filename) == filename
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["2015-04-09T11:52:19Z", "2099-01-01T00:00:00Z", "2024-2-9T1:2:3Z", "2024-02-29T23:59:59Z"],
+)
+def test_sts_expiration_parses_as_strptime_does(value: str) -> None:
+    expected = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    assert sts.parse_expiration(value) == expected
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["tomorrow", "", "2015-04-09T11:52:19", "2015-04-09 11:52:19Z", "2015-04-09T11:52:19.5Z",
+     "2015-13-09T11:52:19Z", "2023-02-29T00:00:00Z", "2015-04-09T24:00:00Z",
+     " 2015-04-09T11:52:19Z", "2015-04-09T11:52:19Zx", "15-04-09T11:52:19Z"],
+)
+def test_sts_expiration_refuses_what_strptime_refuses(value: str) -> None:
+    with pytest.raises(ValueError):
+        datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+    with pytest.raises(StsError) as caught:
+        sts.parse_expiration(value)
+    assert caught.value.code == "MalformedResponse"

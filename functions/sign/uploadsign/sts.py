@@ -15,6 +15,7 @@ does not retry by itself.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Mapping
 from datetime import datetime, timezone
 from typing import Any
@@ -24,6 +25,7 @@ from uploadsign.credentials import TemporaryCredentials
 from uploadsign.errors import StsError, StsThrottled
 
 ACTION = "oss:PutObject"
+_EXPIRATION_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})Z")
 
 
 def session_policy(bucket: str, upload_dir: str) -> str:
@@ -45,11 +47,16 @@ def parse_expiration(value: object) -> datetime:
     """Parse STS's ``2015-04-09T11:52:19Z`` into an aware UTC datetime."""
     if not isinstance(value, str):
         raise StsError("MalformedResponse", "credentials carry no Expiration")
+    # The pattern ``strptime("%Y-%m-%dT%H:%M:%SZ")`` accepts, without ``strptime``: its
+    # first use imports ``_strptime`` and compiles its patterns, at every cold start.
+    match = _EXPIRATION_RE.fullmatch(value)
     try:
-        parsed = datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ")
+        if match is None:
+            raise ValueError(value)
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
     except ValueError as exc:
         raise StsError("MalformedResponse", "Expiration is not ISO 8601 UTC") from exc
-    return parsed.replace(tzinfo=timezone.utc)
 
 
 def credentials_from_map(body: Mapping[str, Any]) -> TemporaryCredentials:
