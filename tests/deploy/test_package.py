@@ -12,6 +12,7 @@ STS is a loopback HTTP server answering AssumeRole.
 from __future__ import annotations
 
 import base64
+import importlib.util
 import json
 import os
 import shutil
@@ -28,7 +29,13 @@ from typing import Any
 import jwt
 import pytest
 
-from deploy.package import build, write_zip
+from deploy.package import (
+    FC_PYTHON_ENV,
+    build,
+    interpreter_version,
+    target_interpreter,
+    write_zip,
+)
 from deploy.vendor import (
     FC_PYTHON310,
     foreign_binaries,
@@ -252,6 +259,16 @@ def test_unpacked_zip_signs_a_grant_in_an_isolated_interpreter(
     assert_signed_grant(run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path))
 
 
+def test_unpacked_zip_runs_from_its_bytecode_without_reading_the_sources(
+    unpacked: Path, sts_stub: str, tmp_path: Path
+) -> None:
+    # FC's /code is read-only: only shipped bytecode spares a cold start the compiling.
+    # Unchecked .pyc files are used as they are, so a broken source must not matter.
+    for source in ("uploadsign/policy.py", "vendor/alibabacloud_sts20150401/client.py"):
+        (unpacked / source).write_text("raise RuntimeError('source read')\n")
+    assert_signed_grant(run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path))
+
+
 def test_unpacked_zip_verifies_a_jwt_with_the_vendored_pyjwt(
     unpacked: Path, sts_stub: str, tmp_path: Path
 ) -> None:
@@ -316,11 +333,21 @@ def test_unpacked_zip_answers_a_malformed_body_with_a_4xx(
     assert STUB_SECRET not in json.dumps(result)
 
 
-def test_zip_holds_the_handler_at_its_root_and_no_caches(host_zip: Path) -> None:
+def test_zip_holds_the_handler_at_its_root_and_unchecked_bytecode_for_its_python(
+    host_zip: Path,
+) -> None:
+    tag = sys.implementation.cache_tag
     with zipfile.ZipFile(host_zip) as archive:
         names = archive.namelist()
+        header = archive.read(f"uploadsign/__pycache__/config.{tag}.pyc")[:8]
     assert "index.py" in names and "app.py" in names and "uploadsign/config.py" in names
-    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    compiled = [n for n in names if n.endswith(".pyc")]
+    assert f"__pycache__/index.{tag}.pyc" in compiled
+    assert f"vendor/alibabacloud_sts20150401/__pycache__/client.{tag}.pyc" in compiled
+    assert all(f".{tag}.pyc" in n and "/__pycache__/" in f"/{n}" for n in compiled)
+    # PEP 552 flags: bit 0 hash-based, bit 1 check_source; unchecked = 0b01.
+    assert header[:4] == importlib.util.MAGIC_NUMBER
+    assert int.from_bytes(header[4:8], "little") == 0b01
     vendored = {n.split("/")[1] for n in names if n.startswith("vendor/") and n.count("/") > 1}
     assert {"alibabacloud_sts20150401", "alibabacloud_credentials", "darabonba", "jwt"} <= vendored
 
@@ -363,3 +390,11 @@ def test_requirements_are_exact_pins() -> None:
 
 def test_requirements_pin_every_runtime_dependency() -> None:
     assert unpinned_dependencies(REPO_ROOT / "requirements.txt") == []
+
+
+def test_target_interpreter_is_taken_from_fc_python_only_when_its_version_matches() -> None:
+    here = f"{sys.version_info.major}.{sys.version_info.minor}"
+    environ = {FC_PYTHON_ENV: sys.executable}
+    found = target_interpreter(here, environ)
+    assert found is not None and interpreter_version(found) == here
+    assert target_interpreter("2.0", environ) is None
