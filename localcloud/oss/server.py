@@ -172,6 +172,9 @@ class _OssRequestHandler(BaseHTTPRequestHandler):
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = False  # a busy port must fail, not be shared
+    # socketserver's default listen backlog is 5: under a burst of parallel clients the
+    # accept queue overflows and the kernel resets connections that were already sending.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], app: Handler, clock: Clock) -> None:
         self.app = app

@@ -84,8 +84,7 @@ class StsStub:
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> RunningSts:
         """Bind and serve in a background thread; ``port=0`` picks a free port."""
-        server = ThreadingHTTPServer((host, port), _make_handler(self))
-        server.daemon_threads = True
+        server = _StsServer((host, port), _make_handler(self))
         thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.05},
@@ -94,6 +93,13 @@ class StsStub:
         )
         thread.start()
         return RunningSts(server, thread)
+
+
+class _StsServer(ThreadingHTTPServer):
+    daemon_threads = True
+    # socketserver's default listen backlog of 5 overflows when many function threads
+    # refresh at once; the kernel then resets connections that were already sending.
+    request_queue_size = 128
 
 
 def _make_handler(stub: StsStub) -> type[BaseHTTPRequestHandler]:
