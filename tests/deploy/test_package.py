@@ -18,11 +18,9 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import zipfile
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +41,7 @@ from deploy.vendor import (
     pins,
     unpinned_dependencies,
 )
+from tests.support.ststub import AssumeRoleAnswer, FakeSts, fake_sts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "deploy-test-bucket"
@@ -55,53 +54,16 @@ ORIGIN = "https://upload.example.com"
 PYTHON310_ENV = "DEPLOY_TEST_PYTHON310"
 
 
-class AssumeRoleStub(BaseHTTPRequestHandler):
-    """Answers any request as a successful STS AssumeRole (JSON, doc-detail/28763 shape)."""
-
-    calls: list[str] = []
-
-    def _answer(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        self.rfile.read(length)
-        type(self).calls.append(self.path)
-        # A stub server, not code under test: its clock only sets a plausible expiry.
-        expiration = datetime.now(timezone.utc) + timedelta(hours=1)
-        body = json.dumps(
-            {
-                "RequestId": "DEPLOY-TEST-REQUEST",
-                "AssumedRoleUser": {"Arn": f"{UPLOAD_ROLE_ARN}/s", "AssumedRoleId": "1:s"},
-                "Credentials": {
-                    "AccessKeyId": STUB_KEY_ID,
-                    "AccessKeySecret": STUB_SECRET,
-                    "SecurityToken": STUB_TOKEN,
-                    "Expiration": expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                },
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json;charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = do_POST = _answer
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
-
 @pytest.fixture
-def sts_stub() -> Iterator[str]:
-    AssumeRoleStub.calls = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), AssumeRoleStub)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+def sts_stub() -> Iterator[FakeSts]:
+    # A stub's clock, not code under test: it only sets a plausible expiry an hour ahead.
+    expiration = datetime.now(timezone.utc) + timedelta(hours=1)
+    answer = AssumeRoleAnswer(
+        STUB_KEY_ID, STUB_SECRET, STUB_TOKEN, expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        UPLOAD_ROLE_ARN,
+    )
+    with fake_sts(answer) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
@@ -215,14 +177,13 @@ def run_isolated(
     return json.loads(completed.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def assert_signed_grant(answer: dict[str, Any]) -> None:
-
+def assert_signed_grant(answer: dict[str, Any], sts: FakeSts) -> None:
     assert answer["outside"] == [], "modules were imported from outside the zip and stdlib"
     result = answer["result"]
     assert result["statusCode"] == 200, result
     headers = {k.lower(): v for k, v in result["headers"].items()}
     assert headers["access-control-allow-origin"] == ORIGIN
-    assert AssumeRoleStub.calls, "STS was never asked"
+    assert sts.paths, "STS was never asked"
 
     grant = json.loads(result["body"])
     fields = grant["fields"]
@@ -254,39 +215,41 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 def test_unpacked_zip_signs_a_grant_in_an_isolated_interpreter(
-    unpacked: Path, sts_stub: str, tmp_path: Path
+    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
 ) -> None:
-    assert_signed_grant(run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path))
+    answer = run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub.url, tmp_path)
+    assert_signed_grant(answer, sts_stub)
 
 
 def test_unpacked_zip_runs_from_its_bytecode_without_reading_the_sources(
-    unpacked: Path, sts_stub: str, tmp_path: Path
+    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
 ) -> None:
     # FC's /code is read-only: only shipped bytecode spares a cold start the compiling.
     # Unchecked .pyc files are used as they are, so a broken source must not matter.
     for source in ("uploadsign/policy.py", "vendor/alibabacloud_sts20150401/client.py"):
         (unpacked / source).write_text("raise RuntimeError('source read')\n")
-    assert_signed_grant(run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path))
+    answer = run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub.url, tmp_path)
+    assert_signed_grant(answer, sts_stub)
 
 
 def test_unpacked_zip_verifies_a_jwt_with_the_vendored_pyjwt(
-    unpacked: Path, sts_stub: str, tmp_path: Path
+    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
 ) -> None:
     # AUTH_MODE=jwt is the path that imports PyJWT; none mode never loads it.
     event = fc_http_event(UPLOAD_BODY, bearer(JWT_SECRET))
-    answer = run_isolated(unpacked, event, sts_stub, tmp_path, extra_env=JWT_ENV)
-    assert_signed_grant(answer)
+    answer = run_isolated(unpacked, event, sts_stub.url, tmp_path, extra_env=JWT_ENV)
+    assert_signed_grant(answer, sts_stub)
     assert JWT_SECRET not in json.dumps(answer)
 
 
 def test_unpacked_zip_refuses_a_jwt_signed_with_another_secret(
-    unpacked: Path, sts_stub: str, tmp_path: Path
+    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
 ) -> None:
     event = fc_http_event(UPLOAD_BODY, bearer("FAKE-HS256-OTHER-SECRET-0123456789abcd"))
-    result = run_isolated(unpacked, event, sts_stub, tmp_path, extra_env=JWT_ENV)["result"]
+    result = run_isolated(unpacked, event, sts_stub.url, tmp_path, extra_env=JWT_ENV)["result"]
     assert result["statusCode"] == 401, result
     assert JWT_SECRET not in json.dumps(result)
-    assert not AssumeRoleStub.calls
+    assert not sts_stub.paths
 
 
 def cpython_310() -> str | None:
@@ -305,7 +268,7 @@ def cpython_310() -> str | None:
 
 @pytest.mark.parametrize("auth", ["none", "jwt"])
 def test_fc_zip_from_make_package_signs_a_grant_under_cpython_310(
-    sts_stub: str, tmp_path: Path, auth: str
+    sts_stub: FakeSts, tmp_path: Path, auth: str
 ) -> None:
     """Opt-in: needs `make package` (network) beforehand and a CPython 3.10 (on PATH as
     python3.10, or named by DEPLOY_TEST_PYTHON310). Loads the real FC wheels."""
@@ -318,17 +281,17 @@ def test_fc_zip_from_make_package_signs_a_grant_under_cpython_310(
         archive.extractall(root)
     if auth == "jwt":
         event = fc_http_event(UPLOAD_BODY, bearer(JWT_SECRET))
-        answer = run_isolated(root, event, sts_stub, tmp_path, python, extra_env=JWT_ENV)
+        answer = run_isolated(root, event, sts_stub.url, tmp_path, python, extra_env=JWT_ENV)
     else:
-        answer = run_isolated(root, fc_http_event(UPLOAD_BODY), sts_stub, tmp_path, python)
-    assert_signed_grant(answer)
+        answer = run_isolated(root, fc_http_event(UPLOAD_BODY), sts_stub.url, tmp_path, python)
+    assert_signed_grant(answer, sts_stub)
 
 
 def test_unpacked_zip_answers_a_malformed_body_with_a_4xx(
-    unpacked: Path, sts_stub: str, tmp_path: Path
+    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
 ) -> None:
     event = fc_http_event({"filename": "cat.png"})
-    result = run_isolated(unpacked, event, sts_stub, tmp_path)["result"]
+    result = run_isolated(unpacked, event, sts_stub.url, tmp_path)["result"]
     assert 400 <= result["statusCode"] < 500
     assert STUB_SECRET not in json.dumps(result)
 

@@ -6,12 +6,8 @@ socket, so the whole path (config → SDK → cache → signer → HTTP) is exer
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -19,56 +15,25 @@ from uploadsign import policy, signing
 from uploadsign.factory import build_app
 from werkzeug.serving import make_server
 
+from tests.support.ststub import AssumeRoleAnswer, FakeSts, fake_sts
+
 from .support import BASE_ENV, FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, ROLE_ARN
 
 
-class FakeSts(BaseHTTPRequestHandler):
-    """Answer every AssumeRole with the same fake credentials; record the queries."""
-
-    queries: list[dict[str, list[str]]] = []
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server naming)
-        type(self).queries.append(parse_qs(urlsplit(self.path).query))
-        body = json.dumps(
-            {
-                "RequestId": "FAKE",
-                "Credentials": {
-                    "AccessKeyId": FAKE_STS_KEY_ID,
-                    "AccessKeySecret": FAKE_STS_SECRET,
-                    "SecurityToken": FAKE_STS_TOKEN,
-                    "Expiration": "2099-01-01T00:00:00Z",
-                },
-            }
-        ).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
+@pytest.fixture
+def sts() -> Iterator[FakeSts]:
+    answer = AssumeRoleAnswer(
+        FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, "2099-01-01T00:00:00Z", ROLE_ARN
+    )
+    with fake_sts(answer) as running:
+        yield running
 
 
 @pytest.fixture
-def sts_url() -> Iterator[str]:
-    FakeSts.queries = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeSts)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
-
-
-@pytest.fixture
-def app_url(sts_url: str) -> Iterator[str]:
+def app_url(sts: FakeSts) -> Iterator[str]:
     env = {
         **BASE_ENV,
-        "STS_ENDPOINT": sts_url,
+        "STS_ENDPOINT": sts.url,
         "OSS_HOST": "http://127.0.0.1:1/example-bucket",
         "STS_TIMEOUT_SECONDS": "5",
     }
@@ -83,7 +48,7 @@ def app_url(sts_url: str) -> Iterator[str]:
         thread.join(10)
 
 
-def test_grants_over_real_http_with_one_assume_role_call(app_url: str) -> None:
+def test_grants_over_real_http_with_one_assume_role_call(app_url: str, sts: FakeSts) -> None:
     with requests.Session() as session:
         grants = [
             session.post(
@@ -101,8 +66,9 @@ def test_grants_over_real_http_with_one_assume_role_call(app_url: str) -> None:
         )
     assert [g.status_code for g in grants] == [200] * 5
     assert sample.status_code == 200
-    assert len(FakeSts.queries) == 1
-    assert FakeSts.queries[0]["RoleArn"] == [ROLE_ARN]
+    queries = sts.queries()
+    assert len(queries) == 1
+    assert queries[0]["RoleArn"] == [ROLE_ARN]
     fields = grants[0].json()["fields"]
     date = fields["x-oss-date"][:8]
     key = signing.signing_key(FAKE_STS_SECRET, date, "cn-hangzhou")
