@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from typing import Any
 
 from localcloud.oss import cors, website
 from localcloud.oss.access import Lookup
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
 from localcloud.oss.errors import OssError, render_error
 from localcloud.oss.objectapi import ObjectApi
+from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner, handle_post_object
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_EC, Request, Response
@@ -50,7 +50,7 @@ class EmulatorApp:
     lookup: Lookup
     signer: CallbackSigner
     public_key_pem: bytes
-    post_settings: Any = None
+    post_settings: PostSettings = field(default_factory=PostSettings)
     website_host: str | None = "localhost"
     website_bucket: str | None = None
     objects: ObjectApi = field(init=False)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -18,6 +17,7 @@ from localcloud.oss.access import Lookup
 from localcloud.oss.app import PUB_KEY_PATH, EmulatorApp
 from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.callbackclient import TIMEOUT_SECONDS
+from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner
 from localcloud.oss.server import Clock, HttpServer, utc_now
 from localcloud.oss.store import ObjectStore
@@ -55,7 +55,7 @@ class Emulator:
         lookup: Lookup,
         host: str = "127.0.0.1",
         port: int = 0,
-        post_settings: Any = None,
+        post_settings: PostSettings | None = None,
         website_host: str | None = "localhost",
         website_bucket: str | None = None,
         clock: Clock = utc_now,
@@ -76,12 +76,6 @@ class Emulator:
         public_pem = private_key.public_key().public_bytes(
             serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        if post_settings is None:
-            try:
-                from localcloud.oss.postobject import PostSettings
-            except ImportError:  # PostObject core absent: the object API still works
-                PostSettings = None  # type: ignore[assignment,misc]  # noqa: N806
-            post_settings = PostSettings() if PostSettings is not None else None
         signer = CallbackSigner(private_key=private_key, pub_key_url="")
         app = EmulatorApp(
             store=store,
@@ -89,7 +83,7 @@ class Emulator:
             lookup=lookup,
             signer=signer,
             public_key_pem=public_pem,
-            post_settings=post_settings,
+            post_settings=post_settings or PostSettings(),
             website_host=website_host,
             website_bucket=website_bucket,
         )

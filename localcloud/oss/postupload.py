@@ -11,13 +11,14 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, cast
+from typing import BinaryIO, cast
 
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from localcloud.oss import callbackclient
+from localcloud.oss import callback, callbackclient, catalog, postobject
 from localcloud.oss.access import Lookup
 from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.store import ObjectMeta, ObjectStore
 from localcloud.oss.wire import HEADER_CRC64, Request, Response
 
@@ -48,14 +49,11 @@ def handle_post_object(
     *,
     store: ObjectStore,
     lookup: Lookup,
-    settings: Any,
+    settings: PostSettings,
     location_base: str,
     signer: CallbackSigner,
 ) -> Response:
     """Run one PostObject request end to end and return the response to send."""
-    # Lazily imported: the PostObject core is a sibling module developed separately.
-    from localcloud.oss import postobject
-
     ctx = postobject.PostContext(
         bucket=bucket.name,
         now=request.now,
@@ -90,7 +88,7 @@ def handle_post_object(
     headers = _success_headers(upload.md5_hex, upload.crc64)
     location = f"{location_base}/{upload.key}"
     if upload.callback is not None:
-        return _run_callback(request, bucket, upload, headers, signer)
+        return _run_callback(request, bucket, upload, upload.callback, headers, signer)
     status, extra_headers, body = postobject.success_response(
         upload, bucket=bucket.name, location=location, etag=upload.md5_hex.upper()
     )
@@ -98,7 +96,9 @@ def handle_post_object(
     return Response(status, headers, body)
 
 
-def _callback_variables(request: Request, bucket: str, upload: Any) -> dict[str, str]:
+def _callback_variables(
+    request: Request, bucket: str, upload: postobject.VerifiedUpload
+) -> dict[str, str]:
     md5_b64 = base64.b64encode(bytes.fromhex(upload.md5_hex)).decode("ascii")
     variables = {
         "bucket": bucket,
@@ -123,13 +123,11 @@ def _callback_variables(request: Request, bucket: str, upload: Any) -> dict[str,
 def _run_callback(
     request: Request,
     bucket: BucketConfig,
-    upload: Any,
+    upload: postobject.VerifiedUpload,
+    spec: callback.CallbackSpec,
     headers: dict[str, str],
     signer: CallbackSigner,
 ) -> Response:
-    from localcloud.oss import callback, catalog
-
-    spec = upload.callback
     body = callback.render_callback_body(spec, _callback_variables(request, bucket.name, upload))
 
     def sign(path: str, query: str, data: bytes) -> str:
