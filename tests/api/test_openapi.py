@@ -35,10 +35,21 @@ def test_every_error_code_of_the_error_tree_is_in_the_error_schema() -> None:
 
 
 def test_documented_examples_validate_against_their_schemas() -> None:
-    for _, _, op in operations():
-        body = op.get("requestBody", {}).get("content", {}).get("application/json")
-        if body and "example" in body:
-            validator(body["schema"]).validate(body["example"])
+    media = [
+        (f"{method} {path} {where}", content)
+        for method, path, op in operations()
+        for where, content in [
+            ("request", op.get("requestBody", {}).get("content", {}).get("application/json")),
+            *(
+                (f"response {status}", (answer.get("content") or {}).get("application/json"))
+                for status, answer in op["responses"].items()
+            ),
+        ]
+        if content and "example" in content
+    ]
+    assert media, "no example found: the loop below would check nothing"
+    for _, content in media:
+        validator(content["schema"]).validate(content["example"])  # raises, naming the path
 
 
 def test_error_schema_refuses_extra_keys_and_unknown_codes() -> None:
