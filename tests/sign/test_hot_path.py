@@ -4,7 +4,8 @@ The per-request code spells out date formats with ``%`` instead of ``strftime``,
 the access line field by field instead of through ``dataclasses.asdict``, reuses one JSON
 encoder, caches the credential scope and the policy expiry text, and skips the
 per-character Unicode look-up for printable ASCII filenames, and parses STS's expiry
-without ``strptime`` (whose first use imports and compiles ``_strptime``). Each test compares the
+without ``strptime`` (whose first use imports and compiles ``_strptime``), and makes the
+access log record directly instead of through ``Logger.info``'s frame walk. Each test compares the
 shortcut against the straightforward computation it replaces.
 """
 
@@ -13,11 +14,13 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import logging
+from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from uploadsign import keys, policy, signing, sts
+from uploadsign import accesslog, keys, policy, signing, sts
 from uploadsign.accesslog import RequestRecord
 from uploadsign.errors import InvalidFilename, StsError
 from uploadsign.responses import json_response
@@ -115,3 +118,57 @@ def test_sts_expiration_refuses_what_strptime_refuses(value: str) -> None:
     with pytest.raises(StsError) as caught:
         sts.parse_expiration(value)
     assert caught.value.code == "MalformedResponse"
+
+
+class _Keep(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.fixture
+def access_records() -> Iterator[list[logging.LogRecord]]:
+    logger = logging.getLogger(accesslog.ACCESS_LOGGER)
+    keep, level = _Keep(), logger.level
+    logger.addHandler(keep)
+    logger.setLevel(logging.INFO)
+    try:
+        yield keep.records
+    finally:
+        logger.removeHandler(keep)
+        logger.setLevel(level)
+
+
+def test_access_record_is_the_one_logger_info_would_make(
+    access_records: list[logging.LogRecord],
+) -> None:
+    record = RequestRecord(request_id="local-1", method="GET", status=404, error="not_found")
+    accesslog.emit(record)
+    logging.getLogger(accesslog.ACCESS_LOGGER).info(record.line())  # the plain call
+    made, plain = access_records
+    when = {"created", "msecs", "relativeCreated"}
+    caller = {"pathname", "filename", "module", "lineno", "funcName"}
+    assert vars(made).keys() == vars(plain).keys()
+    assert {k: v for k, v in vars(made).items() if k not in when | caller} == {
+        k: v for k, v in vars(plain).items() if k not in when | caller
+    }
+    # findCaller would name emit, the function calling the logger.
+    assert (made.pathname, made.module, made.funcName) == (accesslog.__file__, "accesslog", "emit")
+    assert made.getMessage() == record.line()
+
+
+def test_access_record_still_passes_the_logger_filters(
+    access_records: list[logging.LogRecord],
+) -> None:
+    logger = logging.getLogger(accesslog.ACCESS_LOGGER)
+    refuse = logging.Filter("someone.else")
+    logger.addFilter(refuse)
+    try:
+        accesslog.emit(RequestRecord(request_id="local-1", method="GET"))
+    finally:
+        logger.removeFilter(refuse)
+    accesslog.emit(RequestRecord(request_id="local-2", method="GET"))
+    assert [json.loads(r.getMessage())["request_id"] for r in access_records] == ["local-2"]
