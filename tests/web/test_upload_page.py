@@ -311,6 +311,26 @@ def test_dropped_file_uploads(shared_cloud: LocalCloud, browser: PageSession) ->
     assert stored_bytes(shared_cloud, key) == b"dropped bytes\n"
 
 
+def test_unconfigured_page_accepts_no_dropped_file(
+    start_cloud: StartCloud, browser: PageSession
+) -> None:
+    cloud = start_cloud()
+    publish_config(cloud, apiBase="")  # as a deploy that forgot the function URL
+    page = browser.page
+    page.goto(cloud.website_url)
+    page.wait_for_function("() => document.querySelector('#picker').disabled")
+    page.evaluate("""() => {
+      const data = new DataTransfer();
+      data.items.add(new File(['dropped bytes\\n'], 'dropped.txt', {type: 'text/plain'}));
+      document.getElementById('drop').dispatchEvent(
+        new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true}));
+    }""")
+
+    assert page.inner_text("#limits").startswith("This page is not configured")
+    assert page.locator("#files li").count() == 0
+    assert page.is_disabled("#start")
+
+
 @pytest.mark.parametrize(
     ("env", "name", "size", "code", "expected"),
     [

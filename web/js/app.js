@@ -77,7 +77,7 @@ function setState(item, state, message, code = "") {
   const hadFocus = document.activeElement === v.cancel || document.activeElement === v.retry;
   v.cancel.hidden = !active;
   v.retry.hidden = !(state === "error" || state === "cancelled");
-  // Keep keyboard users on this entry when the button they pressed disappears.
+  // Keep keyboard users on this entry when their button disappears.
   if (hadFocus && (v.cancel.hidden || v.retry.hidden)) (v.retry.hidden ? v.cancel : v.retry).focus();
   if (state !== "uploading" && state !== "done") showBytes(item, 0);
   refreshButtons();
@@ -239,7 +239,7 @@ document.addEventListener("dragleave", (e) => { if (!e.relatedTarget) drop.class
 document.addEventListener("drop", (e) => {
   e.preventDefault();
   drop.classList.remove("over");
-  if (e.dataTransfer && e.dataTransfer.files.length) addFiles(e.dataTransfer.files);
+  if (!picker.disabled && e.dataTransfer?.files.length) addFiles(e.dataTransfer.files);
 });
 
 function describeLimits() {
