@@ -163,8 +163,9 @@ def test_x_oss_date_inside_the_window_is_accepted(tmp_path: Path, offset: timede
         ([], None, "application/octet-stream"),
     ],
 )
-def test_content_type_precedence(tmp_path: Path, fields: list[tuple[str, str]],
-                                 part_type: str | None, expected: str) -> None:
+def test_content_type_comes_from_x_oss_content_type_then_the_file_part_then_the_field(
+    tmp_path: Path, fields: list[tuple[str, str]], part_type: str | None, expected: str
+) -> None:
     parts = [*v4_form(LONG, FIXED_NOW, BUCKET, extra_fields=fields),
              file_part(b"x", content_type=part_type)]
     assert _done(post(make_env(tmp_path), parts)).content_type == expected
