@@ -24,7 +24,9 @@ COMMON = {
 
 @pytest.mark.parametrize(("status_field", "expected"),
                          [(None, 204), ("204", 204), ("200", 200), ("500", 204), ("", 204)])
-def test_success_status_200_or_204_answers_empty_and_anything_else_means_204(status_field: str | None, expected: int) -> None:
+def test_success_status_200_or_204_answers_empty_and_anything_else_means_204(
+    status_field: str | None, expected: int
+) -> None:
     upload = replace(UPLOAD, success_action_status=status_field)
     assert success_response(upload, bucket="b", location="http://b.test/x",
                             etag="D8E8FCA2DC0F896FD7CB4CB0031BA249") == (
