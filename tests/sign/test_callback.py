@@ -23,33 +23,12 @@ from uploadsign.errors import CallbackRejected, FetchError
 from uploadsign.factory import build_app
 from werkzeug.test import Client
 
+from tests.support.callback_vectors import DOC_PUBLIC_KEY, DOC_VECTOR, SECOND_VECTOR
+
 from .keysupport import FileServer, b64, file_server, new_rsa_key, oss_sign, public_pem
 from .support import BASE_ENV, FakeClock, FakeFetcher
 
-# oss-postobject.md §10.3: OSS's published 512-bit test key and two signed requests.
-DOC_PUBLIC_KEY = b"""-----BEGIN PUBLIC KEY-----
-MFwwDQYJKoZIhvcNAQEBBQADSwAwSAJBAKs/JBGzwUB2aVht4crBx3oIPBLNsjGs
-C0fTXv+nvlmklvkcolvpvXLTjaxUHR3W9LXxQ2EHXAJfCB+6H2YF1k8CAwEAAQ==
------END PUBLIC KEY-----
-"""
 OFFICIAL_URL = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem"
-DOC_VECTOR = {
-    "pub_key_url": "aHR0cDovL2dvc3NwdWJsaWMuYWxpY2RuLmNvbS9jYWxsYmFja19wdWJfa2V5X3YxLnBlbQ==",
-    "path": "/index.php",
-    "query": "id=1&index=2",
-    "body": b"bucket=yonghu-test",
-    "authorization": "kKQeGTRccDKyHB3H9vF+xYMSrmhMZjzzl2/kdD1ktNVgbWEfYTQG0G2SU/RaHBovRCE8OkQDj"
-    "C3uG33esH2txA==",
-}
-SECOND_VECTOR = {
-    "pub_key_url": "aHR0cHM6Ly9nb3NzcHVibGljLmFsaWNkbi5jb20vY2FsbGJhY2tfcHViX2tleV92MS5wZW0=",
-    "path": "/api/v3/callback/oss/TnXx5E5VyfJUyM1UdkdDu1rtnJ34EbmH",
-    "query": "",
-    "body": b'{"name":"2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","source_name":"1/1_hFRtDLgM'
-    b'_2f7b2ccf30e9270ea920f1ab8a4037a546a2f0d5.jpg","size":114020,"pic_info":"810,539"}',
-    "authorization": "e5LwzwTkP9AFAItT4YzvdJOHd0Y0wqTMWhsV/h5SG90JYGAmMd+8LQyj96R+9qUfJWjMt6suu"
-    "Uh7LaOryR87Dw==",
-}
 OFFICIAL = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
 GOOD = {"filename": "cat.png", "size": 1234, "content_type": "image/png"}
 ORIGIN = "https://app.example.com"
