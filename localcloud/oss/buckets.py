@@ -10,8 +10,8 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -104,10 +104,6 @@ class BucketRegistry:
             self._persist(config)
             self._buckets[config.name] = config
         return config
-
-    def set_cors(self, name: str, rules: Sequence[CorsRule]) -> BucketConfig:
-        """Replace a bucket's CORS rules."""
-        return self.put(replace(self.require(name), cors_rules=tuple(rules)))
 
     def _persist(self, config: BucketConfig) -> None:
         directory = self._root / config.name

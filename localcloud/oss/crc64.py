@@ -66,8 +66,3 @@ def crc64_update(crc: int, data: bytes) -> int:
     if _FAST is not None:
         return _FAST(data, crc)
     return crc64_update_pure(crc, data)
-
-
-def has_fast_path() -> bool:
-    """Tell whether the C implementation is in use (reported by benchmarks)."""
-    return _FAST is not None

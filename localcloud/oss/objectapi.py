@@ -18,8 +18,6 @@ from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote
-from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
 from localcloud.oss import access
@@ -65,11 +63,6 @@ def etag_header(meta: ObjectMeta) -> str:
 def http_date(moment: datetime) -> str:
     """Format an RFC 7231 date."""
     return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
-
-
-def iso_date(moment: datetime) -> str:
-    """Format the ISO 8601 form OSS uses in listings."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def object_headers(meta: ObjectMeta) -> dict[str, str]:
@@ -275,13 +268,3 @@ def parse_range(value: str, size: int, *, standard: bool) -> tuple[int, int] | N
 
 def _canonical(name: str) -> str:
     return "-".join(part.capitalize() for part in name.split("-"))
-
-
-def url_encode_key(value: str) -> str:
-    """Encode a key as ``encoding-type=url`` listings do."""
-    return quote(value, safe="")
-
-
-def xml_text(value: str) -> str:
-    """Escape text for an XML element."""
-    return escape(value)
