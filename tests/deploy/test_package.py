@@ -292,7 +292,8 @@ def test_unpacked_zip_answers_a_malformed_body_with_a_4xx(
 ) -> None:
     event = fc_http_event({"filename": "cat.png"})
     result = run_isolated(unpacked, event, sts_stub.url, tmp_path)["result"]
-    assert 400 <= result["statusCode"] < 500
+    assert result["statusCode"] == 400, result
+    assert json.loads(result["body"])["error"]["code"] == "bad_request"
     assert STUB_SECRET not in json.dumps(result)
 
 
