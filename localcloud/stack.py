@@ -39,6 +39,9 @@ from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
 from localcloud.ports import PortInUse, free_port, port_free
+from localcloud.sts.roles import StsSettings
+from localcloud.sts.server import RunningSts
+from localcloud.sts_wiring import start_sts
 
 __all__ = [
     "ACCOUNT_ID", "UPLOAD_PREFIX", "UPLOAD_ROLE_ARN", "UPLOAD_ROLE_NAME", "Credentials",
@@ -63,7 +66,7 @@ class LocalCloud:
     bucket: str
     region: str
     emulator: Emulator
-    sts: Any
+    sts: RunningSts
     identities: IdentityStore
     execution_credentials: Credentials
     admin_credentials: Credentials
@@ -105,7 +108,7 @@ class LocalCloud:
         start_function: bool = True,
         function_env_overrides: Mapping[str, str] | None = None,
         cors_origins: tuple[str, ...] | None = None,
-        sts_settings: Any = None,
+        sts_settings: StsSettings | None = None,
         publish_web: bool = True,
     ) -> LocalCloud:
         """Start every part; raise PortInUse naming the variable when a port is taken."""
@@ -257,8 +260,7 @@ class LocalCloud:
             except subprocess.TimeoutExpired:
                 self.function_process.kill()
                 self.function_process.wait()
-        if self.sts is not None:
-            self.sts.stop()
+        self.sts.stop()
         self.emulator.stop()
 
     def __enter__(self) -> LocalCloud:
@@ -270,10 +272,8 @@ class LocalCloud:
 
 
 def _start_sts(identities: IdentityStore, exec_c: Credentials, bucket: str, host: str,
-               port: int, sts_settings: Any) -> tuple[Any, str]:
+               port: int, sts_settings: StsSettings | None) -> tuple[RunningSts, str]:
     """Start the STS stub with the upload role; return it and its URL."""
-    from localcloud.sts_wiring import start_sts
-
     return start_sts(identities=identities, execution_key_id=exec_c.access_key_id,
                      role_arn=UPLOAD_ROLE_ARN, permission=upload_role_permission(bucket),
                      host=host, port=port, settings=sts_settings)

@@ -8,9 +8,10 @@ on the stub's constructor shape.
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any
 
 from localcloud.identity import IdentityStore, PolicyDocument
+from localcloud.sts.roles import Role, StsSettings
+from localcloud.sts.server import RunningSts, StsStub
 
 
 def start_sts(
@@ -21,12 +22,9 @@ def start_sts(
     permission: PolicyDocument,
     host: str,
     port: int,
-    settings: Any = None,
-) -> tuple[Any, str]:
+    settings: StsSettings | None = None,
+) -> tuple[RunningSts, str]:
     """Start the stub trusting only the execution identity; return (server, url)."""
-    from localcloud.sts.roles import Role, StsSettings
-    from localcloud.sts.server import StsStub
-
     role = Role(arn=role_arn, trusted_principals=(execution_key_id,),
                 permission_policies=(permission,), max_session_duration=3600)
     stub = StsStub(identities, {role_arn: role}, clock=_utc_now,
