@@ -37,6 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sts_port=settings.sts_port,
             function_port=settings.function_port,
             bucket=settings.bucket,
+            inherited_env=os.environ,
         )
     except PortInUse as exc:
         print(str(exc), file=sys.stderr)

@@ -18,7 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -72,6 +72,8 @@ class LocalCloud:
     admin_credentials: Credentials
     sts_url: str
     function_url: str | None
+    #: The environment the function inherits before the stack's own settings (see function_env).
+    inherited_env: Mapping[str, str] = field(default_factory=dict)
     function_process: subprocess.Popen[bytes] | None = None
     log_path: Path | None = None
 
@@ -110,8 +112,13 @@ class LocalCloud:
         cors_origins: tuple[str, ...] | None = None,
         sts_settings: StsSettings | None = None,
         publish_web: bool = True,
+        inherited_env: Mapping[str, str] | None = None,
     ) -> LocalCloud:
-        """Start every part; raise PortInUse naming the variable when a port is taken."""
+        """Start every part; raise PortInUse naming the variable when a port is taken.
+
+        ``inherited_env`` (the CLI passes its own environment) is what the function starts
+        from; without it the function sees only what the stack sets, so tests stay hermetic.
+        """
         state_dir = Path(state_dir).resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
         exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
@@ -144,7 +151,8 @@ class LocalCloud:
         ))
         cloud = cls(state_dir=state_dir, bucket=bucket, region=config.REGION, emulator=emulator,
                     sts=sts, identities=identities, execution_credentials=exec_c,
-                    admin_credentials=admin_c, sts_url=sts_url, function_url=None)
+                    admin_credentials=admin_c, sts_url=sts_url, function_url=None,
+                    inherited_env=dict(inherited_env or {}))
         try:
             if start_function:
                 port = function_port or free_port(host)
@@ -173,10 +181,10 @@ class LocalCloud:
         to call ``<function>/callback``, and the function trusts the emulator's own
         public-key URL prefix (only that one: the emulator is the only "OSS" here).
         ``UPLOAD_CALLBACK_URL`` / ``CALLBACK_PUBKEY_URL_PREFIXES`` already set in the
-        calling environment win over these defaults (``UPLOAD_CALLBACK_URL= make dev``
+        inherited environment win over these defaults (``UPLOAD_CALLBACK_URL= make dev``
         turns the callback off); ``overrides`` win over everything.
         """
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ALIBABA_CLOUD_")}
+        env = {k: v for k, v in self.inherited_env.items() if not k.startswith("ALIBABA_CLOUD_")}
         if self.function_url:
             env.setdefault(CALLBACK_URL_VAR, f"{self.function_url}/callback")
         env.setdefault(PUBKEY_PREFIXES_VAR, self.callback_pubkey_prefix)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -161,6 +162,21 @@ def test_stack_wires_the_callback_by_default_and_an_override_turns_it_off(
     status, _, health = request("GET", f"{cloud.function_url}/healthz")
     assert status == 200
     assert json.loads(health)["callback"] is True
+
+
+def test_inherited_environment_is_the_base_the_stack_settings_and_overrides_win_over(
+    cloud: LocalCloud,
+) -> None:
+    # The CLI passes its own environment; `UPLOAD_CALLBACK_URL= make dev` must reach the function.
+    inherited = {"UPLOAD_CALLBACK_URL": "", "UPLOAD_MAX_BYTES": "2048", "OSS_BUCKET": "other",
+                 "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "FAKE-SECRET-from-the-shell"}
+    shell = replace(cloud, inherited_env=inherited)
+    env = shell.function_env(cloud.website_origin, {"UPLOAD_MAX_BYTES": "4096"})
+    assert env["UPLOAD_CALLBACK_URL"] == ""
+    assert env["UPLOAD_MAX_BYTES"] == "4096"
+    assert env["OSS_BUCKET"] == cloud.bucket
+    assert env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == cloud.execution_credentials.access_key_secret
+    assert "UPLOAD_MAX_BYTES" not in cloud.function_env(cloud.website_origin, {})
 
 
 def test_empty_callback_url_override_turns_the_callback_off(
