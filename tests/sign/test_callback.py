@@ -53,7 +53,9 @@ def doc_key() -> rsa.RSAPublicKey:
 
 
 @pytest.mark.parametrize("vector", [DOC_VECTOR, SECOND_VECTOR], ids=["doc", "cloudreve"])
-def test_published_vectors_verify(vector: dict[str, Any]) -> None:
+def test_published_callback_signatures_verify_against_the_published_key(
+    vector: dict[str, Any],
+) -> None:
     message = string_to_sign(vector["path"], vector["query"], vector["body"])
     assert signature_valid(doc_key(), message, vector["authorization"])
 

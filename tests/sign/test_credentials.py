@@ -84,7 +84,9 @@ def test_expired_cache_with_failing_sts_gives_503(fetcher: FakeFetcher, clock: F
         cache.get()
 
 
-def test_recovery_after_failure(fetcher: FakeFetcher, clock: FakeClock) -> None:
+def test_cache_recovers_on_the_next_call_once_sts_answers_again(
+    fetcher: FakeFetcher, clock: FakeClock
+) -> None:
     fetcher.failure = StsError("Unavailable", "down")
     cache = make_cache(fetcher, clock)
     with pytest.raises(CredentialsUnavailable):

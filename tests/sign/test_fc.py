@@ -76,7 +76,7 @@ def test_query_parameters_are_rebuilt_and_sample_route_answers(app: Any) -> None
     assert json.loads(response["body"])["dir"] == "uploads/"
 
 
-def test_options_preflight_event(app: Any) -> None:
+def test_preflight_event_from_an_allowed_origin_gets_the_cors_answer(app: Any) -> None:
     response = fc.handle_event(app, load("options_preflight.json"))
     assert response == {
         "statusCode": 204,

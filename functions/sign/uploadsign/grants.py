@@ -11,7 +11,7 @@ instant ``now`` from its caller, so it does no I/O of its own.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,7 +19,7 @@ from typing import Any
 from uploadsign import callback, keys, policy
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
-from uploadsign.credentials import Lookup
+from uploadsign.credentials import Lookup, TemporaryCredentials
 from uploadsign.keys import RandomSource
 from uploadsign.upload_request import UploadRequest
 
@@ -53,6 +53,19 @@ class GrantService:
     def _grant_id(self) -> str:
         return self._random(GRANT_ID_BYTES).hex()
 
+    def _sign(
+        self, conditions: Sequence[policy.Condition], creds: TemporaryCredentials, now: datetime
+    ) -> policy.SignedPolicy:
+        """Sign with an expiry capped by both the policy lifetime and the credentials'."""
+        s = self.settings
+        return policy.sign_policy(
+            conditions,
+            creds=creds,
+            now=now,
+            region=s.region,
+            expires_at=policy.policy_expiry(now, s.upload_expire_seconds, creds),
+        )
+
     def prefix_grant(self, now: datetime, caller: Caller | None = None) -> Grant:
         """Return the published sample's body: the browser picks a key under ``dir``."""
         s = self.settings
@@ -69,13 +82,7 @@ class GrantService:
             max_bytes=s.upload_max_bytes,
             content_types=s.allowed_content_types,
         )
-        signed = policy.sign_policy(
-            conditions,
-            creds=creds,
-            now=now,
-            region=s.region,
-            expires_at=policy.policy_expiry(now, s.upload_expire_seconds, creds),
-        )
+        signed = self._sign(conditions, creds, now)
         body = {
             "policy": signed.policy,
             "x_oss_signature_version": auth[policy.SIGNATURE_VERSION],
@@ -121,13 +128,7 @@ class GrantService:
         conditions = policy.upload_conditions(
             bucket=s.bucket, auth=auth, form=form, size=request.size
         )
-        signed = policy.sign_policy(
-            conditions,
-            creds=creds,
-            now=now,
-            region=s.region,
-            expires_at=policy.policy_expiry(now, s.upload_expire_seconds, creds),
-        )
+        signed = self._sign(conditions, creds, now)
         fields = {
             **form,
             **auth,

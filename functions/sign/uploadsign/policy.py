@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import lru_cache
-from typing import TypeAlias
+from typing import Any, TypeAlias
 
 from uploadsign import signing
 from uploadsign.credentials import SAFETY_MARGIN, TemporaryCredentials
@@ -94,7 +94,7 @@ def encode(expiration: datetime, conditions: Sequence[Condition]) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def decode(policy: str) -> dict[str, object]:
+def decode(policy: str) -> dict[str, Any]:
     """Decode a Base64 policy back to its JSON document (tests and diagnostics)."""
     document = json.loads(base64.b64decode(policy, validate=True))
     if not isinstance(document, dict):
