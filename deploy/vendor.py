@@ -220,9 +220,14 @@ def copy_installed(dest: Path, requirements: Path = REQUIREMENTS) -> None:
             relative = Path(str(file))
             if relative.parts[0] == ".." or "__pycache__" in relative.parts:
                 continue
+            source = Path(str(dist.locate_file(file)))
+            if not source.is_file():
+                # Legacy `setup.py install` records (old pip without `wheel`) can list
+                # files that were never installed, such as a README beside the package.
+                continue
             target = dest / relative
             target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(Path(str(dist.locate_file(file))), target)
+            shutil.copy2(source, target)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
