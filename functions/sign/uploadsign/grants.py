@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from uploadsign import callback, grant_json, keys, policy
+from uploadsign import callback, keys, policy
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
 from uploadsign.credentials import Lookup, TemporaryCredentials
@@ -34,8 +34,6 @@ class Grant:
     body: dict[str, Any]
     grant_id: str
     sts_cache: str
-    #: ``body`` already rendered as the JSON answer, when the grant kind renders it itself.
-    text: str | None = None
 
 
 class GrantService:
@@ -127,16 +125,10 @@ class GrantService:
             form[callback.CALLBACK] = callback.callback_field(s.callback_url)
             form[callback.GRANT_ID] = grant_id
         auth = policy.auth_fields(creds, now, s.region)
-        # The JSON of ``policy.upload_conditions(bucket, auth, form, size)``, from cached
-        # pre-escaped parts (``grant_json`` says why; its tests hold the two equal).
-        expires_at = policy.policy_expiry(now, s.upload_expire_seconds, creds)
-        expiration = policy.format_expiration(expires_at)
-        document = grant_json.upload_policy(
-            expiration=expiration, bucket=s.bucket, auth=auth, form=form, size=request.size
+        conditions = policy.upload_conditions(
+            bucket=s.bucket, auth=auth, form=form, size=request.size
         )
-        signed = policy.sign_json(
-            document, creds=creds, now=now, region=s.region, expires_at=expires_at
-        )
+        signed = self._sign(conditions, creds, now)
         fields = {
             **form,
             **auth,
@@ -147,13 +139,8 @@ class GrantService:
             "url": s.host,
             "fields": fields,
             "key": key,
-            "expires_at": expiration,
+            "expires_at": policy.format_expiration(signed.expires_at),
             "max_size": request.size,
             "grant_id": grant_id,
         }
-        text = grant_json.upload_answer(
-            url=s.host, form=form, auth=auth, policy_text=signed.policy,
-            signature=signed.signature, key=key, expires_at=expiration,
-            max_size=request.size, grant_id=grant_id,
-        )
-        return Grant(body, grant_id, source, text)
+        return Grant(body, grant_id, source)

@@ -111,21 +111,7 @@ def sign_policy(
     expires_at: datetime,
 ) -> SignedPolicy:
     """Encode the policy and sign it with the key for (secret, date of ``now``, region)."""
-    document = {"expiration": format_expiration(expires_at), "conditions": list(conditions)}
-    return sign_json(_ENCODER.encode(document), creds=creds, now=now, region=region,
-                     expires_at=expires_at)
-
-
-def sign_json(
-    document: str,
-    *,
-    creds: TemporaryCredentials,
-    now: datetime,
-    region: str,
-    expires_at: datetime,
-) -> SignedPolicy:
-    """Base64-encode a policy's JSON text and sign it (``grant_json`` renders that text)."""
-    text = base64.b64encode(document.encode("utf-8")).decode("ascii")
+    text = encode(expires_at, conditions)
     key = signing.cached_signing_key(creds.access_key_secret, signing.scope_date(now), region)
     return SignedPolicy(policy=text, signature=signing.sign(key, text), expires_at=expires_at)
 

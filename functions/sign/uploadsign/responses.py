@@ -40,11 +40,6 @@ def json_response(
     return status, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store", **(headers or {})}, body
 
 
-def json_text_response(status: int, text: str) -> Response:
-    """Answer with JSON text already rendered as ``json_response`` would render it."""
-    return status, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store"}, text.encode("utf-8")
-
-
 def error_response(error: SignError) -> Response:
     """Render a ``SignError`` as ``{"error": {"code", "message"}}`` with its headers."""
     payload = {"error": {"code": error.code, "message": error.message}}

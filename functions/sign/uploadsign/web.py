@@ -31,14 +31,7 @@ from uploadsign.errors import (
 from uploadsign.grants import Grant, GrantService
 from uploadsign.lazy import LazyApp
 from uploadsign.ratelimit import RateLimiter
-from uploadsign.responses import (
-    JSON_TYPE,
-    Response,
-    error_response,
-    json_response,
-    json_text_response,
-    send,
-)
+from uploadsign.responses import JSON_TYPE, Response, error_response, json_response, send
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -151,8 +144,6 @@ class SignApp:
             )
             grant = self.service.upload_grant(request, now, caller)
         record.grant_id, record.sts_cache = grant.grant_id, grant.sts_cache
-        if grant.text is not None:
-            return json_text_response(200, grant.text)
         return json_response(200, grant.body)
 
     def _authenticate(self, environ: WSGIEnvironment, now: datetime) -> Caller:
