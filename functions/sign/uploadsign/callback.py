@@ -19,8 +19,6 @@ import json
 CALLBACK = "callback"
 GRANT_ID = "x:grant-id"
 BODY_TYPE_JSON = "application/json"
-#: Keys of the callback body as the function receives it (after OSS substitution).
-BODY_KEYS = ("bucket", "object", "etag", "size", "mimeType", "grant_id")
 BODY_TEMPLATE = (
     '{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
     '"mimeType":${mimeType},"grant_id":${' + GRANT_ID + "}}"

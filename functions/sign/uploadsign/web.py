@@ -52,7 +52,6 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     HEALTH_PATH: ("GET",),
     CALLBACK_PATH: ("POST",),
 }
-GRANT_PATHS = (LEGACY_PATH, UPLOADS_PATH)
 #: Still importable from here: the lazy entry point and the response helpers moved out.
 __all__ = ["JSON_TYPE", "LazyApp", "Response", "SignApp", "json_response", "read_body"]
 
