@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from uploadsign import accesslog, keys, policy, signing, sts
 from uploadsign.accesslog import RequestRecord
+from uploadsign.envvars import DEFAULT_KEY_TEMPLATE
 from uploadsign.errors import InvalidFilename, StsError
 from uploadsign.responses import json_response
 
@@ -55,7 +56,7 @@ def test_policy_expiration_matches_strftime_with_milliseconds(moment: datetime) 
 @pytest.mark.parametrize("moment", MOMENTS)
 def test_key_date_is_the_utc_day(moment: datetime) -> None:
     key = keys.render_key(
-        keys.DEFAULT_TEMPLATE, upload_dir="u/", subject=None, filename="a.png", now=moment,
+        DEFAULT_KEY_TEMPLATE, upload_dir="u/", subject=None, filename="a.png", now=moment,
         random_source=lambda n: b"\0" * n,
     )
     assert key == f"u/{moment.astimezone(timezone.utc):%Y/%m/%d}/{'00' * 16}.png"

@@ -6,6 +6,7 @@ import re
 
 import pytest
 from uploadsign import keys
+from uploadsign.envvars import DEFAULT_KEY_TEMPLATE
 from uploadsign.errors import InvalidFilename
 
 from .support import FIXED_NOW
@@ -31,13 +32,20 @@ def test_extension_is_kept_only_when_short_and_alphanumeric(filename: str, ext: 
 
 
 def test_key_is_dir_date_random_and_extension() -> None:
-    key = keys.choose_key("uploads/", "../../etc/passwd.png", FIXED_NOW, lambda n: b"\xab" * n)
+    key = keys.render_key(
+        DEFAULT_KEY_TEMPLATE, upload_dir="uploads/", subject=None,
+        filename="../../etc/passwd.png", now=FIXED_NOW, random_source=lambda n: b"\xab" * n,
+    )
     assert key == "uploads/2024/05/01/" + "ab" * 16 + ".png"
 
 
 def test_default_random_source_gives_distinct_unguessable_names() -> None:
-    first = keys.choose_key("u/", "a.png", FIXED_NOW)
-    second = keys.choose_key("u/", "a.png", FIXED_NOW)
+    first, second = (
+        keys.render_key(
+            DEFAULT_KEY_TEMPLATE, upload_dir="u/", subject=None, filename="a.png", now=FIXED_NOW
+        )
+        for _ in range(2)
+    )
     assert first != second
     assert re.fullmatch(r"u/2024/05/01/[0-9a-f]{32}\.png", first)
 

@@ -25,7 +25,6 @@ MAX_FILENAME_CHARS = 255
 RANDOM_BYTES = 16
 _EXTENSION_RE = re.compile(r"^[a-z0-9]{1,10}$")
 _SAFE_SUBJECT_RE = re.compile(r"^[A-Za-z0-9_@.-]{1,64}$")
-DEFAULT_TEMPLATE = "{dir}{date}/{id}{ext}"
 
 RandomSource = Callable[[int], bytes]
 
@@ -55,19 +54,6 @@ def extension(filename: str) -> str:
         return ""  # no dot, or a dot-file such as ".env"
     ext = ext.lower()
     return ext if _EXTENSION_RE.match(ext) else ""
-
-
-def choose_key(
-    upload_dir: str,
-    filename: str,
-    now: datetime,
-    random_source: RandomSource = secrets.token_bytes,
-) -> str:
-    """Return a fresh, unguessable key under ``upload_dir`` for ``filename``."""
-    day = _key_date(now)
-    name = random_source(RANDOM_BYTES).hex()
-    ext = extension(filename)
-    return f"{upload_dir}{day}/{name}" + (f".{ext}" if ext else "")
 
 
 def _key_date(now: datetime) -> str:
