@@ -41,9 +41,12 @@ def operations() -> list[tuple[str, str, dict[str, Any]]]:
 
 
 def response_for(operation: dict[str, Any], status: int) -> dict[str, Any] | None:
-    """Return the documented response for ``status`` (or ``default``), resolved."""
-    responses = operation["responses"]
-    found = responses.get(str(status)) or responses.get("default")
+    """Return the response documented for exactly ``status``, resolved.
+
+    ``default`` is not consulted: every operation has one, so falling back to it would
+    make "this status is documented" true of any status.
+    """
+    found = operation["responses"].get(str(status))
     return resolve(found) if found is not None else None
 
 
