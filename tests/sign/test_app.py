@@ -121,6 +121,8 @@ BAD_REQUESTS = [
     pytest.param({**GOOD, "content_type": "text/html"}, 415, "unsupported_content_type",
                  id="type-not-allowed"),
     pytest.param({**GOOD, "content_type": "image"}, 422, "invalid_field", id="type-malformed"),
+    pytest.param({**GOOD, "content_type": "image/" + "p" * 128}, 422, "invalid_field",
+                 id="type-subtype-over-127"),
     pytest.param({**GOOD, "filename": "a\x00.png"}, 422, "invalid_filename", id="nul-name"),
     pytest.param({**GOOD, "filename": "x" * 10_000}, 422, "invalid_filename", id="10KB-name"),
     pytest.param({**GOOD, "filename": "../../etc/passwd"}, 422, "invalid_filename",

@@ -108,3 +108,10 @@ def test_settings_repr_hides_the_jwt_secret() -> None:
     assert settings.auth_jwt_secret == secret
     assert secret not in repr(settings)
     assert "auth_jwt_secret" not in repr(settings)
+
+
+def test_allowed_content_type_with_a_part_over_127_characters_is_refused() -> None:
+    # No request could carry it: upload_request applies the same MIME rule.
+    env = {**BASE_ENV, "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png,image/" + "p" * 128}
+    with pytest.raises(ConfigurationError, match="UPLOAD_ALLOWED_CONTENT_TYPES"):
+        Settings.from_env(env)

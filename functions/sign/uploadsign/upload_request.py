@@ -8,7 +8,6 @@ maps to (400 malformed/missing/wrong type, 413 too large, 415 type not allowed,
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,13 +20,12 @@ from uploadsign.errors import (
     UnsupportedContentType,
 )
 from uploadsign.keys import validate_filename
+from uploadsign.validators import is_mime_type
 
 FILENAME = "filename"
 SIZE = "size"
 CONTENT_TYPE = "content_type"
 FIELDS = (FILENAME, SIZE, CONTENT_TYPE)
-_TOKEN = r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}"
-_MIME_RE = re.compile(rf"^{_TOKEN}/{_TOKEN}$")
 
 
 @dataclass(frozen=True)
@@ -63,7 +61,7 @@ def parse(body: bytes, *, max_bytes: int, allowed_types: Sequence[str]) -> Uploa
     if size > max_bytes:
         raise PayloadTooLarge(f"{SIZE} exceeds the limit of {max_bytes} bytes")
     content_type = content_type.strip().lower()
-    if not _MIME_RE.match(content_type):
+    if not is_mime_type(content_type):
         raise InvalidField(f"{CONTENT_TYPE} must be a MIME type such as image/png")
     if allowed_types and content_type not in allowed_types:
         raise UnsupportedContentType(

@@ -1,6 +1,7 @@
 """What a valid configuration value looks like: patterns and small predicates.
 
-Pure string checks used by :mod:`uploadsign.config` while it reads the environment; kept
+Pure string checks used by :mod:`uploadsign.config` while it reads the environment (and
+by ``upload_request`` for the one client value with the same rule, a MIME type); kept
 apart so the reader shows the order of the checks and this module their detail.
 Depends on the standard library only.
 """
@@ -15,7 +16,9 @@ REGION_RE = re.compile(r"^[a-z]{2,}(-[a-z0-9]+)+$")
 ROLE_ARN_RE = re.compile(r"^acs:ram::\d+:role/[A-Za-z0-9._@/-]+$")
 SESSION_RE = re.compile(r"^[\w.@-]{2,64}$", re.ASCII)
 DIR_RE = re.compile(r"^([A-Za-z0-9!_.*'()-]+/)+$")
-MIME_RE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*$")
+#: RFC 6838 §4.2 restricted names, lower case: each part at most 127 characters.
+_MIME_TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+MIME_RE = re.compile(rf"^{_MIME_TOKEN}/{_MIME_TOKEN}$")
 _TEMPLATE_LITERAL_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
 _PLACEHOLDER_RE = re.compile(r"\{([a-z]+)\}")
 KEY_PLACEHOLDERS = ("dir", "sub", "date", "id", "ext")
@@ -27,7 +30,7 @@ def is_upload_dir(value: str) -> bool:
 
 
 def is_mime_type(value: str) -> bool:
-    """Say whether ``value`` is a lower-case ``type/subtype``."""
+    """Say whether ``value`` is a lower-case ``type/subtype`` (each part 1..127 chars)."""
     return bool(MIME_RE.match(value))
 
 
