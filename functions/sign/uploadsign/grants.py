@@ -49,6 +49,10 @@ class GrantService:
         self.settings = settings
         self._credentials = credentials
         self._random = random_source
+        # Depends on the settings alone: encoded once here, not once per grant.
+        self._callback_field = (
+            callback.callback_field(settings.callback_url) if settings.callback_url else None
+        )
 
     def _grant_id(self) -> str:
         return self._random(GRANT_ID_BYTES).hex()
@@ -121,8 +125,8 @@ class GrantService:
             policy.SUCCESS_ACTION_STATUS: s.success_action_status,
             policy.FORBID_OVERWRITE: "true",
         }
-        if s.callback_url:
-            form[callback.CALLBACK] = callback.callback_field(s.callback_url)
+        if self._callback_field is not None:
+            form[callback.CALLBACK] = self._callback_field
             form[callback.GRANT_ID] = grant_id
         auth = policy.auth_fields(creds, now, s.region)
         conditions = policy.upload_conditions(
