@@ -7,7 +7,7 @@ Pure: no HTTP server, no storage, no clock. The shell decides when to call it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from localcloud.oss.errors import OssError
@@ -63,14 +63,6 @@ class CorsRule:
             expose=data.get("ExposeHeader", ()),
             max_age_seconds=int(max_age) if max_age is not None else None,
         )
-
-
-@dataclass(frozen=True)
-class CorsOutcome:
-    """The matched rule and the headers to add to the response."""
-
-    rule: CorsRule
-    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def _invalid(message: str) -> OssError:
