@@ -11,7 +11,7 @@ import pytest
 from uploadsign import policy
 from uploadsign.errors import StsError
 from uploadsign.factory import build_app
-from uploadsign.web import LazyApp
+from uploadsign.lazy import LazyApp
 from werkzeug.test import Client
 
 from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher

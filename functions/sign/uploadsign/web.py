@@ -4,7 +4,7 @@ Plain stdlib WSGI (no framework at runtime). Errors become JSON in exactly one p
 :meth:`SignApp.__call__`: a ``SignError`` maps to its status and code; anything else
 is logged and answered with a generic 500 that leaks nothing. Every request, whatever
 its outcome, writes one ``uploadsign.access`` line. The answer helpers live in
-``responses``; ``lazy.LazyApp`` (re-exported here) defers the build to the first request.
+``responses``; ``lazy.LazyApp`` defers the build to the first request.
 
 Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
 ``callback_verify``, ``upload_request``) and pure modules; does not import the SDK.
@@ -29,9 +29,8 @@ from uploadsign.errors import (
     SignError,
 )
 from uploadsign.grants import Grant, GrantService
-from uploadsign.lazy import LazyApp
 from uploadsign.ratelimit import RateLimiter
-from uploadsign.responses import JSON_TYPE, Response, error_response, json_response, send
+from uploadsign.responses import Response, error_response, json_response, send
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -52,8 +51,6 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     HEALTH_PATH: ("GET",),
     CALLBACK_PATH: ("POST",),
 }
-#: Still importable from here: the lazy entry point and the response helpers moved out.
-__all__ = ["JSON_TYPE", "LazyApp", "Response", "SignApp", "json_response", "read_body"]
 
 
 class SignApp:
