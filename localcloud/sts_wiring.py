@@ -7,9 +7,8 @@ on the stub's constructor shape.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 from localcloud.identity import IdentityStore, PolicyDocument
+from localcloud.oss.server import utc_now
 from localcloud.sts.roles import Role, StsSettings
 from localcloud.sts.server import RunningSts, StsStub
 
@@ -27,11 +26,7 @@ def start_sts(
     """Start the stub trusting only the execution identity; return (server, url)."""
     role = Role(arn=role_arn, trusted_principals=(execution_key_id,),
                 permission_policies=(permission,), max_session_duration=3600)
-    stub = StsStub(identities, {role_arn: role}, clock=_utc_now,
+    stub = StsStub(identities, {role_arn: role}, clock=utc_now,
                    settings=settings or StsSettings())
     running = stub.start(host, port)
     return running, running.url
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
