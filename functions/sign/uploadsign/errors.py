@@ -175,3 +175,10 @@ class RateLimited(SignError):
 
 class FetchError(Exception):
     """A small HTTP GET (JWKS, callback public key) failed; never shown to clients as is."""
+
+
+class KeyUnavailable(Exception):
+    """No JWKS key for a token (unknown ``kid``, or the JWKS cannot be fetched).
+
+    Raised by ``jwks``; ``jwtauth`` turns it into a 401, never shown to clients as is.
+    """

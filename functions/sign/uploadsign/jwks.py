@@ -18,7 +18,7 @@ from collections.abc import Callable
 
 import jwt
 
-from uploadsign.errors import FetchError
+from uploadsign.errors import FetchError, KeyUnavailable
 from uploadsign.httpfetch import Fetch
 
 log = logging.getLogger(__name__)
@@ -27,10 +27,6 @@ Monotonic = Callable[[], float]
 DEFAULT_TIMEOUT_SECONDS = 3.0
 DEFAULT_MAX_AGE_SECONDS = 3600.0
 DEFAULT_MIN_REFRESH_SECONDS = 30.0
-
-
-class KeyUnavailable(Exception):
-    """No key for this token: unknown ``kid``, or the JWKS cannot be fetched."""
 
 
 class JwksCache:

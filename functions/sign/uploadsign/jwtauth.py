@@ -18,8 +18,8 @@ from typing import Any
 import jwt
 
 from uploadsign.auth import Caller, RequestFacts
-from uploadsign.errors import Unauthorized
-from uploadsign.jwks import JwksCache, KeyUnavailable
+from uploadsign.errors import KeyUnavailable, Unauthorized
+from uploadsign.jwks import JwksCache
 
 BEARER = "Bearer"
 REALM = "oss-direct-upload"
