@@ -9,19 +9,17 @@ from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.localcloud.formbuilder import content_type as form_content_type
+from tests.localcloud.formbuilder import encode, field, file_part
+
 
 def multipart(fields: Mapping[str, str], filename: str, data: bytes,
               content_type: str = "application/octet-stream") -> tuple[bytes, str]:
     """Encode a PostObject form: the given fields in order, then ``file`` last."""
     boundary = "----e2e" + secrets.token_hex(8)
-    out = bytearray()
-    for name, value in fields.items():
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                f"{value}\r\n").encode()
-    out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-            f"filename=\"{filename}\"\r\nContent-Type: {content_type}\r\n\r\n").encode()
-    out += data + f"\r\n--{boundary}--\r\n".encode()
-    return bytes(out), f"multipart/form-data; boundary={boundary}"
+    parts = [*(field(name, value) for name, value in fields.items()),
+             file_part(data, filename, content_type)]
+    return encode(parts, boundary), form_content_type(boundary)
 
 
 def request(method: str, url: str, body: bytes | None = None,
