@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
 from localcloud.wildcard import matches_any
 
@@ -65,10 +66,6 @@ class CorsRule:
         )
 
 
-def _invalid(message: str) -> OssError:
-    return OssError(400, "InvalidArgument", message)
-
-
 def make_rule(
     *,
     origins: Iterable[str],
@@ -81,15 +78,15 @@ def make_rule(
     origin_list = tuple(str(o) for o in origins)
     method_list = tuple(str(m).upper() for m in methods)
     if not origin_list:
-        raise _invalid("AllowedOrigin is required in a CORSRule.")
+        raise invalid_argument("AllowedOrigin is required in a CORSRule.")
     if not method_list:
-        raise _invalid("AllowedMethod is required in a CORSRule.")
+        raise invalid_argument("AllowedMethod is required in a CORSRule.")
     for origin in origin_list:
         if origin.count("*") > 1:
-            raise _invalid(f"AllowedOrigin {origin} can contain at most one '*'.")
+            raise invalid_argument(f"AllowedOrigin {origin} can contain at most one '*'.")
     for method in method_list:
         if method not in CORS_METHODS:
-            raise _invalid(f"Unsupported method {method} in AllowedMethod.")
+            raise invalid_argument(f"Unsupported method {method} in AllowedMethod.")
     return CorsRule(
         allowed_origins=origin_list,
         allowed_methods=method_list,

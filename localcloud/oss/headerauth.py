@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from localcloud.identity import Principal
+from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
 from localcloud.oss.v1header import SCHEME as V1_SCHEME
 from localcloud.oss.v1header import V1Claim, parse_v1, sign_v1, string_to_sign_v1
@@ -43,7 +44,6 @@ from localcloud.oss.v4claim import (
     access_denied,
     claim_from_header,
     claim_from_query,
-    invalid_argument,
     parse_time,
 )
 
@@ -100,7 +100,7 @@ def _check_time(
     signed_at = parse_time(claim.request_time, H_DATE)
     if claim.request_time[:8] != claim.scope_date:
         raise invalid_argument(
-            "The date in x-oss-credential does not match x-oss-date.", EC_V4_CREDENTIAL_DATE
+            "The date in x-oss-credential does not match x-oss-date.", ec=EC_V4_CREDENTIAL_DATE
         )
     server_time = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if not claim.presigned:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
 from localcloud.oss.store import ObjectMeta
 
@@ -22,8 +23,7 @@ LIMIT_MAX_KEYS = 1000
 
 
 def _invalid(name: str, value: str) -> OssError:
-    return OssError(400, "InvalidArgument", f"Argument {name} is invalid.",
-                    extra={"ArgumentName": name, "ArgumentValue": value})
+    return invalid_argument(f"Argument {name} is invalid.", name=name, value=value)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
+from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
 
 SCHEME = "OSS "
@@ -53,15 +54,11 @@ class V1Claim:
     token: str | None
 
 
-def _invalid(message: str) -> OssError:
-    return OssError(400, "InvalidArgument", message)
-
-
 def parse_v1(authorization: str, headers: Mapping[str, str]) -> V1Claim:
     """Read ``OSS ak:signature`` and the request date (headers have lower-case names)."""
     access_key_id, sep, signature = authorization[len(SCHEME):].strip().rpartition(":")
     if not sep or not access_key_id or not signature:
-        raise _invalid("Authorization header is invalid.")
+        raise invalid_argument("Authorization header is invalid.")
     raw_date = headers.get(H_OSS_DATE) or headers.get(H_DATE)
     if not raw_date:
         raise OssError(403, "AccessDenied",
@@ -69,7 +66,7 @@ def parse_v1(authorization: str, headers: Mapping[str, str]) -> V1Claim:
     try:
         signed_at = parsedate_to_datetime(raw_date)
     except (TypeError, ValueError):
-        raise _invalid(f"Invalid date: {raw_date!r}") from None
+        raise invalid_argument(f"Invalid date: {raw_date!r}") from None
     if signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=timezone.utc)
     token = headers.get(H_SECURITY_TOKEN) or headers.get(H_SDK_SECURITY_TOKEN)

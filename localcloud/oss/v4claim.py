@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
+from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
 from localcloud.oss.v4canonical import ALGORITHM, Q_SIGNATURE, SCOPE_TERMINATOR
 
@@ -29,11 +30,6 @@ Q_ADDITIONAL_HEADERS = "x-oss-additional-headers"
 # left out rather than invented.
 EC_V4_SIGNATURE_MISSING = "0002-00000219"
 EC_V4_CREDENTIAL_DATE = "0002-00000223"
-
-
-def invalid_argument(message: str, ec: str | None = None) -> OssError:
-    """Return 400 InvalidArgument (malformed auth input)."""
-    return OssError(400, "InvalidArgument", message, ec=ec)
 
 
 def access_denied(message: str, ec: str | None = None, **extra: str) -> OssError:
@@ -72,7 +68,7 @@ def split_credential(credential: str) -> tuple[str, str, str, str]:
     access_key_id, scope_date, region, product = parts[:4]
     if len(scope_date) != 8 or not scope_date.isdigit():
         raise invalid_argument(
-            f"Invalid signing date in credential: {scope_date!r}", EC_V4_CREDENTIAL_DATE
+            f"Invalid signing date in credential: {scope_date!r}", ec=EC_V4_CREDENTIAL_DATE
         )
     return access_key_id, scope_date, region, product
 
@@ -91,7 +87,7 @@ def claim_from_header(authorization: str, headers: Mapping[str, str]) -> V4Claim
         raise invalid_argument("Authorization header is invalid: Credential is missing.")
     if not signature:
         raise invalid_argument(
-            "Authorization header is invalid: Signature is missing.", EC_V4_SIGNATURE_MISSING
+            "Authorization header is invalid: Signature is missing.", ec=EC_V4_SIGNATURE_MISSING
         )
     request_time = headers.get(H_DATE)
     if not request_time:
@@ -122,7 +118,7 @@ def claim_from_query(params: Mapping[str, str]) -> V4Claim:
             raise invalid_argument(f"The {name} parameter is required.")
     if not params.get(Q_SIGNATURE):
         raise invalid_argument(
-            f"The {Q_SIGNATURE} parameter is required.", EC_V4_SIGNATURE_MISSING
+            f"The {Q_SIGNATURE} parameter is required.", ec=EC_V4_SIGNATURE_MISSING
         )
     ak, scope_date, region, product = split_credential(params[Q_CREDENTIAL])
     additional = params.get(Q_ADDITIONAL_HEADERS, "")
