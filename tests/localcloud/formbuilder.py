@@ -17,6 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 BOUNDARY = "----FakeFormBoundary7MA4YWxkTrZu0gW"
+# The generated file content: 1 MiB of non-boundary bytes, repeated.
+_BLOCK = bytes(range(256)) * 4096
 
 
 @dataclass(frozen=True)
@@ -160,7 +162,6 @@ class LazyBody:
         self._prefix = prefix
         self._size = size
         self._suffix = suffix
-        self._block = bytes(range(256)) * 4096  # 1 MiB of non-boundary bytes
         self.consumed = 0
         self.total = len(prefix) + size + len(suffix)
 
@@ -174,9 +175,9 @@ class LazyBody:
                 piece = self._prefix[pos : pos + n]
             elif pos < len(self._prefix) + self._size:
                 offset = pos - len(self._prefix)
-                take = min(n, self._size - offset, len(self._block) - offset % len(self._block))
-                start = offset % len(self._block)
-                piece = self._block[start : start + take]
+                take = min(n, self._size - offset, len(_BLOCK) - offset % len(_BLOCK))
+                start = offset % len(_BLOCK)
+                piece = _BLOCK[start : start + take]
             else:
                 offset = pos - len(self._prefix) - self._size
                 piece = self._suffix[offset : offset + n]
@@ -186,12 +187,10 @@ class LazyBody:
         return bytes(out)
 
 
-
 def generated_bytes(size: int) -> Iterable[bytes]:
     """Yield the same bytes :class:`LazyBody` generates, in 1 MiB chunks."""
-    block = bytes(range(256)) * 4096
     remaining = size
     while remaining > 0:
-        piece = block[: min(remaining, len(block))]
+        piece = _BLOCK[: min(remaining, len(_BLOCK))]
         remaining -= len(piece)
         yield piece
