@@ -70,7 +70,6 @@ class LocalCloud:
     identities: IdentityStore
     execution_credentials: Credentials
     admin_credentials: Credentials
-    sts_url: str
     function_url: str | None
     #: The environment the function inherits before the stack's own settings (see function_env).
     inherited_env: Mapping[str, str] = field(default_factory=dict)
@@ -88,9 +87,14 @@ class LocalCloud:
         return f"{self.emulator.url}/{self.bucket}"
 
     @property
+    def sts_url(self) -> str:
+        """The STS stub endpoint: ``http://127.0.0.1:<port>``."""
+        return self.sts.url
+
+    @property
     def website_url(self) -> str:
         """The page's origin plus ``/`` (a different origin from the POST endpoint)."""
-        return f"http://localhost:{self.emulator.port}/"
+        return f"{self.website_origin}/"
 
     @property
     def website_origin(self) -> str:
@@ -137,27 +141,29 @@ class LocalCloud:
         except OSError as exc:
             raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:
-            sts, sts_url = _start_sts(identities, exec_c, bucket, host, sts_port, sts_settings)
+            sts = start_sts(identities=identities, execution_key_id=exec_c.access_key_id,
+                            role_arn=UPLOAD_ROLE_ARN, permission=upload_role_permission(bucket),
+                            host=host, port=sts_port, settings=sts_settings)
         except OSError as exc:
             emulator.stop()
             raise PortInUse(sts_port, config.ENV_STS_PORT, "STS stub") from exc
-        website_origin = f"http://localhost:{emulator.port}"
-        origins = cors_origins or (website_origin, f"http://127.0.0.1:{emulator.port}")
-        emulator.buckets.put(BucketConfig(
-            name=bucket, acl="private",
-            cors_rules=(make_rule(origins=origins, methods=("POST", "GET", "HEAD", "PUT"),
-                                  headers=("*",), expose=EXPOSED_HEADERS, max_age_seconds=600),),
-            index_document="index.html",
-        ))
         cloud = cls(state_dir=state_dir, bucket=bucket, region=config.REGION, emulator=emulator,
                     sts=sts, identities=identities, execution_credentials=exec_c,
-                    admin_credentials=admin_c, sts_url=sts_url, function_url=None,
+                    admin_credentials=admin_c, function_url=None,
                     inherited_env=dict(inherited_env or {}))
         try:
+            origins = cors_origins or (cloud.website_origin, f"http://127.0.0.1:{emulator.port}")
+            emulator.buckets.put(BucketConfig(
+                name=bucket, acl="private",
+                cors_rules=(make_rule(origins=origins, methods=("POST", "GET", "HEAD", "PUT"),
+                                      headers=("*",), expose=EXPOSED_HEADERS,
+                                      max_age_seconds=600),),
+                index_document="index.html",
+            ))
             if start_function:
                 port = function_port or free_port(host)
                 cloud.function_url = f"http://{host}:{port}"
-                cloud._start_function(host, port, website_origin, function_env_overrides or {})
+                cloud._start_function(host, port, function_env_overrides or {})
             if publish_web:
                 from localcloud.webupload import upload_web
 
@@ -174,7 +180,7 @@ class LocalCloud:
         key_url: str = self.emulator.app.signer.pub_key_url
         return key_url.rsplit("/", 1)[0] + "/"
 
-    def function_env(self, website_origin: str, overrides: Mapping[str, str]) -> dict[str, str]:
+    def function_env(self, overrides: Mapping[str, str]) -> dict[str, str]:
         """Return the function's environment: what FC would set, pointing at the stack.
 
         The upload callback is on by default, as in production: grants ask the emulator
@@ -194,7 +200,7 @@ class LocalCloud:
             "OSS_HOST": self.post_url,
             "OSS_STS_ROLE_ARN": UPLOAD_ROLE_ARN,
             "STS_ENDPOINT": self.sts_url,
-            "CORS_ALLOWED_ORIGINS": website_origin,
+            "CORS_ALLOWED_ORIGINS": self.website_origin,
             "ALIBABA_CLOUD_ACCESS_KEY_ID": self.execution_credentials.access_key_id,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.execution_credentials.access_key_secret,
             "ALIBABA_CLOUD_SECURITY_TOKEN": self.execution_credentials.security_token or "",
@@ -204,8 +210,7 @@ class LocalCloud:
         env.update(overrides)
         return env
 
-    def _start_function(self, host: str, port: int, website_origin: str,
-                        overrides: Mapping[str, str]) -> None:
+    def _start_function(self, host: str, port: int, overrides: Mapping[str, str]) -> None:
         self.log_path = self.state_dir / "function.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
         try:
@@ -213,7 +218,7 @@ class LocalCloud:
                 [sys.executable, "-m", "gunicorn", "--chdir", str(FUNCTION_DIR),
                  "--bind", f"{host}:{port}", "--workers", "1", "--threads", "8",
                  "--timeout", "120", "app:app"],
-                env=self.function_env(website_origin, overrides),
+                env=self.function_env(overrides),
                 stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
             )
         finally:
@@ -278,10 +283,3 @@ class LocalCloud:
                  tb: TracebackType | None) -> None:
         self.stop()
 
-
-def _start_sts(identities: IdentityStore, exec_c: Credentials, bucket: str, host: str,
-               port: int, sts_settings: StsSettings | None) -> tuple[RunningSts, str]:
-    """Start the STS stub with the upload role; return it and its URL."""
-    return start_sts(identities=identities, execution_key_id=exec_c.access_key_id,
-                     role_arn=UPLOAD_ROLE_ARN, permission=upload_role_permission(bucket),
-                     host=host, port=port, settings=sts_settings)

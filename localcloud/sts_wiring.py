@@ -22,11 +22,10 @@ def start_sts(
     host: str,
     port: int,
     settings: StsSettings | None = None,
-) -> tuple[RunningSts, str]:
-    """Start the stub trusting only the execution identity; return (server, url)."""
+) -> RunningSts:
+    """Start the stub trusting only the execution identity; return the running server."""
     role = Role(arn=role_arn, trusted_principals=(execution_key_id,),
                 permission_policies=(permission,), max_session_duration=3600)
     stub = StsStub(identities, {role_arn: role}, clock=utc_now,
                    settings=settings or StsSettings())
-    running = stub.start(host, port)
-    return running, running.url
+    return stub.start(host, port)

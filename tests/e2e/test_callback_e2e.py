@@ -154,10 +154,10 @@ def test_stack_wires_the_callback_by_default_and_an_override_turns_it_off(
     cloud: LocalCloud,
 ) -> None:
     assert cloud.function_url is not None
-    wired = cloud.function_env(cloud.website_origin, {})
+    wired = cloud.function_env({})
     assert wired["UPLOAD_CALLBACK_URL"] == f"{cloud.function_url}/callback"
     assert wired["CALLBACK_PUBKEY_URL_PREFIXES"] == f"{cloud.oss_url}/.localcloud/"
-    off = cloud.function_env(cloud.website_origin, {"UPLOAD_CALLBACK_URL": ""})
+    off = cloud.function_env({"UPLOAD_CALLBACK_URL": ""})
     assert off["UPLOAD_CALLBACK_URL"] == ""
     status, _, health = request("GET", f"{cloud.function_url}/healthz")
     assert status == 200
@@ -171,12 +171,12 @@ def test_inherited_environment_is_the_base_the_stack_settings_and_overrides_win_
     inherited = {"UPLOAD_CALLBACK_URL": "", "UPLOAD_MAX_BYTES": "2048", "OSS_BUCKET": "other",
                  "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "FAKE-SECRET-from-the-shell"}
     shell = replace(cloud, inherited_env=inherited)
-    env = shell.function_env(cloud.website_origin, {"UPLOAD_MAX_BYTES": "4096"})
+    env = shell.function_env({"UPLOAD_MAX_BYTES": "4096"})
     assert env["UPLOAD_CALLBACK_URL"] == ""
     assert env["UPLOAD_MAX_BYTES"] == "4096"
     assert env["OSS_BUCKET"] == cloud.bucket
     assert env["ALIBABA_CLOUD_ACCESS_KEY_SECRET"] == cloud.execution_credentials.access_key_secret
-    assert "UPLOAD_MAX_BYTES" not in cloud.function_env(cloud.website_origin, {})
+    assert "UPLOAD_MAX_BYTES" not in cloud.function_env({})
 
 
 def test_empty_callback_url_override_turns_the_callback_off(
