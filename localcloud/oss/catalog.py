@@ -25,6 +25,8 @@ MSG_SIGNATURE_MISMATCH = (
     "The request signature we calculated does not match the signature you provided. "
     "Check your key and signing method."
 )
+MSG_INVALID_TOKEN = "The security token you provided is invalid."
+MSG_TIME_SKEWED = "The difference between the request time and the current time is too large."
 MSG_POLICY_EXPIRED = "Invalid according to Policy: Policy expired."
 MSG_CONDITION_FAILED = "Invalid according to Policy: Policy Condition failed: {condition}"
 MSG_TOO_LARGE = "Your proposed upload exceeds the maximum allowed size."
@@ -85,7 +87,7 @@ def request_time_too_skewed() -> OssError:
     return OssError(
         403,
         "RequestTimeTooSkewed",
-        "The difference between the request time and the current time is too large.",
+        MSG_TIME_SKEWED,
         ec="0002-00000709",
     )
 
@@ -111,7 +113,7 @@ def invalid_security_token() -> OssError:
     (OSS 403 troubleshooting page; EC page 0002-00000008).
     """
     return OssError(
-        403, "InvalidSecurityToken", "The security token you provided is invalid.",
+        403, "InvalidSecurityToken", MSG_INVALID_TOKEN,
         ec="0002-00000008",
     )
 

@@ -17,7 +17,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from localcloud.identity import Principal
-from localcloud.oss.catalog import invalid_argument
+from localcloud.oss.catalog import (
+    MSG_INVALID_TOKEN,
+    MSG_SIGNATURE_MISMATCH,
+    MSG_TIME_SKEWED,
+    MSG_UNKNOWN_AK,
+    invalid_argument,
+)
 from localcloud.oss.errors import OssError
 from localcloud.oss.v1header import SCHEME as V1_SCHEME
 from localcloud.oss.v1header import V1Claim, parse_v1, sign_v1, string_to_sign_v1
@@ -58,13 +64,6 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 EC_V4_SIGNATURE_MISMATCH = "0002-00000201"
 EC_V4_NOT_YET_VALID = "0002-00000235"
 
-MSG_SIGNATURE = (
-    "The request signature we calculated does not match the signature you provided. "
-    "Check your key and signing method."
-)
-MSG_UNKNOWN_KEY = "The OSS Access Key Id you provided does not exist in our records."
-MSG_BAD_TOKEN = "The security token you provided is invalid."
-MSG_SKEWED = "The difference between the request time and the current time is too large."
 
 
 @dataclass(frozen=True)
@@ -84,7 +83,7 @@ def _skew_error(request_time: str, now: datetime, settings: HeaderAuthSettings) 
     return OssError(
         403,
         "RequestTimeTooSkewed",
-        MSG_SKEWED,
+        MSG_TIME_SKEWED,
         extra={
             "RequestTime": request_time,
             "ServerTime": now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
@@ -125,6 +124,11 @@ def _check_time(
         )
 
 
+def _unknown_key(access_key_id: str) -> OssError:
+    return OssError(403, "InvalidAccessKeyId", MSG_UNKNOWN_AK,
+                    extra={"OSSAccessKeyId": access_key_id})
+
+
 def _principal_for(
     claim: V4Claim | V1Claim, lookup: Callable[[str], Principal | None], now: datetime
 ) -> Principal:
@@ -132,28 +136,18 @@ def _principal_for(
     principal = lookup(claim.access_key_id)
     # OSS forgets expired temporary keys, so it reports them as unknown (InvalidAccessKeyId).
     if principal is None or principal.is_expired(now):
-        raise OssError(
-            403,
-            "InvalidAccessKeyId",
-            MSG_UNKNOWN_KEY,
-            extra={"OSSAccessKeyId": claim.access_key_id},
-        )
+        raise _unknown_key(claim.access_key_id)
     expected = principal.security_token
     if expected is None:
         if claim.token:
-            raise OssError(403, "InvalidSecurityToken", MSG_BAD_TOKEN)
+            raise OssError(403, "InvalidSecurityToken", MSG_INVALID_TOKEN)
         return principal
     if not claim.token:
         # UNCONFIRMED: OSS's code for an STS key used without its token; the stricter reading
         # (the key alone is not a known credential) is InvalidAccessKeyId.
-        raise OssError(
-            403,
-            "InvalidAccessKeyId",
-            MSG_UNKNOWN_KEY,
-            extra={"OSSAccessKeyId": claim.access_key_id},
-        )
+        raise _unknown_key(claim.access_key_id)
     if not hmac.compare_digest(claim.token.encode("utf-8"), expected.encode("utf-8")):
-        raise OssError(403, "InvalidSecurityToken", MSG_BAD_TOKEN)
+        raise OssError(403, "InvalidSecurityToken", MSG_INVALID_TOKEN)
     return principal
 
 
@@ -180,7 +174,7 @@ def _verify_v1(
         raise OssError(
             403,
             "SignatureDoesNotMatch",
-            MSG_SIGNATURE,
+            MSG_SIGNATURE_MISMATCH,
             extra={"OSSAccessKeyId": claim.access_key_id, "SignatureProvided": claim.signature,
                    "StringToSign": text},
         )
@@ -256,7 +250,7 @@ def verify_header_auth(
         raise OssError(
             403,
             "SignatureDoesNotMatch",
-            MSG_SIGNATURE,
+            MSG_SIGNATURE_MISMATCH,
             ec=EC_V4_SIGNATURE_MISMATCH,
             extra={
                 "OSSAccessKeyId": claim.access_key_id,
