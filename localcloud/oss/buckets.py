@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.config import BUCKET_NAME_RE
+from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.cors import MAX_RULES, CorsRule
 from localcloud.oss.errors import OssError
 
@@ -97,9 +98,9 @@ class BucketRegistry:
         if not BUCKET_NAME_RE.match(config.name):
             raise OssError(400, "InvalidBucketName", "The specified bucket is not valid.")
         if config.acl not in BUCKET_ACLS:
-            raise OssError(400, "InvalidArgument", "no such bucket access control exists")
+            raise invalid_argument("no such bucket access control exists")
         if len(config.cors_rules) > MAX_RULES:
-            raise OssError(400, "InvalidArgument", "Too many CORS rules.")
+            raise invalid_argument("Too many CORS rules.")
         with self._lock:
             self._persist(config)
             self._buckets[config.name] = config

@@ -22,7 +22,12 @@ from typing import BinaryIO
 from localcloud.identity import Principal
 from localcloud.oss import access
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
-from localcloud.oss.catalog import invalid_digest, invalid_object_name
+from localcloud.oss.catalog import (
+    MSG_TOO_LARGE,
+    invalid_argument,
+    invalid_digest,
+    invalid_object_name,
+)
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import OssError
 from localcloud.oss.listing import ListParams, list_page, render_list_v2
@@ -40,6 +45,11 @@ _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 def no_such_key() -> OssError:
     """Return the 404 OSS answers for a missing object."""
     return OssError(404, "NoSuchKey", "The specified key does not exist.", ec="0026-00000001")
+
+
+def _put_too_large() -> OssError:
+    """PutObject's refusal past 5 GB (the PostObject text, without its EC)."""
+    return OssError(400, "EntityTooLarge", MSG_TOO_LARGE)
 
 
 def check_key(key: str) -> None:
@@ -117,10 +127,9 @@ class ObjectApi:
                          acl=bucket.acl)
         acl = request.header("x-oss-object-acl", "default")
         if acl not in OBJECT_ACLS:
-            raise OssError(400, "InvalidArgument", "no such object access control exists")
+            raise invalid_argument("no such object access control exists")
         if request.content_length is not None and request.content_length > MAX_PUT_SIZE:
-            raise OssError(400, "EntityTooLarge",
-                           "Your proposed upload exceeds the maximum allowed size.")
+            raise _put_too_large()
         temp_path, size, md5, crc = self._spool(request, bucket.name)
         try:
             expected_md5 = request.header("content-md5")
@@ -165,8 +174,7 @@ class ObjectApi:
                         break
                     size += len(data)
                     if size > MAX_PUT_SIZE:
-                        raise OssError(400, "EntityTooLarge",
-                                       "Your proposed upload exceeds the maximum allowed size.")
+                        raise _put_too_large()
                     md5.update(data)
                     crc = crc64_update(crc, data)
                     out.write(data)
