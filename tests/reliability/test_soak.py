@@ -40,7 +40,10 @@ def run_soak(grants: int, threads: int) -> None:
         lifetimes = grants * STEP / (DURATION - MARGIN)
         assert failures == []
         assert lb.stub.assume_role_calls == lb.stub.issued  # no call wasted or refused
-        assert lb.stub.issued >= 6  # at least five refreshes happened
+        # From below: no credential served past its expiry, so each call covers at most
+        # DURATION simulated seconds (under contention a refresh may land after expiry -
+        # margin, never after expiry).
+        assert lb.stub.issued >= int(grants * STEP / DURATION)
         # One call per refresh, +1 for the first fetch and +1 for the partial lifetime at the
         # end; a refresh is due only when the clock passes expiry - margin.
         assert lb.stub.issued <= int(lifetimes) + 2
