@@ -384,19 +384,19 @@ def test_rpc_parameters_in_a_form_body_are_accepted(sts: Sts) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ak", "secret", "token", "code"),
+    ("ak", "secret", "token", "expected_status", "code"),
     [
-        (CALLER_AK, "another-fake-secret", CALLER_TOKEN, "SignatureDoesNotMatch"),
-        (CALLER_AK, CALLER_SECRET, "forged", "InvalidSecurityToken.Malformed"),
-        ("FAKE-AK-UNKNOWN", CALLER_SECRET, None, "InvalidAccessKeyId.NotFound"),
+        (CALLER_AK, "another-fake-secret", CALLER_TOKEN, 400, "SignatureDoesNotMatch"),
+        (CALLER_AK, CALLER_SECRET, "forged", 400, "InvalidSecurityToken.Malformed"),
+        ("FAKE-AK-UNKNOWN", CALLER_SECRET, None, 404, "InvalidAccessKeyId.NotFound"),
     ],
 )
 def test_rpc_refusals_use_sts_codes(
-    sts: Sts, ak: str, secret: str, token: str | None, code: str
+    sts: Sts, ak: str, secret: str, token: str | None, expected_status: int, code: str
 ) -> None:
     status, body = _http(sts, "GET", "/?" + urlencode(_rpc_query(ak, secret, token)))
 
-    assert 400 <= status < 500 and json.loads(body)["Code"] == code
+    assert (status, json.loads(body)["Code"]) == (expected_status, code)
 
 
 def test_replayed_rpc_request_is_refused(sts: Sts) -> None:
