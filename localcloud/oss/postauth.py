@@ -3,16 +3,15 @@
 Owns the authentication fields of a POST form (oss-postobject.md §2.1, §3, §4, §11.3):
 V4 (``x-oss-signature-version`` / ``x-oss-credential`` / ``x-oss-date`` /
 ``x-oss-signature``) with its date/credential consistency rules and clock window,
-V1 (``OSSAccessKeyId`` / ``Signature``), the security-token check for STS keys, and
-the signing-key chain recomputed independently of the project's signer (the two
-meet only in the known-answer vectors). Pure: ``now`` and the identity lookup are
+V1 (``OSSAccessKeyId`` / ``Signature``) and the security-token check for STS keys. The
+HMAC chains are those of :mod:`v4canonical` and :mod:`v1header` (the object API signs
+the same way), independent of the project's signer (the two meet only in the
+known-answer vectors). Pure: ``now`` and the identity lookup are
 passed in; comparisons are constant-time. Must not import ``functions/sign``.
 """
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import hmac
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,6 +19,15 @@ from datetime import datetime, timedelta, timezone
 
 from localcloud.identity import Principal
 from localcloud.oss import catalog
+from localcloud.oss.v1header import sign_v1
+from localcloud.oss.v4canonical import (
+    ALGORITHM,
+    DATE_FORMAT,
+    PRODUCT,
+    SCOPE_TERMINATOR,
+    sign,
+    signing_key,
+)
 
 FIELD_SIGNATURE_VERSION = "x-oss-signature-version"
 FIELD_CREDENTIAL = "x-oss-credential"
@@ -29,11 +37,6 @@ FIELD_SECURITY_TOKEN = "x-oss-security-token"
 FIELD_POLICY = "policy"
 FIELD_V1_ACCESS_KEY = "ossaccesskeyid"  # lower-case: form names are case-insensitive
 FIELD_V1_SIGNATURE = "signature"
-V4_ALGORITHM = "OSS4-HMAC-SHA256"
-V4_SECRET_PREFIX = "aliyun_v4"
-V4_TERMINATOR = "aliyun_v4_request"
-V4_SERVICE = "oss"
-V4_DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 EC_BAD_VERSION = "0002-00000701"
 EC_POLICY_MISSING = "0002-00000702"
 EC_V1_SIGNATURE_EMPTY = "0002-00000703"
@@ -66,23 +69,18 @@ class Authenticated:
 
 
 def v4_signing_key(secret: str, date: str, region: str) -> bytes:
-    """Derive the V4 signing key: secret → date → region → service → terminator."""
-    key = hmac.new((V4_SECRET_PREFIX + secret).encode("utf-8"), date.encode(), hashlib.sha256)
-    for part in (region, V4_SERVICE, V4_TERMINATOR):
-        key = hmac.new(key.digest(), part.encode("utf-8"), hashlib.sha256)
-    return key.digest()
+    """Derive the V4 signing key for OSS (the same chain as signed object-API requests)."""
+    return signing_key(secret, date, region, PRODUCT)
 
 
 def v4_post_signature(secret: str, date: str, region: str, policy_b64: str) -> str:
     """Sign the Base64 policy as sent (no canonical request for POST), lowercase hex."""
-    key = v4_signing_key(secret, date, region)
-    return hmac.new(key, policy_b64.encode("utf-8"), hashlib.sha256).hexdigest()
+    return sign(v4_signing_key(secret, date, region), policy_b64)
 
 
 def v1_post_signature(secret: str, policy_b64: str) -> str:
-    """Sign the Base64 policy the V1 way: Base64 of HMAC-SHA1."""
-    digest = hmac.new(secret.encode("utf-8"), policy_b64.encode("utf-8"), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode("ascii")
+    """Sign the Base64 policy the V1 way: Base64 of HMAC-SHA1, as V1 headers are signed."""
+    return sign_v1(secret, policy_b64)
 
 
 def _same(expected: str, given: str) -> bool:
@@ -121,7 +119,7 @@ def _require_policy(fields: Mapping[str, str]) -> str:
 
 def _check_v4_date(value: str, credential_date: str, now: datetime, rules: AuthRules) -> None:
     try:
-        signed_at = datetime.strptime(value, V4_DATE_FORMAT).replace(tzinfo=timezone.utc)
+        signed_at = datetime.strptime(value, DATE_FORMAT).replace(tzinfo=timezone.utc)
     except ValueError as exc:
         raise catalog.invalid_argument(
             f"Invalid x-oss-date: '{value}'.", ec=EC_CREDENTIAL_DATE
@@ -138,7 +136,7 @@ def _check_v4_date(value: str, credential_date: str, now: datetime, rules: AuthR
 
 def _parse_credential(credential: str) -> tuple[str, str, str]:
     parts = credential.split("/")
-    if len(parts) != 5 or parts[4] != V4_TERMINATOR or parts[3] != V4_SERVICE or not parts[2]:
+    if len(parts) != 5 or parts[4] != SCOPE_TERMINATOR or parts[3] != PRODUCT or not parts[2]:
         raise catalog.invalid_argument(
             f"Invalid x-oss-credential: '{credential}'.", ec=EC_CREDENTIAL_FORMAT
         )
@@ -216,7 +214,7 @@ def authenticate(
     """
     version = fields.get(FIELD_SIGNATURE_VERSION)
     if version is not None:
-        if version != V4_ALGORITHM:
+        if version != ALGORITHM:
             raise catalog.invalid_argument(
                 f"Invalid signature version: '{version}'.", ec=EC_BAD_VERSION
             )

@@ -14,7 +14,9 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import quote
 
 ALGORITHM = "OSS4-HMAC-SHA256"
+DATE_FORMAT = "%Y%m%dT%H%M%SZ"  # x-oss-date, ISO 8601 basic
 SCOPE_TERMINATOR = "aliyun_v4_request"
+SECRET_PREFIX = "aliyun_v4"
 PRODUCT = "oss"
 UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
 H_AUTHORIZATION = "authorization"
@@ -87,7 +89,7 @@ def string_to_sign(request_time: str, scope: str, canonical: str) -> str:
 
 def signing_key(secret: str, date: str, region: str, product: str) -> bytes:
     """Derive the V4 signing key: HMAC chain over date, region, product, terminator."""
-    key = ("aliyun_v4" + secret).encode("utf-8")
+    key = (SECRET_PREFIX + secret).encode("utf-8")
     for part in (date, region, product, SCOPE_TERMINATOR):
         key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
     return key

@@ -14,9 +14,8 @@ from datetime import datetime, timezone
 
 from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
-from localcloud.oss.v4canonical import ALGORITHM, Q_SIGNATURE, SCOPE_TERMINATOR
+from localcloud.oss.v4canonical import ALGORITHM, DATE_FORMAT, Q_SIGNATURE, SCOPE_TERMINATOR
 
-DATE_FORMAT = "%Y%m%dT%H%M%SZ"
 H_DATE = "x-oss-date"
 H_SECURITY_TOKEN = "x-oss-security-token"
 Q_SIGNATURE_VERSION = "x-oss-signature-version"
