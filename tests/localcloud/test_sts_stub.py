@@ -30,6 +30,7 @@ from alibabacloud_sts20150401 import models
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from alibabacloud_tea_openapi.models import Config
+from Tea.exceptions import RetryError
 
 from localcloud.identity import IdentityStore, Principal, oss_object_resource
 from localcloud.sts.faults import FaultMode, FaultPlan
@@ -431,7 +432,8 @@ def test_credentials_provider_itself_cannot_reach_plain_http(sts: Sts) -> None:
         sts_endpoint=sts.running.endpoint,
     )
 
-    with pytest.raises(Exception):  # noqa: B017 - TLS handshake against a plain-HTTP socket
+    # The SDK speaks HTTPS only: its TLS handshake against the plain-HTTP stub fails.
+    with pytest.raises(RetryError, match="HTTPSConnectionPool"):
         provider.get_credentials()
 
     assert sts.stub.issued == 0
