@@ -14,7 +14,8 @@ import threading
 from collections.abc import Sequence
 
 from localcloud.config import ConfigError, Settings
-from localcloud.stack import PortInUse
+from localcloud.ports import PortInUse
+from localcloud.stack import LocalCloud
 
 EXIT_USAGE = 2
 
@@ -27,8 +28,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"localcloud: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    from localcloud.stack import LocalCloud
-
     try:
         cloud = LocalCloud.start(
             settings.state_dir,
