@@ -35,4 +35,6 @@ def test_bad_port_setting_is_reported_without_traceback(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 2
-    assert "DEV_OSS_PORT" in done.stderr and "Traceback" not in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
+    assert done.stderr.splitlines() == [
+        "localcloud: DEV_OSS_PORT='ninety' is not a port number (0-65535; 0 = any free port)"]
