@@ -42,6 +42,7 @@ from localcloud.ports import PortInUse, free_port, port_free
 from localcloud.sts.roles import StsSettings
 from localcloud.sts.server import RunningSts
 from localcloud.sts_wiring import start_sts
+from localcloud.webupload import upload_web
 
 __all__ = [
     "ACCOUNT_ID", "UPLOAD_PREFIX", "UPLOAD_ROLE_ARN", "UPLOAD_ROLE_NAME", "Credentials",
@@ -165,8 +166,6 @@ class LocalCloud:
                 cloud.function_url = f"http://{host}:{port}"
                 cloud._start_function(host, port, function_env_overrides or {})
             if publish_web:
-                from localcloud.webupload import upload_web
-
                 upload_web(cloud, WEB_DIR)
             cloud.write_endpoints()
         except BaseException:

@@ -10,7 +10,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import alibabacloud_oss_v2 as oss
+
+    from localcloud.stack import LocalCloud
 
 CONTENT_TYPES = {
     ".html": "text/html; charset=utf-8",
@@ -31,8 +36,8 @@ def config_js(function_url: str | None) -> bytes:
     return f"window.OSS_UPLOAD_CONFIG = {json.dumps(settings)};\n".encode()
 
 
-def upload_web(cloud: Any, web_dir: Path) -> list[str]:
-    """Upload every page file plus config.js as public-read objects; return the keys."""
+def admin_client(cloud: LocalCloud, *, retry_max_attempts: int | None = None) -> oss.Client:
+    """Return an official-SDK client for the stack's admin identity, pointed at the emulator."""
     import alibabacloud_oss_v2 as oss
 
     cfg = oss.config.load_default()
@@ -41,7 +46,16 @@ def upload_web(cloud: Any, web_dir: Path) -> list[str]:
     )
     cfg.region = cloud.region
     cfg.endpoint = cloud.oss_url
-    client = oss.Client(cfg)
+    if retry_max_attempts is not None:
+        cfg.retry_max_attempts = retry_max_attempts
+    return oss.Client(cfg)
+
+
+def upload_web(cloud: LocalCloud, web_dir: Path) -> list[str]:
+    """Upload every page file plus config.js as public-read objects; return the keys."""
+    import alibabacloud_oss_v2 as oss
+
+    client = admin_client(cloud)
     uploaded: list[str] = []
 
     def put(key: str, body: bytes) -> None:

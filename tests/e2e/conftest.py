@@ -12,19 +12,16 @@ from pathlib import Path
 import alibabacloud_oss_v2 as oss
 import pytest
 
+from localcloud import webupload
 from localcloud.stack import LocalCloud
 
 
 def admin_client(cloud: LocalCloud) -> oss.Client:
-    """Return an SDK client for the stack's admin identity (the independent reader)."""
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-        cloud.admin_credentials.access_key_id, cloud.admin_credentials.access_key_secret
-    )
-    cfg.region = cloud.region
-    cfg.endpoint = cloud.oss_url
-    cfg.retry_max_attempts = 1
-    return oss.Client(cfg)
+    """Return an SDK client for the stack's admin identity (the independent reader).
+
+    No retries: a refused or failed read shows as the test's failure, not as a retry.
+    """
+    return webupload.admin_client(cloud, retry_max_attempts=1)
 
 
 @pytest.fixture(scope="module")
