@@ -38,6 +38,7 @@ from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
+from localcloud.oss.wire import HEADER_CRC64, HEADER_REQUEST_ID
 from localcloud.ports import PortInUse, free_port, port_free
 from localcloud.sts.roles import StsSettings
 from localcloud.sts.server import RunningSts
@@ -53,7 +54,7 @@ ENDPOINTS_FILE = "endpoints.json"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 FUNCTION_DIR = REPO_ROOT / "functions" / "sign"
 WEB_DIR = REPO_ROOT / "web"
-EXPOSED_HEADERS = ("ETag", "x-oss-request-id", "x-oss-hash-crc64ecma", "Content-MD5")
+EXPOSED_HEADERS = ("ETag", HEADER_REQUEST_ID, HEADER_CRC64, "Content-MD5")
 #: The signing function's variables for the upload callback (its README table).
 CALLBACK_URL_VAR = "UPLOAD_CALLBACK_URL"
 PUBKEY_PREFIXES_VAR = "CALLBACK_PUBKEY_URL_PREFIXES"

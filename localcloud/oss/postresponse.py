@@ -11,10 +11,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
+from localcloud.oss.wire import HEADER_CRC64
+
 if TYPE_CHECKING:
     from localcloud.oss.postobject import VerifiedUpload
-
-HEADER_CRC64 = "x-oss-hash-crc64ecma"
 
 
 def success_response(

@@ -21,6 +21,7 @@ from typing import Any
 
 from localcloud.oss.errors import OssError, render_error
 from localcloud.oss.wire import (
+    HEADER_EC,
     HEADER_REQUEST_ID,
     SERVER_NAME,
     ChunkedReader,
@@ -130,7 +131,7 @@ class _OssRequestHandler(BaseHTTPRequestHandler):
         body = render_error(error, request_id=request_id, host_id=self.headers.get("Host", ""))
         headers = {"Content-Type": "application/xml"}
         if error.ec:
-            headers["x-oss-ec"] = error.ec
+            headers[HEADER_EC] = error.ec
         self._send(Response(error.status, headers, body), request_id, close=close)
 
     def _send(self, response: Response, request_id: str, *, close: bool) -> None:
