@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from alibabacloud_oss_v2.crc import Crc64
@@ -19,7 +20,9 @@ from localcloud.oss.crc64 import crc64_update, crc64_update_pure
     ],
 )
 @pytest.mark.parametrize("impl", [crc64_update, crc64_update_pure], ids=["fast", "pure"])
-def test_crc64_matches_the_reference_check_values(impl, data: bytes, expected: int) -> None:
+def test_crc64_matches_the_reference_check_values(
+    impl: Callable[[int, bytes], int], data: bytes, expected: int
+) -> None:
     assert impl(0, data) == expected
 
 
