@@ -1,39 +1,29 @@
 """Publish the upload page (``web/``) into the emulated bucket, as the deploy step does.
 
-Owns the file-to-object mapping (content types, public-read ACL) and the generated
-``config.js`` that tells the page where the signing function is. Uses the official
-``alibabacloud-oss-v2`` SDK with the admin identity, so the emulator's object API is
-exercised exactly as a real deploy would exercise OSS. Never imports the signing function.
+Owns the admin client of the emulated bucket and the call into the deploy step's
+publisher (``scripts/upload_web.py``), so the page lands exactly as a deployment puts it.
+Uses the official ``alibabacloud-oss-v2`` SDK, so the emulator's object API is exercised
+as a real deploy exercises OSS. Never imports the signing function.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from scripts.upload_web import (
+    CONFIG_KEY,
+    PageFile,
+    config_js,
+    content_type_for,
+    page_files,
+    publish,
+)
 
 if TYPE_CHECKING:
     import alibabacloud_oss_v2 as oss
 
     from localcloud.stack import LocalCloud
-
-CONTENT_TYPES = {
-    ".html": "text/html; charset=utf-8",
-    ".css": "text/css; charset=utf-8",
-    ".js": "text/javascript; charset=utf-8",
-    ".json": "application/json",
-    ".svg": "image/svg+xml",
-    ".png": "image/png",
-    ".ico": "image/x-icon",
-    ".md": "text/markdown; charset=utf-8",
-}
-SKIPPED = {"README.md", "config.js"}
-
-
-def config_js(function_url: str | None) -> bytes:
-    """Render ``config.js`` (``window.OSS_UPLOAD_CONFIG``, see web/README.md)."""
-    settings = {"apiBase": function_url or ""}
-    return f"window.OSS_UPLOAD_CONFIG = {json.dumps(settings)};\n".encode()
 
 
 def admin_client(cloud: LocalCloud, *, retry_max_attempts: int | None = None) -> oss.Client:
@@ -52,24 +42,14 @@ def admin_client(cloud: LocalCloud, *, retry_max_attempts: int | None = None) ->
 
 
 def upload_web(cloud: LocalCloud, web_dir: Path) -> list[str]:
-    """Upload every page file plus config.js as public-read objects; return the keys."""
-    import alibabacloud_oss_v2 as oss
+    """Publish the page and its config.js with the deploy step's own code; return the keys.
 
-    client = admin_client(cloud)
-    uploaded: list[str] = []
-
-    def put(key: str, body: bytes) -> None:
-        content_type = CONTENT_TYPES.get(Path(key).suffix, "application/octet-stream")
-        client.put_object(oss.PutObjectRequest(
-            bucket=cloud.bucket, key=key, body=body, content_type=content_type,
-            acl="public-read", cache_control="no-cache",
-        ))
-        uploaded.append(key)
-
-    if web_dir.is_dir():
-        for path in sorted(p for p in web_dir.rglob("*") if p.is_file()):
-            key = path.relative_to(web_dir).as_posix()
-            if key not in SKIPPED:
-                put(key, path.read_bytes())
-    put("config.js", config_js(cloud.function_url))
-    return uploaded
+    ``scripts/upload_web.py`` is what s.yaml's post-deploy hook runs against real OSS, so
+    ``make dev`` and the tests exercise the exact file list, content types, ACL and
+    ``config.js`` a deployment produces.
+    """
+    files = page_files(web_dir)
+    if cloud.function_url:  # without a function the page says it is not configured
+        files.append(PageFile(CONFIG_KEY, config_js(cloud.function_url),
+                              content_type_for(CONFIG_KEY)))
+    return publish(admin_client(cloud), cloud.bucket, files, "public-read", "no-cache")
