@@ -5,12 +5,19 @@ Every error a client can provoke, and every dependency failure, is a subclass of
 ``web`` turns them into JSON in exactly one place. Messages are written for the
 client: they never carry secrets, request bodies or SDK internals.
 
+:func:`load_json` lives here beside :class:`MalformedJson`, the one error it raises: every
+JSON a client sends (the ``POST /uploads`` body, the callback body, the FC event) is read
+through it, so its bounds hold everywhere.
+
 Depends on nothing but the standard library.
 """
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
+from typing import Any
 
 
 class SignError(Exception):
@@ -36,6 +43,92 @@ class MalformedJson(BadRequest):
     """The body is not a UTF-8 JSON object."""
 
     code = "malformed_json"
+
+
+class InvalidHeader(BadRequest):
+    """A header the function reads holds control characters or is otherwise unreadable."""
+
+    code = "invalid_header"
+
+
+#: Our documents are flat (the FC event is 3 levels deep); deeper is abuse, and the
+#: parser's recursion must never reach the interpreter's limit (a ``RecursionError``).
+MAX_JSON_DEPTH = 32
+#: No number we read has more than 20 digits; the bound keeps ``int()`` linear on every
+#: Python (3.10 before 3.10.7 converts long digit strings in quadratic time).
+MAX_JSON_NUMBER_CHARS = 1000
+_JSON_STRUCTURE = re.compile(r'[\[\]{}"\\]')
+
+
+class _OutOfBounds(ValueError):
+    """A number or constant ``load_json`` refuses; becomes ``MalformedJson``."""
+
+
+def _bounded_int(text: str) -> int:
+    if len(text) > MAX_JSON_NUMBER_CHARS:
+        raise _OutOfBounds(f"JSON number longer than {MAX_JSON_NUMBER_CHARS} characters")
+    return int(text)
+
+
+def _bounded_float(text: str) -> float:
+    if len(text) > MAX_JSON_NUMBER_CHARS:
+        raise _OutOfBounds(f"JSON number longer than {MAX_JSON_NUMBER_CHARS} characters")
+    return float(text)
+
+
+def _no_constant(name: str) -> Any:
+    raise _OutOfBounds(f"{name} is not JSON")
+
+
+_JSON_DECODER = json.JSONDecoder(
+    parse_int=_bounded_int, parse_float=_bounded_float, parse_constant=_no_constant
+)
+
+
+def _deeper_than(text: str, limit: int) -> bool:
+    """Say whether arrays and objects in ``text`` nest deeper than ``limit`` (one pass)."""
+    if text.count("[") + text.count("{") <= limit:
+        return False  # the usual case, at C speed: too few openers to nest that deep
+    depth, in_string, escaped_at = 0, False, -1
+    for match in _JSON_STRUCTURE.finditer(text):
+        at, char = match.start(), match.group()
+        if at == escaped_at:
+            continue
+        if in_string:
+            if char == "\\":
+                escaped_at = at + 1
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif char in "]}":
+            depth -= 1
+    return False
+
+
+def load_json(raw: str | bytes) -> Any:
+    """Parse client JSON within bounds; raise ``MalformedJson`` for anything else.
+
+    Bounds: nesting at most ``MAX_JSON_DEPTH``, numbers at most ``MAX_JSON_NUMBER_CHARS``
+    characters, no ``NaN``/``Infinity`` (not JSON, though ``json.loads`` takes them).
+    Bytes must be UTF-8.
+    """
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        raise MalformedJson("body is not UTF-8 text") from exc
+    if _deeper_than(text, MAX_JSON_DEPTH):
+        raise MalformedJson(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return _JSON_DECODER.decode(text)
+    except _OutOfBounds as exc:
+        raise MalformedJson(str(exc)) from exc
+    except ValueError as exc:
+        raise MalformedJson("body is not valid JSON") from exc
 
 
 class NotFound(SignError):
