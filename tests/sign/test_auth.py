@@ -105,7 +105,8 @@ def test_anonymous_request_without_origin_is_403_with_cors_free_json(
     clock: FakeClock, fetcher: FakeFetcher
 ) -> None:
     client = Client(build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock))
-    response = client.get("/get_post_signature_for_oss_upload")
+    response = client.post("/uploads", json={"filename": "a.png", "size": 1,
+                                             "content_type": "image/png"})
     assert response.status_code == 403
     assert response.get_json()["error"]["code"] == "origin_not_allowed"
     assert fetcher.calls == 0
@@ -137,14 +138,18 @@ def test_valid_token_gets_a_grant_under_its_own_prefix_pinned_in_the_policy(
     assert ["eq", "$key", grant["key"]] in conditions
 
 
-def test_sample_route_dir_is_the_callers_folder(jwt_client: Client) -> None:
-    grant = jwt_client.get(
+def test_sample_route_dir_is_a_fresh_directory_in_the_callers_folder(
+    clock: FakeClock, fetcher: FakeFetcher
+) -> None:
+    env = {**JWT_ENV, "UPLOAD_SAMPLE_ROUTE": "on"}
+    client = Client(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
+    grant = client.get(
         "/get_post_signature_for_oss_upload", headers=bearer(hs_token(sub="bob"))
     ).get_json()
-    assert grant["dir"] == "uploads/bob/"
+    assert grant["dir"] == f"uploads/bob/{grant['grant_id']}/"
     conditions = policy.decode(grant["policy"])["conditions"]
     assert isinstance(conditions, list)
-    assert ["starts-with", "$key", "uploads/bob/"] in conditions
+    assert ["starts-with", "$key", grant["dir"]] in conditions
 
 
 def test_missing_token_is_401_with_a_bare_bearer_challenge(jwt_client: Client) -> None:
@@ -220,7 +225,9 @@ def test_expiry_within_the_leeway_is_accepted() -> None:
 
 
 @pytest.mark.parametrize("path", ["/uploads", "/get_post_signature_for_oss_upload"])
-def test_preflight_never_needs_a_token(jwt_client: Client, path: str) -> None:
+def test_preflight_never_needs_a_token(clock: FakeClock, fetcher: FakeFetcher, path: str) -> None:
+    env = {**JWT_ENV, "UPLOAD_SAMPLE_ROUTE": "on"}
+    jwt_client = Client(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
     response = jwt_client.options(path, headers={
         "Origin": ORIGIN, "Access-Control-Request-Method": "POST",
         "Access-Control-Request-Headers": "authorization, content-type",

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from uploadsign import httpfetch, policy
+from uploadsign import granttoken, httpfetch, policy
 from uploadsign.callback_verify import (
     CallbackVerifier,
     PublicKeyCache,
@@ -26,7 +26,7 @@ from werkzeug.test import Client
 from tests.support.callback_vectors import DOC_PUBLIC_KEY, DOC_VECTOR, SECOND_VECTOR
 
 from .keysupport import FileServer, b64, file_server, new_rsa_key, oss_sign, public_pem
-from .support import BASE_ENV, FakeClock, FakeFetcher
+from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
 
 OFFICIAL_URL = "http://gosspublic.alicdn.com/callback_pub_key_v1.pem"
 OFFICIAL = ("http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/")
@@ -182,21 +182,42 @@ def key_server(key: rsa.RSAPrivateKey) -> Iterator[FileServer]:
         yield served
 
 
+GRANT_SECRET = "fake-grant-secret-for-tests-only-0123456789"
+OLD_GRANT_SECRET = "fake-old-grant-secret-for-tests-only-987654"
+GRANT_EXPIRES = int(FIXED_NOW.timestamp()) + 600
+GRANTED = granttoken.GrantClaims(
+    grant_id="0a1b2c3d4e5f60718293a4b5", bucket="example-bucket",
+    key="uploads/2024/05/01/ab.png", size=1234, media_type="image/png", expires=GRANT_EXPIRES,
+)
+
+
+@pytest.fixture(autouse=True)
+def _grant_secrets_never_logged(logged_secrets: set[str]) -> None:
+    logged_secrets.update({GRANT_SECRET, OLD_GRANT_SECRET})
+
+
 @pytest.fixture
 def client(clock: FakeClock, fetcher: FakeFetcher, key_server: FileServer) -> Client:
     env = {
         **BASE_ENV,
         "UPLOAD_CALLBACK_URL": CALLBACK_URL,
         "CALLBACK_PUBKEY_URL_PREFIXES": key_server.url + "/",
+        "GRANT_SECRET": f"{GRANT_SECRET},{OLD_GRANT_SECRET}",
     }
     return Client(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
 
 
+def token(claims: granttoken.GrantClaims = GRANTED, secret: str = GRANT_SECRET) -> str:
+    return granttoken.mint(secret.encode(), claims)
+
+
 def callback_body(**overrides: Any) -> bytes:
+    """What OSS sends for the object ``GRANTED`` names, with its grant token."""
     document = {
-        "bucket": "example-bucket", "object": "uploads/2024/05/01/ab.png",
-        "etag": "D8E8FCA2DC0F896FD7CB4CB0031BA249", "size": "1234", "mimeType": "image/png",
-        "grant_id": "0a1b2c3d4e5f60718293a4b5", **overrides,
+        "bucket": GRANTED.bucket, "object": GRANTED.key,
+        "etag": "D8E8FCA2DC0F896FD7CB4CB0031BA249", "size": str(GRANTED.size),
+        "mimeType": GRANTED.media_type, "grant_id": GRANTED.grant_id, "grant_token": token(),
+        **overrides,
     }
     return json.dumps(document).encode()
 
@@ -215,26 +236,47 @@ def post_callback(
     return client.post(path, data=body, headers=headers)
 
 
-def test_grant_carries_the_callback_and_grant_id_both_pinned(client: Client) -> None:
+def test_grant_carries_the_callback_grant_id_and_grant_token_all_pinned(client: Client) -> None:
     grant = client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).get_json()
     fields = grant["fields"]
     assert fields["x:grant-id"] == grant["grant_id"]
     assert json.loads(base64.b64decode(fields["callback"])) == {
         "callbackUrl": CALLBACK_URL,
         "callbackBody": '{"bucket":${bucket},"object":${object},"etag":${etag},'
-        '"size":${size},"mimeType":${mimeType},"grant_id":${x:grant-id}}',
+        '"size":${size},"mimeType":${mimeType},"grant_id":${x:grant-id},'
+        '"grant_token":${x:grant-token}}',
         "callbackBodyType": "application/json",
     }
     conditions = policy.decode(fields["policy"])["conditions"]
     assert isinstance(conditions, list)
     assert ["eq", "$callback", fields["callback"]] in conditions
     assert ["eq", "$x:grant-id", grant["grant_id"]] in conditions
+    assert ["eq", "$x:grant-token", fields["x:grant-token"]] in conditions
+
+
+def test_grant_token_binds_grant_id_bucket_key_size_type_and_expiry(client: Client) -> None:
+    grant = client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).get_json()
+    expires = granttoken.expiry(grant["fields"]["x:grant-token"])
+    assert expires == int(FIXED_NOW.timestamp()) + 600
+    claims = granttoken.GrantClaims(
+        grant_id=grant["grant_id"], bucket="example-bucket", key=grant["key"], size=1234,
+        media_type="image/png", expires=expires,
+    )
+    assert grant["fields"]["x:grant-token"] == token(claims)
+
+
+def test_callback_url_without_grant_secret_is_a_configuration_error() -> None:
+    from uploadsign.config import Settings
+    from uploadsign.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match="GRANT_SECRET is required"):
+        Settings.from_env({**BASE_ENV, "UPLOAD_CALLBACK_URL": CALLBACK_URL})
 
 
 def test_no_callback_fields_without_a_callback_url(clock: FakeClock, fetcher: FakeFetcher) -> None:
     app = build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock)
     grant = Client(app).post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).get_json()
-    assert not {"callback", "x:grant-id"} & set(grant["fields"])
+    assert not {"callback", "x:grant-id", "x:grant-token"} & set(grant["fields"])
     assert len(grant["grant_id"]) == 24
 
 
@@ -298,6 +340,65 @@ def test_callback_tampering_is_403(
                 "message": "callback signature could not be verified",
             }
         }
+
+
+UNBOUND = {
+    "error": {
+        "code": "callback_rejected",
+        "message": "callback does not match an upload grant of this function",
+    }
+}
+FORGED_COMPLETIONS = [
+    pytest.param({"grant_token": None}, id="no-token"),
+    pytest.param({"grant_id": None}, id="no-grant-id"),
+    pytest.param({"grant_token": "v1.1714565400.AAAA"}, id="made-up-token"),
+    pytest.param({"grant_token": "not-a-token"}, id="malformed-token"),
+    pytest.param({"object": "uploads/2024/05/01/other.png"}, id="other-key"),
+    pytest.param({"size": "1235"}, id="other-size"),
+    pytest.param({"mimeType": "text/html"}, id="other-type"),
+    pytest.param({"grant_id": "ffffffffffffffffffffffff"}, id="other-grant-id"),
+    pytest.param({"grant_token": token(secret="fake-foreign-secret-for-tests-0123456789")},
+                 id="foreign-secret"),
+    pytest.param({"grant_token": token().replace(str(GRANT_EXPIRES), str(GRANT_EXPIRES + 86400))},
+                 id="extended-expiry"),
+]
+
+
+@pytest.mark.parametrize("change", FORGED_COMPLETIONS)
+def test_oss_signed_callback_not_bound_to_a_grant_is_refused(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer,
+    caplog: pytest.LogCaptureFixture, change: dict[str, Any],
+) -> None:
+    caplog.set_level(logging.INFO)
+    response = post_callback(client, key, key_server, callback_body(**change))
+    assert (response.status_code, response.get_json()) == (403, UNBOUND)
+    assert not [r for r in caplog.records if r.name == "uploadsign.events"]
+
+
+def test_token_under_a_rotated_out_but_listed_secret_still_verifies(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer
+) -> None:
+    body = callback_body(grant_token=token(secret=OLD_GRANT_SECRET))
+    assert post_callback(client, key, key_server, body).status_code == 200
+
+
+def test_completion_long_after_the_grant_expired_is_refused(
+    client: Client, clock: FakeClock, key: rsa.RSAPrivateKey, key_server: FileServer
+) -> None:
+    clock.advance(600 + 24 * 3600 - 1)
+    assert post_callback(client, key, key_server, callback_body()).status_code == 200
+    clock.advance(2)
+    response = post_callback(client, key, key_server, callback_body())
+    assert (response.status_code, response.get_json()) == (403, UNBOUND)
+
+
+def test_without_grant_secret_every_callback_is_refused(
+    clock: FakeClock, fetcher: FakeFetcher, key: rsa.RSAPrivateKey, key_server: FileServer
+) -> None:
+    env = {**BASE_ENV, "CALLBACK_PUBKEY_URL_PREFIXES": key_server.url + "/"}
+    app = Client(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
+    response = post_callback(app, key, key_server, callback_body())
+    assert (response.status_code, response.get_json()) == (403, UNBOUND)
 
 
 BAD_SIGNED_BODIES = [

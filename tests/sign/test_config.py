@@ -115,3 +115,42 @@ def test_allowed_content_type_with_a_part_over_127_characters_is_refused() -> No
     env = {**BASE_ENV, "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png,image/" + "p" * 128}
     with pytest.raises(ConfigurationError, match="UPLOAD_ALLOWED_CONTENT_TYPES"):
         Settings.from_env(env)
+
+
+@pytest.mark.parametrize(
+    ("value", "fix"),
+    [("oss-cn-hangzhou", "cn-hangzhou"), ("oss-cn-beijing.aliyuncs.com", "cn-beijing"),
+     ("oss-ap-southeast-1", "ap-southeast-1")],
+)
+def test_region_written_as_an_endpoint_name_is_refused_naming_the_region_id(
+    value: str, fix: str
+) -> None:
+    with pytest.raises(ConfigurationError) as info:
+        Settings.from_env({**BASE_ENV, "OSS_REGION": value})
+    assert info.value.problems == [
+        f"OSS_REGION is the region ID without oss-: use {fix!r}, not {value!r}"
+    ]
+
+
+def test_grant_secrets_are_a_list_the_first_signs_and_repr_hides_them() -> None:
+    first, second = "fake-grant-secret-one-for-tests-0123456789", "fake-grant-two-" + "x" * 20
+    settings = Settings.from_env({**BASE_ENV, "GRANT_SECRET": f" {first} , {second} "})
+    assert settings.grant_secrets == (first.encode(), second.encode())
+    assert first not in repr(settings) and second not in repr(settings)
+
+
+def test_a_grant_secret_shorter_than_32_bytes_is_refused() -> None:
+    env = {**BASE_ENV, "GRANT_SECRET": "fake-grant-secret-one-for-tests-0123456789,short"}
+    with pytest.raises(ConfigurationError, match="at least 32 bytes"):
+        Settings.from_env(env)
+
+
+@pytest.mark.parametrize(("value", "on"), [("", False), ("off", False), ("ON", True),
+                                           ("true", True), ("0", False)])
+def test_sample_route_is_off_unless_switched_on(value: str, on: bool) -> None:
+    assert Settings.from_env({**BASE_ENV, "UPLOAD_SAMPLE_ROUTE": value}).sample_route is on
+
+
+def test_sample_route_switch_takes_only_on_or_off() -> None:
+    with pytest.raises(ConfigurationError, match="UPLOAD_SAMPLE_ROUTE must be on or off"):
+        Settings.from_env({**BASE_ENV, "UPLOAD_SAMPLE_ROUTE": "maybe"})

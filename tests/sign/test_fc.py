@@ -23,7 +23,8 @@ def load(name: str) -> bytes:
 
 @pytest.fixture
 def app(clock: FakeClock, fetcher: FakeFetcher) -> Any:
-    return validator(build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock))
+    env = {**BASE_ENV, "UPLOAD_SAMPLE_ROUTE": "on"}
+    return validator(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
 
 
 def test_plain_and_base64_bodies_give_the_same_grant_shape(app: Any) -> None:
@@ -73,7 +74,8 @@ def test_query_parameters_are_rebuilt_and_sample_route_answers(app: Any) -> None
     assert fc.to_environ(event)["QUERY_STRING"] == "dir=ignored&tag=a%2Cb"
     response = fc.handle_event(app, json.dumps(event).encode())
     assert response["statusCode"] == 200
-    assert json.loads(response["body"])["dir"] == "uploads/"
+    grant = json.loads(response["body"])
+    assert grant["dir"] == f"uploads/{grant['grant_id']}/"
 
 
 def test_preflight_event_from_an_allowed_origin_gets_the_cors_answer(app: Any) -> None:

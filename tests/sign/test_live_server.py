@@ -36,6 +36,7 @@ def app_url(sts: FakeSts) -> Iterator[str]:
         "STS_ENDPOINT": sts.url,
         "OSS_HOST": "http://127.0.0.1:1/example-bucket",
         "STS_TIMEOUT_SECONDS": "5",
+        "UPLOAD_SAMPLE_ROUTE": "on",
     }
     server = make_server("127.0.0.1", 0, build_app(env), threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -51,7 +51,9 @@ def test_upload_grant_pins_every_form_field_in_the_policy(
     encoded = fields.pop("policy")
     assert fields == {
         "key": KEY,
-        "Content-Type": "image/png",
+        "x-oss-object-acl": "private",
+        "x-oss-content-type": "image/png",
+        "Content-Disposition": "inline; filename*=UTF-8''holiday%20photo.PNG",
         "x-oss-meta-original-filename": "holiday%20photo.PNG",
         "success_action_status": "200",
         "x-oss-forbid-overwrite": "true",
@@ -70,7 +72,9 @@ def test_upload_grant_pins_every_form_field_in_the_policy(
             {"x-oss-date": "20240501T120000Z"},
             {"x-oss-security-token": FAKE_STS_TOKEN},
             ["eq", "$key", KEY],
-            ["eq", "$content-type", "image/png"],
+            ["eq", "$x-oss-object-acl", "private"],
+            ["eq", "$x-oss-content-type", "image/png"],
+            ["eq", "$content-disposition", "inline; filename*=UTF-8''holiday%20photo.PNG"],
             ["eq", "$x-oss-meta-original-filename", "holiday%20photo.PNG"],
             ["eq", "$success_action_status", "200"],
             ["eq", "$x-oss-forbid-overwrite", "true"],
@@ -93,7 +97,7 @@ def test_every_sent_field_except_policy_and_signature_has_a_condition(
     assert sent <= pinned
 
 
-def test_prefix_grant_matches_the_published_sample_shape(
+def test_prefix_grant_matches_the_published_sample_shape_in_a_per_grant_directory(
     settings: Settings, counter_random: Callable[[int], bytes]
 ) -> None:
     grant = service(settings, counter_random, FIXED_NOW + timedelta(hours=1)).prefix_grant(
@@ -106,7 +110,7 @@ def test_prefix_grant_matches_the_published_sample_shape(
         "x_oss_date": "20240501T120000Z",
         "signature": expected_signature(encoded),
         "host": "https://example-bucket.oss-cn-hangzhou.aliyuncs.com",
-        "dir": "uploads/",
+        "dir": f"uploads/{GRANT_ID}/",
         "security_token": FAKE_STS_TOKEN,
         "success_action_status": "200",
         "expires_at": "2024-05-01T12:10:00.000Z",
@@ -121,7 +125,7 @@ def test_prefix_grant_matches_the_published_sample_shape(
             {"x-oss-credential": CREDENTIAL},
             {"x-oss-date": "20240501T120000Z"},
             {"x-oss-security-token": FAKE_STS_TOKEN},
-            ["starts-with", "$key", "uploads/"],
+            ["starts-with", "$key", f"uploads/{GRANT_ID}/"],
             ["content-length-range", 1, 10 * 1024 * 1024],
         ],
     }
@@ -166,3 +170,11 @@ def test_path_style_host_still_pins_the_bucket_name(
 def test_format_expiration_uses_milliseconds_and_z() -> None:
     moment = FIXED_NOW + timedelta(microseconds=123456)
     assert policy.format_expiration(moment) == "2024-05-01T12:00:00.123Z"
+
+
+def test_each_sample_grant_gets_a_directory_of_its_own(
+    settings: Settings, counter_random: Callable[[int], bytes]
+) -> None:
+    grants = service(settings, counter_random, FIXED_NOW + timedelta(hours=1))
+    first, second = (grants.prefix_grant(FIXED_NOW).body["dir"] for _ in range(2))
+    assert (first, second) == ("uploads/" + "00" * 12 + "/", "uploads/" + "01" * 12 + "/")

@@ -82,7 +82,7 @@ def test_success_returns_credentials_and_sends_the_narrowed_session_policy(
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": ["oss:PutObject"],
+                "Action": ["oss:PutObject", "oss:PutObjectAcl"],
                 "Resource": ["acs:oss:*:*:example-bucket/uploads/*"],
             }
         ],

@@ -36,6 +36,7 @@ from uploadsign.envvars import (
     DEFAULT_KEY_TEMPLATE,
     DEFAULT_PUBKEY_URL_PREFIXES,
     FC_FUNCTION_NAME,
+    GRANT_SECRET,
     MAX_OBJECT_BYTES,
     MIN_HS256_SECRET_BYTES,
     OSS_BUCKET,
@@ -50,13 +51,16 @@ from uploadsign.envvars import (
     STS_REFRESH_MARGIN_SECONDS,
     STS_ROLE_SESSION_NAME,
     STS_TIMEOUT_SECONDS,
+    UPLOAD_ALLOWED_ACTIVE_TYPES,
     UPLOAD_ALLOWED_CONTENT_TYPES,
     UPLOAD_CALLBACK_URL,
     UPLOAD_EXPIRE_SECONDS,
     UPLOAD_MAX_BYTES,
+    UPLOAD_SAMPLE_ROUTE,
     UPLOAD_SUCCESS_ACTION_STATUS,
 )
 from uploadsign.errors import ConfigurationError
+from uploadsign.granttoken import MIN_SECRET_BYTES
 from uploadsign.validators import (
     BUCKET_RE,
     REGION_RE,
@@ -71,6 +75,7 @@ from uploadsign.validators import (
 )
 
 _SUCCESS_STATUSES = ("200", "201", "204")
+_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
 @dataclass(frozen=True)
@@ -85,8 +90,8 @@ class StsEndpoint:
 class Settings:
     """Validated configuration.
 
-    Its one secret, the HS256 key of ``AUTH_JWT_SECRET``, is hidden from ``repr``; the
-    execution identity is not here at all (the SDK reads it).
+    Its secrets, the HS256 key of ``AUTH_JWT_SECRET`` and the ``GRANT_SECRET`` keys, are
+    hidden from ``repr``; the execution identity is not here at all (the SDK reads it).
     """
 
     bucket: str
@@ -102,6 +107,7 @@ class Settings:
     upload_expire_seconds: int = 600
     upload_max_bytes: int = 10 * 1024 * 1024
     allowed_content_types: tuple[str, ...] = ()
+    allowed_active_types: tuple[str, ...] = ()
     success_action_status: str = "200"
     cors_allowed_origins: tuple[str, ...] = ()
     auth_mode: str = "none"
@@ -114,6 +120,8 @@ class Settings:
     rate_limit_per_minute: int = 60
     callback_url: str = ""
     callback_pubkey_url_prefixes: tuple[str, ...] = DEFAULT_PUBKEY_URL_PREFIXES
+    grant_secrets: tuple[bytes, ...] = field(default=(), repr=False)
+    sample_route: bool = False
     on_fc: bool = False
 
     @classmethod
@@ -163,7 +171,7 @@ class _Reader:
 
     def settings(self) -> Settings:
         bucket = self.required(OSS_BUCKET, BUCKET_RE, "a bucket name such as my-uploads")
-        region = self.required(OSS_REGION, REGION_RE, "a region ID such as cn-hangzhou")
+        region = self._region()
         host = self.raw(OSS_HOST) or f"https://{bucket}.oss-{region}.aliyuncs.com"
         if not is_base_url(host):
             self.problems.append(f"{OSS_HOST} must be an http(s) URL without query or fragment")
@@ -206,6 +214,9 @@ class _Reader:
                 is_mime_type,
                 "lower-case type/subtype",
             ),
+            allowed_active_types=self.listed(
+                UPLOAD_ALLOWED_ACTIVE_TYPES, is_mime_type, "lower-case type/subtype"
+            ),
             success_action_status=status,
             cors_allowed_origins=self.listed(
                 CORS_ALLOWED_ORIGINS, is_origin, "* or scheme://host[:port] without a path"
@@ -214,6 +225,7 @@ class _Reader:
             key_template=self._key_template(),
             rate_limit_per_minute=self.integer(RATE_LIMIT_PER_MINUTE, 60, 0, 100000),
             **self._callback(),
+            sample_route=self._switch(UPLOAD_SAMPLE_ROUTE, default=False),
             on_fc=bool(self.raw(FC_FUNCTION_NAME)),
         )
         if "{sub}" in settings.key_template and settings.auth_mode != "jwt":
@@ -267,7 +279,43 @@ class _Reader:
         return {
             "callback_url": url,
             "callback_pubkey_url_prefixes": prefixes or DEFAULT_PUBKEY_URL_PREFIXES,
+            "grant_secrets": self._grant_secrets(required=bool(url)),
         }
+
+    def _region(self) -> str:
+        value = self.raw(OSS_REGION)
+        # The endpoint name (oss-cn-hangzhou[.aliyuncs.com]) is the usual slip: name the fix.
+        if value.startswith("oss-"):
+            region = value.removeprefix("oss-").split(".", 1)[0]
+            self.problems.append(
+                f"{OSS_REGION} is the region ID without oss-: use {region!r}, not {value!r}"
+            )
+            return region
+        return self.required(OSS_REGION, REGION_RE, "a region ID such as cn-hangzhou")
+
+    def _switch(self, name: str, *, default: bool) -> bool:
+        value = self.raw(name).lower()
+        if not value:
+            return default
+        if value not in _SWITCH:
+            self.problems.append(f"{name} must be on or off")
+            return default
+        return _SWITCH[value]
+
+    def _grant_secrets(self, required: bool) -> tuple[bytes, ...]:
+        items = [item.strip() for item in self.env.get(GRANT_SECRET, "").split(",")]
+        secrets = tuple(item.encode("utf-8") for item in items if item)
+        if any(len(secret) < MIN_SECRET_BYTES for secret in secrets):
+            self.problems.append(
+                f"{GRANT_SECRET}: every secret must be at least {MIN_SECRET_BYTES} bytes "
+                "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        elif required and not secrets:
+            self.problems.append(
+                f"{GRANT_SECRET} is required with {UPLOAD_CALLBACK_URL}: it binds each "
+                "callback to its grant (32+ random bytes; not an AccessKey)"
+            )
+        return secrets
 
     def _sts_endpoint(self, region: str) -> StsEndpoint:
         value = self.raw(STS_ENDPOINT)

@@ -50,6 +50,14 @@ Variables (name, default, meaning); the README table is written from this list:
   calls after storing an upload, normally this function's ``/callback``.
 - ``CALLBACK_PUBKEY_URL_PREFIXES`` (the two ``gosspublic.alicdn.com`` prefixes): comma
   list of URL prefixes the callback's public key may be fetched from.
+- ``GRANT_SECRET`` (required with ``UPLOAD_CALLBACK_URL``): comma list of random secrets,
+  each at least 32 bytes, that sign grant tokens; the first signs, every one verifies
+  (rotation). Not an AccessKey; never logged.
+- ``UPLOAD_SAMPLE_ROUTE`` (``off``): ``on`` serves the sample-compatible
+  ``GET /get_post_signature_for_oss_upload`` (a per-grant directory, not one object).
+- ``UPLOAD_ALLOWED_ACTIVE_TYPES`` (empty): comma list of script-capable types (HTML, SVG,
+  XML, JavaScript, …) stored as themselves; any other such type is stored as
+  ``application/octet-stream``.
 
 ``FC_FUNCTION_NAME`` is read only to know the function runs on FC (for a start-up
 warning); it is set by the platform, not by the user.
@@ -84,6 +92,9 @@ OSS_KEY_TEMPLATE = "OSS_KEY_TEMPLATE"
 RATE_LIMIT_PER_MINUTE = "RATE_LIMIT_PER_MINUTE"
 UPLOAD_CALLBACK_URL = "UPLOAD_CALLBACK_URL"
 CALLBACK_PUBKEY_URL_PREFIXES = "CALLBACK_PUBKEY_URL_PREFIXES"
+GRANT_SECRET = "GRANT_SECRET"
+UPLOAD_SAMPLE_ROUTE = "UPLOAD_SAMPLE_ROUTE"
+UPLOAD_ALLOWED_ACTIVE_TYPES = "UPLOAD_ALLOWED_ACTIVE_TYPES"
 FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
 
 #: Every variable this module reads; deploy checks compare it with s.yaml/template.yml.
@@ -113,6 +124,9 @@ ENV_VARS: tuple[str, ...] = (
     RATE_LIMIT_PER_MINUTE,
     UPLOAD_CALLBACK_URL,
     CALLBACK_PUBKEY_URL_PREFIXES,
+    GRANT_SECRET,
+    UPLOAD_SAMPLE_ROUTE,
+    UPLOAD_ALLOWED_ACTIVE_TYPES,
 )
 #: Set by FC itself; read only to warn about anonymous mode on the platform.
 PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)

@@ -71,6 +71,12 @@ def build_app(
 ) -> SignApp:
     """Build the configured app; raise ``ConfigurationError`` listing every problem."""
     settings = Settings.from_env(env)
+    if settings.sample_route:
+        log.warning(
+            "UPLOAD_SAMPLE_ROUTE=on: GET /get_post_signature_for_oss_upload lets each "
+            "caller upload any number of files, of any type and ACL, into a fresh directory "
+            "until the grant expires; prefer POST /uploads"
+        )
     cache = CredentialCache(
         fetcher_factory(settings),
         clock,

@@ -1,11 +1,12 @@
 """Application service: turn a validated request into an upload grant.
 
-Produces the two response bodies: the sample-compatible prefix grant of
-``GET /get_post_signature_for_oss_upload`` and the exact-key grant of
-``POST /uploads``. Every grant gets a ``grant_id`` that the access log records and, with
-a callback configured, that travels through OSS (``x:grant-id``) into the callback's log
-line. Gets credentials from an injected provider (the cache in production) and the
-instant ``now`` from its caller, so it does no I/O of its own.
+Produces the two response bodies: the exact-key grant of ``POST /uploads`` and, when
+``UPLOAD_SAMPLE_ROUTE`` is on, the sample-compatible per-grant-directory grant of
+``GET /get_post_signature_for_oss_upload``. Every grant gets a ``grant_id`` that the
+access log records and, with a callback configured, that travels through OSS
+(``x:grant-id``, with its ``x:grant-token``) into the callback's log line. Gets
+credentials from an injected provider (the cache in production) and the instant ``now``
+from its caller, so it does no I/O of its own.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from uploadsign import callback, keys, policy
+from uploadsign import callback, granttoken, keys, mediatypes, policy
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
 from uploadsign.credentials import Lookup, TemporaryCredentials
@@ -25,6 +26,8 @@ from uploadsign.upload_request import UploadRequest
 
 CredentialsProvider = Callable[[], Lookup]
 GRANT_ID_BYTES = 12
+#: Every upload is private: objects are read through signed URLs, never publicly.
+PRIVATE = "private"
 
 
 @dataclass(frozen=True)
@@ -57,27 +60,36 @@ class GrantService:
     def _grant_id(self) -> str:
         return self._random(GRANT_ID_BYTES).hex()
 
+    def _expiry(self, creds: TemporaryCredentials, now: datetime) -> datetime:
+        """Expire at the policy lifetime, capped by the credentials that sign it."""
+        return policy.policy_expiry(now, self.settings.upload_expire_seconds, creds)
+
     def _sign(
-        self, conditions: Sequence[policy.Condition], creds: TemporaryCredentials, now: datetime
+        self,
+        conditions: Sequence[policy.Condition],
+        creds: TemporaryCredentials,
+        now: datetime,
+        expires_at: datetime,
     ) -> policy.SignedPolicy:
-        """Sign with an expiry capped by both the policy lifetime and the credentials'."""
-        s = self.settings
         return policy.sign_policy(
-            conditions,
-            creds=creds,
-            now=now,
-            region=s.region,
-            expires_at=policy.policy_expiry(now, s.upload_expire_seconds, creds),
+            conditions, creds=creds, now=now, region=self.settings.region, expires_at=expires_at
         )
 
     def prefix_grant(self, now: datetime, caller: Caller | None = None) -> Grant:
-        """Return the published sample's body: the browser picks a key under ``dir``."""
+        """Return the published sample's body: the browser picks keys under a fresh ``dir``.
+
+        The directory is the caller's prefix plus the grant id, a random segment: the
+        grant can neither reach nor overwrite any object outside it. The published
+        sample page sends no ACL, type or overwrite fields, so they stay unpinned here
+        (the README's security section states what that leaves).
+        """
         s = self.settings
         grant_id = self._grant_id()
         creds, source = self._credentials()
-        upload_dir = keys.key_prefix(
+        prefix = keys.key_prefix(
             s.key_template, upload_dir=s.upload_dir, subject=caller.subject if caller else None
         )
+        upload_dir = f"{prefix}{grant_id}/"
         auth = policy.auth_fields(creds, now, s.region)
         conditions = policy.prefix_conditions(
             bucket=s.bucket,
@@ -86,7 +98,7 @@ class GrantService:
             max_bytes=s.upload_max_bytes,
             content_types=s.allowed_content_types,
         )
-        signed = self._sign(conditions, creds, now)
+        signed = self._sign(conditions, creds, now, self._expiry(creds, now))
         body = {
             "policy": signed.policy,
             "x_oss_signature_version": auth[policy.SIGNATURE_VERSION],
@@ -106,33 +118,55 @@ class GrantService:
     def upload_grant(
         self, request: UploadRequest, now: datetime, caller: Caller | None = None
     ) -> Grant:
-        """Return a grant for exactly one object: key, type, size (and callback) pinned."""
+        """Return a grant for exactly one object.
+
+        Pinned in the form and the policy alike: the key (its extension from the stored
+        type), a private ACL, the stored type in ``x-oss-content-type`` (the field OSS
+        ranks above the ``file`` part's type and the ``Content-Type`` field), the
+        disposition, the exact size, no overwrite, and with a callback configured the
+        callback, the grant id and the grant token.
+        """
         s = self.settings
         grant_id = self._grant_id()
         creds, source = self._credentials()
+        media_type = mediatypes.stored_type(request.content_type, s.allowed_active_types)
         key = keys.render_key(
             s.key_template,
             upload_dir=s.upload_dir,
             subject=caller.subject if caller else None,
-            filename=request.filename,
+            extension=mediatypes.extension(media_type),
             now=now,
             random_source=self._random,
         )
+        expires_at = self._expiry(creds, now)
         form = {
             policy.KEY: key,
-            policy.CONTENT_TYPE: request.content_type,
+            policy.OBJECT_ACL: PRIVATE,
+            policy.OSS_CONTENT_TYPE: media_type,
+            policy.CONTENT_DISPOSITION: mediatypes.content_disposition(
+                media_type, request.filename
+            ),
             policy.ORIGINAL_FILENAME: keys.metadata_value(request.filename),
             policy.SUCCESS_ACTION_STATUS: s.success_action_status,
             policy.FORBID_OVERWRITE: "true",
         }
         if self._callback_field is not None:
+            claims = granttoken.GrantClaims(
+                grant_id=grant_id,
+                bucket=s.bucket,
+                key=key,
+                size=request.size,
+                media_type=media_type,
+                expires=int(expires_at.timestamp()),
+            )
             form[callback.CALLBACK] = self._callback_field
             form[callback.GRANT_ID] = grant_id
+            form[callback.GRANT_TOKEN] = granttoken.mint(s.grant_secrets[0], claims)
         auth = policy.auth_fields(creds, now, s.region)
         conditions = policy.upload_conditions(
             bucket=s.bucket, auth=auth, form=form, size=request.size
         )
-        signed = self._sign(conditions, creds, now)
+        signed = self._sign(conditions, creds, now, expires_at)
         fields = {
             **form,
             **auth,

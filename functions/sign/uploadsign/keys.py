@@ -1,6 +1,7 @@
 """Object keys: the server, not the browser, decides where an upload lands.
 
-By default a key is ``<upload dir><YYYY>/<MM>/<DD>/<32 hex random>[.<ext>]``;
+By default a key is ``<upload dir><YYYY>/<MM>/<DD>/<32 hex random>[.<ext>]``, the
+extension taken from the stored media type, never from the client's file name;
 ``OSS_KEY_TEMPLATE`` may put the caller's subject in it (``{dir}{sub}/{date}/{id}{ext}``)
 so each user writes only under their own prefix, which the policy then pins. The original
 filename never enters the key (no traversal, no collisions, no homoglyph tricks); it
@@ -29,31 +30,45 @@ _SAFE_SUBJECT_RE = re.compile(r"^[A-Za-z0-9_@.-]{1,64}$")
 RandomSource = Callable[[int], bytes]
 
 
+#: Explicit bidirectional formatting (embeddings, overrides, isolates): they make
+#: ``gpj.exe`` display as ``exe.jpg``. The marks U+200E, U+200F and U+061C stay allowed.
+_BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+#: Controls, and the line/paragraph separators that act as line breaks in a header.
+_CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+
+
 def validate_filename(filename: str) -> str:
-    """Return ``filename`` if a browser could plausibly have sent it, else raise 422."""
+    """Return ``filename`` if a browser could plausibly have sent it, else raise 422.
+
+    Names in any script are granted, emoji sequences with zero-width joiners and
+    non-joiners included; refused are only controls, bidirectional overrides, lone
+    surrogates and path separators, each with a message naming the code point.
+    """
     if not filename or not filename.strip():
         raise InvalidFilename("filename must not be empty")
     if len(filename) > MAX_FILENAME_CHARS:
         raise InvalidFilename(f"filename must be at most {MAX_FILENAME_CHARS} characters")
-    # Printable ASCII has none of these categories: skip the per-character look-up.
-    plain = filename.isascii() and filename.isprintable()
-    if not plain and any(
-        unicodedata.category(char) in ("Cc", "Cf", "Cs", "Zl", "Zp") for char in filename
-    ):
-        raise InvalidFilename("filename must not contain control or format characters")
+    # Printable ASCII has none of the refused characters: skip the per-character look-up.
+    if not (filename.isascii() and filename.isprintable()):
+        for position, char in enumerate(filename):
+            _check_char(char, position)
     if "/" in filename or "\\" in filename or filename.strip() in (".", ".."):
         # Browsers send a base name only; a path here is a client bug or an attack.
-        raise InvalidFilename("filename must be a base name without path separators")
+        raise InvalidFilename("filename must be a base name without path separators (/ or \\)")
     return filename
 
 
-def extension(filename: str) -> str:
-    """Return a safe lower-case extension (``"png"``) or ``""`` when there is none."""
-    stem, dot, ext = filename.rpartition(".")
-    if not dot or not stem.strip("."):
-        return ""  # no dot, or a dot-file such as ".env"
-    ext = ext.lower()
-    return ext if _EXTENSION_RE.match(ext) else ""
+def _check_char(char: str, position: int) -> None:
+    where = f"U+{ord(char):04X} at position {position}"
+    category = unicodedata.category(char)
+    if category == "Cs":
+        raise InvalidFilename(f"filename has an unpaired surrogate ({where})")
+    if category in _CONTROL_CATEGORIES:
+        raise InvalidFilename(f"filename must not contain control characters ({where})")
+    if char in _BIDI_CONTROLS:
+        raise InvalidFilename(
+            f"filename must not contain bidirectional override characters ({where})"
+        )
 
 
 def _key_date(now: datetime) -> str:
@@ -84,12 +99,16 @@ def render_key(
     *,
     upload_dir: str,
     subject: str | None,
-    filename: str,
+    extension: str,
     now: datetime,
     random_source: RandomSource = secrets.token_bytes,
 ) -> str:
-    """Fill ``template`` (validated by ``config``) for one upload."""
-    ext = extension(filename)
+    """Fill ``template`` (validated by ``config``) for one upload.
+
+    ``extension`` (``"png"``, or ``""`` for none) comes from the stored media type
+    (:func:`uploadsign.mediatypes.extension`), never from the client's file name.
+    """
+    ext = extension if _EXTENSION_RE.match(extension) else ""
     values = {
         "dir": upload_dir,
         "sub": safe_subject(subject or "anonymous"),

@@ -1,9 +1,10 @@
 """Thin adapter over the STS SDK: AssumeRole on the upload role.
 
-Owns the session policy (``oss:PutObject`` on ``acs:oss:*:*:{bucket}/{upload dir}*``),
-the SDK client set-up and the translation of SDK answers and exceptions into
-:class:`TemporaryCredentials` or :class:`StsError`. The Alibaba SDKs are imported
-inside :func:`build_fetcher`, not at module import, to keep cold starts short.
+Owns the session policy (``oss:PutObject`` and ``oss:PutObjectAcl`` on
+``acs:oss:*:*:{bucket}/{upload dir}*``), the SDK client set-up and the translation of
+SDK answers and exceptions into :class:`TemporaryCredentials` or :class:`StsError`. The
+Alibaba SDKs are imported inside :func:`build_fetcher`, not at module import, to keep
+cold starts short.
 
 The caller identity comes from ``alibabacloud_credentials``' default chain, which on FC
 reads the execution role's ``ALIBABA_CLOUD_*`` variables. The SDK sends
@@ -24,18 +25,20 @@ from uploadsign.config import Settings
 from uploadsign.credentials import TemporaryCredentials
 from uploadsign.errors import StsError, StsThrottled
 
-ACTION = "oss:PutObject"
+#: PutObjectAcl too: grants pin ``x-oss-object-acl: private``, and whether OSS checks
+#: that action for an ACL set on upload is unconfirmed (oss-multipart.md), so allow it.
+ACTIONS = ("oss:PutObject", "oss:PutObjectAcl")
 _EXPIRATION_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})Z")
 
 
 def session_policy(bucket: str, upload_dir: str) -> str:
-    """Return the session policy that narrows the role to PutObject under the prefix."""
+    """Return the session policy that narrows the role to writes under the prefix."""
     document = {
         "Version": "1",
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": [ACTION],
+                "Action": list(ACTIONS),
                 "Resource": [f"acs:oss:*:*:{bucket}/{upload_dir}*"],
             }
         ],

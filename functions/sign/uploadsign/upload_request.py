@@ -13,14 +13,13 @@ from dataclasses import dataclass
 
 from uploadsign.errors import (
     BadRequest,
-    InvalidField,
     InvalidSize,
     MalformedJson,
     PayloadTooLarge,
     UnsupportedContentType,
 )
 from uploadsign.keys import validate_filename
-from uploadsign.validators import is_mime_type
+from uploadsign.mediatypes import essence
 
 FILENAME = "filename"
 SIZE = "size"
@@ -30,7 +29,11 @@ FIELDS = (FILENAME, SIZE, CONTENT_TYPE)
 
 @dataclass(frozen=True)
 class UploadRequest:
-    """What a browser asks to upload; already validated."""
+    """What a browser asks to upload; already validated.
+
+    ``content_type`` is the declared type's essence (``type/subtype``, lower case;
+    ``application/octet-stream`` when the browser sent ``""``).
+    """
 
     filename: str
     size: int
@@ -60,9 +63,8 @@ def parse(body: bytes, *, max_bytes: int, allowed_types: Sequence[str]) -> Uploa
         raise InvalidSize(f"{SIZE} must be a positive number of bytes")
     if size > max_bytes:
         raise PayloadTooLarge(f"{SIZE} exceeds the limit of {max_bytes} bytes")
-    content_type = content_type.strip().lower()
-    if not is_mime_type(content_type):
-        raise InvalidField(f"{CONTENT_TYPE} must be a MIME type such as image/png")
+    # Browsers send "" for an unknown extension and may add parameters; compare the essence.
+    content_type = essence(content_type)
     if allowed_types and content_type not in allowed_types:
         raise UnsupportedContentType(
             f"{CONTENT_TYPE} {content_type} is not allowed; allowed: " + ", ".join(allowed_types)

@@ -107,6 +107,8 @@ class SignApp:
         path = environ.get("PATH_INFO") or "/"
         method = record.method
         methods = ROUTES.get(path)
+        if path == LEGACY_PATH and not self.settings.sample_route:
+            methods = None  # UPLOAD_SAMPLE_ROUTE=off: the route does not exist
         if methods is None:
             raise NotFound(f"no route for {path[:200]}")
         record.route = path
@@ -161,6 +163,7 @@ class SignApp:
             pub_key_url=environ.get("HTTP_X_OSS_PUB_KEY_URL"),
         )
         done = completion.parse(body, bucket=self.settings.bucket)
+        completion.bind_to_grant(done, self.settings.grant_secrets, self._clock())
         record.grant_id = done.grant_id
         self._completions.record(done, record.request_id)
         return json_response(200, done.answer())
