@@ -128,6 +128,10 @@ class ObjectApi:
         acl = request.header("x-oss-object-acl", "default")
         if acl not in OBJECT_ACLS:
             raise invalid_argument("no such object access control exists")
+        if request.header("x-oss-object-acl"):
+            # The stricter reading of PostSettings.acl_field_needs_put_object_acl.
+            access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
+                             acl=bucket.acl)
         if request.content_length is not None and request.content_length > MAX_PUT_SIZE:
             raise _put_too_large()
         temp_path, size, md5, crc = self._spool(request, bucket.name)

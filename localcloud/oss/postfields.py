@@ -33,6 +33,7 @@ META_PREFIX = "x-oss-meta-"
 CALLBACK_VAR_PREFIX = "x:"
 FILENAME_VARIABLE = "${filename}"
 ACTION_PUT_OBJECT = "oss:PutObject"
+ACTION_PUT_OBJECT_ACL = "oss:PutObjectAcl"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
 MAX_KEY_BYTES = 1023
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Expires")
@@ -152,8 +153,11 @@ def plan_upload(
         low, high = policy.length_bounds()
     key = fields[FIELD_KEY].replace(FILENAME_VARIABLE, filename or "")
     _check_key(key)
-    if auth is not None and not auth.principal.is_allowed(
-        ACTION_PUT_OBJECT, oss_object_resource(bucket, key)
+    actions = [ACTION_PUT_OBJECT]
+    if FIELD_ACL in fields and settings.acl_field_needs_put_object_acl:
+        actions.append(ACTION_PUT_OBJECT_ACL)
+    if auth is not None and not all(
+        auth.principal.is_allowed(action, oss_object_resource(bucket, key)) for action in actions
     ):
         raise catalog.access_denied_by_ram()
     acl, storage_class, metadata = _attributes(fields, settings)

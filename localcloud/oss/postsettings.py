@@ -43,3 +43,7 @@ class PostSettings:
     # Two fields with the same (case-insensitive) name are refused as malformed
     # (UNCONFIRMED; the alternative reading is "last one wins").
     reject_duplicate_fields: bool = True
+    # An x-oss-object-acl field also needs oss:PutObjectAcl on the object. OSS documents
+    # setting it on a write as "the same effect as PutObjectACL" but its PutObject
+    # permission table lists only oss:PutObject (UNCONFIRMED); requiring both is stricter.
+    acl_field_needs_put_object_acl: bool = True

@@ -25,13 +25,19 @@ TEMP = Signer("STS.FAKE-AK-TEMP-0001", "fake-secret-temp-0001", token="FAKE-TOKE
 EXPIRED = Signer("STS.FAKE-AK-OLD-0001", "fake-secret-old-0001", token="FAKE-TOKEN-OLD-0001")
 
 
-def _allow(resource: str) -> dict[str, Any]:
+#: Temporary credentials that may write objects but not set their ACL.
+PUT_ONLY = Signer("STS.FAKE-AK-PUTONLY-0001", "fake-secret-putonly-0001",
+                  token="FAKE-TOKEN-PUTONLY-0001")
+
+
+def _allow(resource: str, actions: Sequence[str] = ("oss:PutObject", "oss:PutObjectAcl"),
+           ) -> dict[str, Any]:
     return {"Version": "1", "Statement": [
-        {"Effect": "Allow", "Action": ["oss:PutObject"], "Resource": [resource]}]}
+        {"Effect": "Allow", "Action": list(actions), "Resource": [resource]}]}
 
 
 def identities() -> IdentityStore:
-    """Three principals: long-lived, temporary (role ∩ session), expired temporary."""
+    """Long-lived, temporary (role ∩ session), expired temporary, and write-without-ACL."""
     return IdentityStore([
         Principal(LONG.access_key_id, LONG.secret),
         Principal(
@@ -42,6 +48,11 @@ def identities() -> IdentityStore:
         Principal(
             EXPIRED.access_key_id, EXPIRED.secret, security_token=EXPIRED.token,
             expiration=FIXED_NOW - timedelta(seconds=1),
+        ),
+        Principal(
+            PUT_ONLY.access_key_id, PUT_ONLY.secret, security_token=PUT_ONLY.token,
+            expiration=FIXED_NOW + timedelta(hours=1),
+            policies=(_allow(f"acs:oss:*:*:{BUCKET}/*", ("oss:PutObject",)),),
         ),
     ])
 

@@ -22,7 +22,7 @@ from tests.localcloud.formbuilder import (
     v4_form,
 )
 from tests.localcloud.formbuilder import field as ff
-from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, TEMP, make_env, post
+from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, PUT_ONLY, TEMP, make_env, post
 
 BASE_CONDITIONS: list[Any] = [
     ["starts-with", "$key", "uploads/ph"],
@@ -245,3 +245,22 @@ def test_signer_credentials_never_appear_in_reprs(tmp_path: Path) -> None:
     upload = _done(post(make_env(tmp_path), baseline()))
     text = repr(upload) + repr(make_env(tmp_path).ctx)
     assert TEMP.token not in text and TEMP.secret not in text
+
+
+def _put_only_form(extra: list[tuple[str, str]]) -> list[Part]:
+    return [*v4_form(PUT_ONLY, FIXED_NOW, BUCKET, conditions=BASE_CONDITIONS,
+                     extra_fields=extra), file_part(b"0123456789")]
+
+
+def test_an_acl_field_needs_put_object_acl_as_well_as_put_object(tmp_path: Path) -> None:
+    env = make_env(tmp_path)
+    with pytest.raises(OssError) as refused:
+        post(env, _put_only_form([("x-oss-object-acl", "private")]))
+    assert (refused.value.status, refused.value.code) == (403, "AccessDenied")
+    assert env.spooled() == []
+    assert _done(post(env, _put_only_form([]))).acl is None
+
+
+def test_the_acl_permission_reading_can_be_relaxed(tmp_path: Path) -> None:
+    env = make_env(tmp_path).with_settings(acl_field_needs_put_object_acl=False)
+    assert _done(post(env, _put_only_form([("x-oss-object-acl", "private")]))).acl == "private"
