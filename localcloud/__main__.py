@@ -36,6 +36,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             sts_port=settings.sts_port,
             function_port=settings.function_port,
             bucket=settings.bucket,
+            web_bucket=settings.web_bucket,
             inherited_env=os.environ,
         )
     except PortInUse as exc:
@@ -47,11 +48,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     try:
-        print(f"OSS emulator   {cloud.oss_url}  (bucket {cloud.bucket}, POST {cloud.post_url})")
+        print(f"OSS emulator   {cloud.oss_url}  "
+              f"(upload bucket {cloud.bucket}, POST {cloud.post_url})")
         print(f"STS stub       {cloud.sts_url}")
         print(f"Function       {cloud.function_url}")
         print(f"Endpoints      {cloud.state_dir / 'endpoints.json'}")
-        print(f"Upload page    {cloud.website_url}", flush=True)
+        print(f"Upload page    {cloud.website_url}  "
+              f"(page bucket {cloud.web_bucket}, website hosting)", flush=True)
         print("Press Ctrl-C to stop.", flush=True)
         while not stop.wait(0.5):
             pass

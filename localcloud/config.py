@@ -17,6 +17,7 @@ ENV_STS_PORT = "DEV_STS_PORT"
 ENV_FUNCTION_PORT = "DEV_FUNCTION_PORT"
 ENV_STATE_DIR = "DEV_STATE_DIR"
 ENV_BUCKET = "DEV_BUCKET"
+ENV_WEB_BUCKET = "DEV_WEB_BUCKET"
 ENV_HOST = "DEV_HOST"
 
 DEFAULT_OSS_PORT = 9100
@@ -24,6 +25,7 @@ DEFAULT_STS_PORT = 9200
 DEFAULT_FUNCTION_PORT = 9000
 DEFAULT_STATE_DIR = ".localcloud"
 DEFAULT_BUCKET = "local-uploads"
+DEFAULT_WEB_BUCKET = "local-web"
 DEFAULT_HOST = "127.0.0.1"
 REGION = "cn-hangzhou"
 
@@ -38,13 +40,18 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class Settings:
-    """Where the local cloud listens and keeps its state (port 0 = any free port)."""
+    """Where the local cloud listens and keeps its state (port 0 = any free port).
+
+    ``bucket`` receives the uploads; ``web_bucket`` holds the page and is the only one
+    with website hosting, so nothing uploaded is ever served from the page's origin.
+    """
 
     oss_port: int = DEFAULT_OSS_PORT
     sts_port: int = DEFAULT_STS_PORT
     function_port: int = DEFAULT_FUNCTION_PORT
     state_dir: Path = Path(DEFAULT_STATE_DIR)
     bucket: str = DEFAULT_BUCKET
+    web_bucket: str = DEFAULT_WEB_BUCKET
     host: str = DEFAULT_HOST
 
     @classmethod
@@ -67,6 +74,12 @@ class Settings:
         bucket = env.get(ENV_BUCKET, "").strip() or DEFAULT_BUCKET
         if not BUCKET_NAME_RE.match(bucket):
             problems.append(f"{ENV_BUCKET}={bucket!r} is not a valid OSS bucket name")
+        web_bucket = env.get(ENV_WEB_BUCKET, "").strip() or DEFAULT_WEB_BUCKET
+        if not BUCKET_NAME_RE.match(web_bucket):
+            problems.append(f"{ENV_WEB_BUCKET}={web_bucket!r} is not a valid OSS bucket name")
+        elif web_bucket == bucket:
+            problems.append(f"{ENV_WEB_BUCKET} and {ENV_BUCKET} must differ: the page and the "
+                            "uploads need separate buckets (separate origins)")
         state_dir = Path(env.get(ENV_STATE_DIR, "").strip() or DEFAULT_STATE_DIR)
         host = env.get(ENV_HOST, "").strip() or DEFAULT_HOST
         if problems:
@@ -77,5 +90,6 @@ class Settings:
             function_port=function_port,
             state_dir=state_dir,
             bucket=bucket,
+            web_bucket=web_bucket,
             host=host,
         )

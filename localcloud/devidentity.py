@@ -1,9 +1,9 @@
-"""The local stack's identities: the execution identity, the admin, and the upload role.
+"""The local stack's identities and secrets: execution identity, admin, upload role.
 
-Owns their credentials (random per state directory, reused from an earlier run's
-``endpoints.json``) and the two RAM policies the stack grants: the execution identity
-may only assume the upload role, and the role may only PutObject under ``uploads/``.
-No servers, no environment.
+Owns their credentials and the function's grant secret (random per state directory,
+reused from an earlier run's ``endpoints.json``) and the two RAM policies the stack
+grants: the execution identity may only assume the upload role, and the role may only
+PutObject (and set the object's ACL) under ``uploads/``. No servers, no environment.
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ ACCOUNT_ID = "1000000000000000"
 UPLOAD_ROLE_NAME = "oss-uploader"
 UPLOAD_ROLE_ARN = f"acs:ram::{ACCOUNT_ID}:role/{UPLOAD_ROLE_NAME}"
 UPLOAD_PREFIX = "uploads/"
+#: Random bytes of a fresh grant secret (the function wants at least 32 bytes; hex doubles).
+GRANT_SECRET_BYTES = 32
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,30 @@ def load_or_make_credentials(path: Path) -> tuple[Credentials, Credentials]:
     )
 
 
+def load_or_make_grant_secret(path: Path) -> str:
+    """Reuse the grant secret an earlier run saved in ``path`` (endpoints.json), else make one.
+
+    A saved value is reused only if it still looks like one this function made (hex of at
+    least ``GRANT_SECRET_BYTES``), so a hand-edited or truncated file yields a fresh secret.
+    """
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["grant_secret"]
+        if isinstance(saved, str) and len(saved) >= 2 * GRANT_SECRET_BYTES:
+            bytes.fromhex(saved)
+            return saved
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return secrets.token_hex(GRANT_SECRET_BYTES)
+
+
 def upload_role_permission(bucket: str) -> dict[str, Any]:
-    """Return the upload role's permission policy: PutObject under ``uploads/`` only."""
+    """Return the upload role's permission policy: PutObject(+Acl) under ``uploads/`` only.
+
+    ``oss:PutObjectAcl`` because grants pin ``x-oss-object-acl: private``; whether OSS
+    checks that action for an ACL sent with PostObject is unconfirmed, so it is granted.
+    """
     return {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["oss:PutObject"],
+        "Effect": "Allow", "Action": ["oss:PutObject", "oss:PutObjectAcl"],
         "Resource": [f"acs:oss:*:*:{bucket}/{UPLOAD_PREFIX}*"],
     }]}
 

@@ -1,11 +1,12 @@
 """The whole product on one machine: OSS emulator, STS stub and the signing function.
 
-Owns start-up order and wiring: the identities of :mod:`devidentity` (persisted in
-``endpoints.json``) registered with the emulator and the STS stub, the upload role, the
-bucket with CORS and website hosting, ``web/`` uploaded into it with a generated
-``config.js``, the function as a gunicorn subprocess with its normal environment (upload
-callback included, as deployed), and ``endpoints.json`` for scripts. It never imports the
-signing function.
+Owns start-up order and wiring: the identities and grant secret of :mod:`devidentity`
+(persisted in ``endpoints.json``) registered with the emulator and the STS stub, the
+upload role, two buckets as deployed (the private upload bucket with CORS and no website
+hosting; the page bucket with website hosting, the only bucket the website origin
+serves), ``web/`` uploaded into the page bucket with a generated ``config.js``, the
+function as a gunicorn subprocess with its normal environment (upload callback included,
+as deployed), and ``endpoints.json`` for scripts. It never imports the signing function.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from localcloud.devidentity import (
     Credentials,
     execution_policy,
     load_or_make_credentials,
+    load_or_make_grant_secret,
     upload_role_permission,
 )
 from localcloud.identity import IdentityStore, Principal
@@ -58,6 +60,8 @@ EXPOSED_HEADERS = ("ETag", HEADER_REQUEST_ID, HEADER_CRC64, "Content-MD5")
 #: The signing function's variables for the upload callback (its README table).
 CALLBACK_URL_VAR = "UPLOAD_CALLBACK_URL"
 PUBKEY_PREFIXES_VAR = "CALLBACK_PUBKEY_URL_PREFIXES"
+GRANT_SECRET_VAR = "GRANT_SECRET"
+INDEX_DOCUMENT = "index.html"
 
 
 @dataclass
@@ -65,13 +69,18 @@ class LocalCloud:
     """A running stack; use :meth:`start`, then :meth:`stop` (or a ``with`` block)."""
 
     state_dir: Path
+    #: Receives the uploads: private, CORS for the page, no website hosting.
     bucket: str
+    #: Holds the page: website hosting on, public-read page objects.
+    web_bucket: str
     region: str
     emulator: Emulator
     sts: RunningSts
     identities: IdentityStore
     execution_credentials: Credentials
     admin_credentials: Credentials
+    #: The function's GRANT_SECRET (one secret; random per state directory).
+    grant_secret: str = field(repr=False)
     function_url: str | None
     #: The environment the function inherits before the stack's own settings (see function_env).
     inherited_env: Mapping[str, str] = field(default_factory=dict)
@@ -100,7 +109,7 @@ class LocalCloud:
 
     @property
     def website_origin(self) -> str:
-        """The page's origin."""
+        """The page's origin: the page bucket's website; it never serves the upload bucket."""
         return f"http://localhost:{self.emulator.port}"
 
     @classmethod
@@ -113,6 +122,7 @@ class LocalCloud:
         sts_port: int = 0,
         function_port: int = 0,
         bucket: str = config.DEFAULT_BUCKET,
+        web_bucket: str = config.DEFAULT_WEB_BUCKET,
         start_function: bool = True,
         function_env_overrides: Mapping[str, str] | None = None,
         cors_origins: tuple[str, ...] | None = None,
@@ -124,10 +134,15 @@ class LocalCloud:
 
         ``inherited_env`` (the CLI passes its own environment) is what the function starts
         from; without it the function sees only what the stack sets, so tests stay hermetic.
+        ``web_bucket`` must differ from ``bucket``: the page's origin must never serve an
+        upload (ValueError otherwise).
         """
+        if web_bucket == bucket:
+            raise ValueError(f"the page bucket must not be the upload bucket ({bucket!r})")
         state_dir = Path(state_dir).resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
         exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
+        grant_secret = load_or_make_grant_secret(state_dir / ENDPOINTS_FILE)
         identities = IdentityStore([
             Principal(exec_c.access_key_id, exec_c.access_key_secret,
                       security_token=exec_c.security_token, policies=(execution_policy(),),
@@ -139,7 +154,7 @@ class LocalCloud:
             raise PortInUse(function_port, config.ENV_FUNCTION_PORT, "signing function")
         try:
             emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
-                                      port=oss_port, website_bucket=bucket)
+                                      port=oss_port, website_bucket=web_bucket)
         except OSError as exc:
             raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:
@@ -149,18 +164,25 @@ class LocalCloud:
         except OSError as exc:
             emulator.stop()
             raise PortInUse(sts_port, config.ENV_STS_PORT, "STS stub") from exc
-        cloud = cls(state_dir=state_dir, bucket=bucket, region=config.REGION, emulator=emulator,
-                    sts=sts, identities=identities, execution_credentials=exec_c,
-                    admin_credentials=admin_c, function_url=None,
+        cloud = cls(state_dir=state_dir, bucket=bucket, web_bucket=web_bucket,
+                    region=config.REGION, emulator=emulator, sts=sts, identities=identities,
+                    execution_credentials=exec_c, admin_credentials=admin_c,
+                    grant_secret=grant_secret, function_url=None,
                     inherited_env=dict(inherited_env or {}))
         try:
-            origins = cors_origins or (cloud.website_origin, f"http://127.0.0.1:{emulator.port}")
+            origins = cors_origins or (cloud.website_origin,)
+            # No index document: the upload bucket has no website, so nothing a browser
+            # stored is ever served as a page (a state dir from the one-bucket days had one).
             emulator.buckets.put(BucketConfig(
                 name=bucket, acl="private",
                 cors_rules=(make_rule(origins=origins, methods=("POST", "GET", "HEAD", "PUT"),
                                       headers=("*",), expose=EXPOSED_HEADERS,
                                       max_age_seconds=600),),
-                index_document="index.html",
+                index_document=None,
+            ))
+            # The page bucket is private too; its page objects are public-read (upload_web).
+            emulator.buckets.put(BucketConfig(
+                name=web_bucket, acl="private", index_document=INDEX_DOCUMENT,
             ))
             if start_function:
                 port = function_port or free_port(host)
@@ -188,7 +210,8 @@ class LocalCloud:
         public-key URL prefix (only that one: the emulator is the only "OSS" here).
         ``UPLOAD_CALLBACK_URL`` / ``CALLBACK_PUBKEY_URL_PREFIXES`` already set in the
         inherited environment win over these defaults (``UPLOAD_CALLBACK_URL= make dev``
-        turns the callback off); ``overrides`` win over everything.
+        turns the callback off); ``overrides`` win over everything. ``GRANT_SECRET`` is
+        the state directory's own (endpoints.json), never one inherited from the shell.
         """
         env = {k: v for k, v in self.inherited_env.items() if not k.startswith("ALIBABA_CLOUD_")}
         if self.function_url:
@@ -201,6 +224,7 @@ class LocalCloud:
             "OSS_STS_ROLE_ARN": UPLOAD_ROLE_ARN,
             "STS_ENDPOINT": self.sts_url,
             "CORS_ALLOWED_ORIGINS": self.website_origin,
+            GRANT_SECRET_VAR: self.grant_secret,
             "ALIBABA_CLOUD_ACCESS_KEY_ID": self.execution_credentials.access_key_id,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.execution_credentials.access_key_secret,
             "ALIBABA_CLOUD_SECURITY_TOKEN": self.execution_credentials.security_token or "",
@@ -214,10 +238,12 @@ class LocalCloud:
         self.log_path = self.state_dir / "function.log"
         log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
         try:
+            # Served as self-hosters and FC custom runtimes serve it: the function's own
+            # gunicorn.conf.py (gevent worker, read deadlines for slow clients).
             self.function_process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--chdir", str(FUNCTION_DIR),
-                 "--bind", f"{host}:{port}", "--workers", "1", "--threads", "8",
-                 "--timeout", "120", "app:app"],
+                [sys.executable, "-m", "gunicorn", "--config",
+                 str(FUNCTION_DIR / "gunicorn.conf.py"), "--chdir", str(FUNCTION_DIR),
+                 "--bind", f"{host}:{port}"],
                 env=self.function_env(overrides),
                 stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
             )
@@ -243,15 +269,18 @@ class LocalCloud:
             "oss_url": self.oss_url,
             "post_url": self.post_url,
             "website_url": self.website_url,
+            "website_origin": self.website_origin,
             "sts_url": self.sts_url,
             "function_url": self.function_url,
             "bucket": self.bucket,
+            "web_bucket": self.web_bucket,
             "region": self.region,
             "role_arn": UPLOAD_ROLE_ARN,
             "upload_prefix": UPLOAD_PREFIX,
             "state_dir": str(self.state_dir),
             "execution_identity": self.execution_credentials.to_json(),
             "admin_identity": self.admin_credentials.to_json(),
+            "grant_secret": self.grant_secret,
         }
 
     def write_endpoints(self) -> Path:

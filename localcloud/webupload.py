@@ -1,7 +1,8 @@
-"""Publish the upload page (``web/``) into the emulated bucket, as the deploy step does.
+"""Publish the upload page (``web/``) into the emulated page bucket, as the deploy step does.
 
-Owns the admin client of the emulated bucket and the call into the deploy step's
-publisher (``scripts/upload_web.py``), so the page lands exactly as a deployment puts it.
+Owns the admin client of the emulated buckets and the call into the deploy step's
+publisher (``scripts/upload_web.py``), so the page lands exactly as a deployment puts it:
+in the page bucket (``LocalCloud.web_bucket``), never in the upload bucket.
 Uses the official ``alibabacloud-oss-v2`` SDK, so the emulator's object API is exercised
 as a real deploy exercises OSS. Never imports the signing function.
 """
@@ -42,7 +43,7 @@ def admin_client(cloud: LocalCloud, *, retry_max_attempts: int | None = None) ->
 
 
 def upload_web(cloud: LocalCloud, web_dir: Path) -> list[str]:
-    """Publish the page and its config.js with the deploy step's own code; return the keys.
+    """Publish the page and its config.js into the page bucket; return the keys.
 
     ``scripts/upload_web.py`` is what s.yaml's post-deploy hook runs against real OSS, so
     ``make dev`` and the tests exercise the exact file list, content types, ACL and
@@ -52,4 +53,4 @@ def upload_web(cloud: LocalCloud, web_dir: Path) -> list[str]:
     if cloud.function_url:  # without a function the page says it is not configured
         files.append(PageFile(CONFIG_KEY, config_js(cloud.function_url),
                               content_type_for(CONFIG_KEY)))
-    return publish(admin_client(cloud), cloud.bucket, files, "public-read", "no-cache")
+    return publish(admin_client(cloud), cloud.web_bucket, files, "public-read", "no-cache")

@@ -37,5 +37,5 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
 
 @pytest.fixture(scope="module")
 def oss_admin(local_cloud: LocalCloud) -> oss.Client:
-    """An SDK client reading the stack's bucket as admin."""
+    """An SDK client reading the stack's buckets (uploads and page) as admin."""
     return admin_client(local_cloud)

@@ -2,7 +2,8 @@
 
 Each test that needs different function settings (limits, policy lifetime) or a different
 bucket CORS rule gets its own stack; the plain upload tests share one per module. The page
-is always the one the stack published into the emulated bucket, on its website origin.
+is always the one the stack published into the emulated page bucket, on its website origin
+(the uploads go to the other bucket, another origin).
 """
 
 from __future__ import annotations
@@ -25,10 +26,10 @@ SHARED_MAX_BYTES = 64 * 1024 * 1024
 
 
 def publish_config(cloud: LocalCloud, **extra: Any) -> None:
-    """Rewrite config.js in the bucket as a deploy step would, mirroring the function's limits."""
+    """Rewrite config.js in the page bucket as a deploy step would, mirroring the limits."""
     settings = {"apiBase": cloud.function_url, **extra}
     admin_client(cloud).put_object(oss.PutObjectRequest(
-        bucket=cloud.bucket, key="config.js", acl="public-read", cache_control="no-cache",
+        bucket=cloud.web_bucket, key="config.js", acl="public-read", cache_control="no-cache",
         content_type="text/javascript; charset=utf-8",
         body=f"window.OSS_UPLOAD_CONFIG = {json.dumps(settings)};\n".encode(),
     ))
