@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import sys
 from typing import Any
 
@@ -12,7 +13,8 @@ from uploadsign import policy
 from uploadsign.errors import StsError
 from uploadsign.factory import build_app
 from uploadsign.lazy import LazyApp
-from werkzeug.test import Client
+from werkzeug.datastructures import Headers
+from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
 from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
 
@@ -128,6 +130,20 @@ BAD_REQUESTS = [
     pytest.param({**GOOD, "filename": "../../etc/passwd"}, 422, "invalid_filename",
                  id="traversal"),
     pytest.param({**GOOD, "filename": ""}, 422, "invalid_filename", id="empty-name"),
+    # Deep nesting and huge numbers: bounded JSON, never a RecursionError's 500.
+    pytest.param(b'{"size": ' + b"[" * 3000 + b"]" * 3000 + b"}", 400, "malformed_json",
+                 id="nested-3000-deep"),
+    pytest.param(b"[" * 8000, 400, "malformed_json", id="unterminated-8000-deep"),
+    pytest.param({**GOOD, "size": 10**400}, 413, "too_large", id="size-10e400"),
+    pytest.param({**GOOD, "size": 9007199254740993}, 413, "too_large", id="size-2e53-plus-1"),
+    pytest.param(json.dumps(GOOD).replace("1234", "1e400").encode(), 400, "bad_request",
+                 id="size-1e400"),
+    pytest.param(json.dumps(GOOD).replace("1234", "-0").encode(), 422, "invalid_size",
+                 id="size-minus-zero"),
+    pytest.param(json.dumps(GOOD).replace("1234", "9" * 5000).encode(), 400, "malformed_json",
+                 id="size-5000-digits"),
+    pytest.param(json.dumps(GOOD).replace("1234", "NaN").encode(), 400, "malformed_json",
+                 id="size-nan"),
 ]
 
 
@@ -282,3 +298,100 @@ def test_importing_app_and_index_reads_no_environment_and_no_sdk() -> None:
     assert callable(index_module.handler)
     if not before:
         assert not [m for m in sys.modules if m.startswith("alibabacloud_sts")]
+
+
+# --- headers the function reads: control characters are a 400, never a 500 or an echo ------
+
+def send_raw(app: Any, path: str, body: bytes, **environ: str) -> tuple[int, Headers, Any]:
+    """POST what client libraries refuse to send (CR, LF, NUL in headers), as FC may pass it."""
+    raw = EnvironBuilder(path=path, method="POST", data=body, content_type="application/json",
+                         headers={"Origin": ORIGIN}).get_environ()
+    raw.update(environ)
+    answer, status, headers = run_wsgi_app(app, raw, buffered=True)
+    return int(status.split(" ", 1)[0]), headers, json.loads(b"".join(answer))
+
+
+CONTROL_CHARACTERS = [
+    pytest.param("\x00", id="nul"),
+    pytest.param("\n", id="lf"),
+    pytest.param("\r\nSet-Cookie: a=1", id="crlf-injection"),
+    pytest.param("\x1b[31m", id="escape"),
+    pytest.param("\x7f", id="del"),
+    pytest.param("\t", id="tab"),
+]
+READ_HEADERS = [
+    pytest.param("/uploads", "HTTP_AUTHORIZATION", "Bearer abc{c}def", id="uploads-authorization"),
+    pytest.param("/uploads", "HTTP_ORIGIN", ORIGIN + "{c}", id="uploads-origin"),
+    pytest.param("/uploads", "CONTENT_LENGTH", "{n}{c}", id="uploads-content-length"),
+    pytest.param("/callback", "HTTP_AUTHORIZATION", "QQ{c}==", id="callback-authorization"),
+    pytest.param("/callback", "HTTP_X_OSS_PUB_KEY_URL", "aHR0cDovL2E{c}=", id="callback-key-url"),
+    pytest.param("/callback", "CONTENT_LENGTH", "{n}{c}", id="callback-content-length"),
+]
+
+
+@pytest.mark.parametrize("control", CONTROL_CHARACTERS)
+@pytest.mark.parametrize(("path", "key", "template"), READ_HEADERS)
+def test_control_characters_in_a_header_the_function_reads_are_400_invalid_header(
+    client: Client, path: str, key: str, template: str, control: str
+) -> None:
+    body = json.dumps(GOOD).encode()
+    status, headers, document = send_raw(
+        client.application, path, body, **{key: template.format(c=control, n=len(body))}
+    )
+    assert (status, document["error"]["code"]) == (400, "invalid_header")
+    assert control not in document["error"]["message"]
+    if key == "HTTP_ORIGIN":
+        assert "Access-Control-Allow-Origin" not in headers
+    else:
+        assert headers["Access-Control-Allow-Origin"] == ORIGIN
+
+
+@pytest.mark.parametrize("length", ["-1", "+5", "1_0", "\uff15", " 5", "0x10", "5.0", "5 5"])
+def test_content_length_must_be_plain_digits(client: Client, length: str) -> None:
+    status, _, document = send_raw(client.application, "/uploads", b"{}", CONTENT_LENGTH=length)
+    assert (status, document["error"]["code"]) == (400, "invalid_header")
+
+
+def test_absurd_content_length_is_413_without_converting_it(client: Client) -> None:
+    status, _, document = send_raw(client.application, "/uploads", b"{}",
+                                   CONTENT_LENGTH="9" * 100_000)
+    assert (status, document["error"]["code"]) == (413, "too_large")
+
+
+@pytest.mark.parametrize("control", CONTROL_CHARACTERS)
+def test_malformed_origin_gets_no_cors_headers_even_with_a_wildcard(
+    clock: FakeClock, fetcher: FakeFetcher, control: str
+) -> None:
+    app = make_client(clock, fetcher, CORS_ALLOWED_ORIGINS="*").application
+    origin = {"HTTP_ORIGIN": ORIGIN + control}
+    health, headers, _ = send_raw(app, "/healthz", b"", REQUEST_METHOD="GET", **origin)
+    assert health == 200
+    assert not [name for name in headers.keys() if name.startswith("Access-Control")]
+    preflight = EnvironBuilder(path="/uploads", method="OPTIONS").get_environ()
+    _, status, headers = run_wsgi_app(app, {**preflight, **origin}, buffered=True)
+    assert status.startswith("204")
+    assert not [name for name in headers.keys() if name.startswith("Access-Control")]
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [
+        pytest.param("1-6650a1b2-0123456789abcdef", True, id="fc-style"),
+        pytest.param("1-abc\n", False, id="trailing-lf"),
+        pytest.param("1-abc\x00def", False, id="nul"),
+        pytest.param("1-abc\r\n{\"event\":\"forged\"}", False, id="line-injection"),
+        pytest.param("x" * 129, False, id="too-long"),
+    ],
+)
+def test_fc_request_id_is_logged_only_when_plausible(
+    client: Client, caplog: pytest.LogCaptureFixture, given: str, kept: bool
+) -> None:
+    caplog.set_level(logging.INFO, logger="uploadsign.access")
+    status, _, _ = send_raw(client.application, "/uploads", json.dumps(GOOD).encode(),
+                            HTTP_X_FC_REQUEST_ID=given)
+    assert status == 200
+    [line] = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploadsign.access"]
+    if kept:
+        assert line["request_id"] == given
+    else:
+        assert line["request_id"].startswith("local-")

@@ -10,6 +10,7 @@ from wsgiref.validate import validator
 
 import pytest
 from uploadsign import fc
+from uploadsign.errors import MAX_JSON_DEPTH
 from uploadsign.factory import build_app
 
 from .support import BASE_ENV, FakeClock, FakeFetcher
@@ -114,6 +115,13 @@ def _event(**members: object) -> bytes:
     return json.dumps({"rawPath": "/healthz", **members}).encode()
 
 
+def _nested(depth: int) -> object:
+    value: object = 1
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 @pytest.mark.parametrize(
     "event",
     [
@@ -147,6 +155,12 @@ def _event(**members: object) -> bytes:
         pytest.param(_event(queryParameters=[["a", "1"]]), id="query-list"),
         pytest.param(_event(queryParameters={"a": ["1"]}), id="query-value-list"),
         pytest.param(_event(queryParameters={"a": "\ud800"}), id="query-lone-surrogate"),
+        pytest.param(_event(extra=_nested(MAX_JSON_DEPTH)), id="nested-past-the-bound"),
+        pytest.param(_event(headers={"origin\r\nx-evil": "1"}), id="header-name-crlf"),
+        pytest.param(_event(headers={"x oss": "1"}), id="header-name-space"),
+        pytest.param(_event(headers={"": "1"}), id="header-name-empty"),
+        pytest.param(_event(headers={"ori\x00gin": "1"}), id="header-name-nul"),
+        pytest.param(_event(headers={"örigin": "1"}), id="header-name-non-ascii"),
     ],
 )
 def test_malformed_events_are_a_json_400_bad_event(app: Any, event: bytes) -> None:
@@ -198,3 +212,48 @@ def test_index_handler_serves_an_event_through_the_lazy_app(
     response = index.handler(load("get_healthz.json"), None)
     assert response["statusCode"] == 500
     assert json.loads(response["body"])["error"]["code"] == "misconfigured"
+
+
+# --- client input through the FC event: bounded JSON, header controls -----------------------
+
+def with_changes(name: str, body: str | None = None, **headers: str) -> dict[str, Any]:
+    event: dict[str, Any] = json.loads(load(name))
+    if body is not None:
+        event["body"] = body
+    event["headers"] = {**event["headers"], **headers}
+    return event
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param("[" * 3000 + "]" * 3000, id="nested-3000-deep"),
+        pytest.param('{"filename": "a.png", "size": ' + "[" * 5000, id="unterminated-5000-deep"),
+        pytest.param('{"filename": "a.png", "size": ' + "9" * 5000 + "}", id="size-5000-digits"),
+    ],
+)
+def test_deep_or_huge_bodies_through_the_fc_handler_are_400_malformed_json(
+    app: Any, body: str
+) -> None:
+    response = fc.handle_event(app, json.dumps(with_changes("post_uploads_plain.json", body)))
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "malformed_json"
+
+
+@pytest.mark.parametrize("control", ["\x00", "\n", "\r\nSet-Cookie: a=1", "\x7f"],
+                         ids=["nul", "lf", "crlf-injection", "del"])
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        pytest.param("Origin", "https://app.example.com{c}", id="origin"),
+        pytest.param("Authorization", "Bearer abc{c}", id="authorization"),
+    ],
+)
+def test_control_characters_in_event_headers_are_400_invalid_header(
+    app: Any, name: str, value: str, control: str
+) -> None:
+    event = with_changes("post_uploads_plain.json", **{name: value.format(c=control)})
+    response = fc.handle_event(app, json.dumps(event))
+    assert response["statusCode"] == 400
+    assert json.loads(response["body"])["error"]["code"] == "invalid_header"
+    assert not [v for v in response["headers"].values() if control in v]

@@ -96,3 +96,5 @@ def test_the_refusal_says_which_bound_was_crossed() -> None:
         load_json(nested(MAX_JSON_DEPTH + 1))
     with pytest.raises(MalformedJson, match=f"longer than {MAX_JSON_NUMBER_CHARS}"):
         load_json("9" * (MAX_JSON_NUMBER_CHARS + 1))
+    with pytest.raises(MalformedJson, match="^event is not valid JSON$"):
+        load_json("{", "event")

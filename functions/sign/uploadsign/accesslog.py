@@ -21,7 +21,7 @@ from typing import Any
 ACCESS_LOGGER = "uploadsign.access"
 FC_REQUEST_ID = "HTTP_X_FC_REQUEST_ID"
 UNMATCHED_ROUTE = "(unmatched)"
-_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+_REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
 #: Built once (``json.dumps`` with options builds one per call); a record holds no cycles.
 _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, check_circular=False)
 
@@ -62,7 +62,8 @@ class RequestRecord:
 def request_id(environ: Mapping[str, Any]) -> str:
     """Use FC's request id when it looks like one; otherwise make one up."""
     given = str(environ.get(FC_REQUEST_ID) or "")
-    return given if _REQUEST_ID_RE.match(given) else "local-" + os.urandom(8).hex()
+    # fullmatch, not match with $: "$" also matches before a trailing newline.
+    return given if _REQUEST_ID_RE.fullmatch(given) else "local-" + os.urandom(8).hex()
 
 
 def emit(record: RequestRecord) -> None:

@@ -23,7 +23,13 @@ from datetime import datetime
 from typing import Any
 
 from uploadsign import granttoken
-from uploadsign.errors import BadRequest, CallbackRejected, InvalidField, MalformedJson
+from uploadsign.errors import (
+    BadRequest,
+    CallbackRejected,
+    InvalidField,
+    MalformedJson,
+    load_json,
+)
 
 log = logging.getLogger("uploadsign.events")
 warnings = logging.getLogger(__name__)
@@ -65,7 +71,7 @@ class Completion:
 def parse(body: bytes, *, bucket: str) -> Completion:
     """Read the callback body ``callback.BODY_TEMPLATE`` produced, after OSS filled it."""
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = load_json(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError) as exc:
         raise MalformedJson("callback body must be a UTF-8 JSON object") from exc
     if not isinstance(document, dict):

@@ -2,12 +2,14 @@
 
 Owns which origins get CORS headers and what a preflight answers. An origin not on
 the list gets no CORS headers at all (the browser then blocks the page from reading
-the answer); ``*`` applies only when configured literally. Pure: strings in, header
-dicts out.
+the answer); ``*`` applies only when configured literally. A malformed ``Origin`` (control
+characters, spaces, non-ASCII) gets none either, whatever the list says. Pure: strings
+in, header dicts out.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"
@@ -22,6 +24,8 @@ ALLOWED_REQUEST_HEADERS = "Authorization, Content-Type"
 #: Response headers the page must be able to read (not CORS-safelisted): when to retry,
 #: and why a token was refused.
 EXPOSED_RESPONSE_HEADERS = "Retry-After, WWW-Authenticate"
+#: A serialized origin (``null`` or ``scheme://host[:port]``) is printable ASCII without spaces.
+_SERIALIZED_ORIGIN = re.compile(r"[!-~]+")
 
 
 def response_headers(origin: str | None, allowed: Sequence[str]) -> dict[str, str]:
@@ -30,7 +34,7 @@ def response_headers(origin: str | None, allowed: Sequence[str]) -> dict[str, st
     if WILDCARD not in allowed and allowed:
         # The answer depends on Origin: caches must not hand one origin's answer to another.
         headers["Vary"] = "Origin"
-    if not origin:
+    if not origin or not _SERIALIZED_ORIGIN.fullmatch(origin):
         return headers
     if WILDCARD in allowed:
         headers[ALLOW_ORIGIN] = WILDCARD

@@ -66,18 +66,18 @@ class _OutOfBounds(ValueError):
 
 def _bounded_int(text: str) -> int:
     if len(text) > MAX_JSON_NUMBER_CHARS:
-        raise _OutOfBounds(f"JSON number longer than {MAX_JSON_NUMBER_CHARS} characters")
+        raise _OutOfBounds(f"a number longer than {MAX_JSON_NUMBER_CHARS} characters")
     return int(text)
 
 
 def _bounded_float(text: str) -> float:
     if len(text) > MAX_JSON_NUMBER_CHARS:
-        raise _OutOfBounds(f"JSON number longer than {MAX_JSON_NUMBER_CHARS} characters")
+        raise _OutOfBounds(f"a number longer than {MAX_JSON_NUMBER_CHARS} characters")
     return float(text)
 
 
 def _no_constant(name: str) -> Any:
-    raise _OutOfBounds(f"{name} is not JSON")
+    raise _OutOfBounds(f"{name}, which JSON does not have")
 
 
 _JSON_DECODER = json.JSONDecoder(
@@ -110,25 +110,25 @@ def _deeper_than(text: str, limit: int) -> bool:
     return False
 
 
-def load_json(raw: str | bytes) -> Any:
+def load_json(raw: str | bytes, what: str = "body") -> Any:
     """Parse client JSON within bounds; raise ``MalformedJson`` for anything else.
 
     Bounds: nesting at most ``MAX_JSON_DEPTH``, numbers at most ``MAX_JSON_NUMBER_CHARS``
     characters, no ``NaN``/``Infinity`` (not JSON, though ``json.loads`` takes them).
-    Bytes must be UTF-8.
+    Bytes must be UTF-8. ``what`` names the document in the error message.
     """
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
     except UnicodeDecodeError as exc:
-        raise MalformedJson("body is not UTF-8 text") from exc
+        raise MalformedJson(f"{what} is not UTF-8 text") from exc
     if _deeper_than(text, MAX_JSON_DEPTH):
-        raise MalformedJson(f"JSON nests deeper than {MAX_JSON_DEPTH} levels")
+        raise MalformedJson(f"{what} nests JSON deeper than {MAX_JSON_DEPTH} levels")
     try:
         return _JSON_DECODER.decode(text)
     except _OutOfBounds as exc:
-        raise MalformedJson(str(exc)) from exc
+        raise MalformedJson(f"{what} has {exc}") from exc
     except ValueError as exc:
-        raise MalformedJson("body is not valid JSON") from exc
+        raise MalformedJson(f"{what} is not valid JSON") from exc
 
 
 class NotFound(SignError):

@@ -7,7 +7,11 @@ to the event format: repeated query keys and headers arrive comma-joined, scheme
 port are absent (``https``/443 assumed), and the answer's flat header map cannot carry
 two headers of one name.
 
-Depends on the standard library only; it knows nothing about the app behind it.
+The event is client input: it is read with ``errors.load_json`` (bounded nesting and
+numbers) and header names must be HTTP tokens; header values reach the app as they
+are, and the app checks the ones it reads.
+
+Depends on the standard library and ``errors``; it knows nothing about the app behind it.
 """
 
 from __future__ import annotations
@@ -15,10 +19,13 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
+
+from uploadsign.errors import MalformedJson, load_json
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -26,6 +33,8 @@ else:
     WSGIApplication = WSGIEnvironment = Any
 
 _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript")
+#: RFC 9110 ``token``: what a header name is made of (no spaces, controls or non-ASCII).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
 class EventError(ValueError):
@@ -37,9 +46,9 @@ def load_event(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     if isinstance(event, Mapping):
         return event
     try:
-        document = json.loads(event)
-    except (ValueError, RecursionError) as exc:
-        raise EventError("event is not JSON") from exc
+        document = load_json(event, "event")
+    except MalformedJson as exc:
+        raise EventError(exc.message) from exc
     if not isinstance(document, dict):
         raise EventError("event is not a JSON object")
     return document
@@ -102,6 +111,8 @@ def to_environ(event: Mapping[str, Any]) -> WSGIEnvironment:
     path = _text(http.get("path"), "requestContext.http.path", raw_path)
     headers = {name.lower(): value for name, value in _string_map(
         event.get("headers"), "headers").items()}
+    if not all(_HEADER_NAME.fullmatch(name) for name in headers):
+        raise EventError("event headers have a name that is not an HTTP token")
     try:
         query = urlencode(_string_map(event.get("queryParameters"), "queryParameters"))
     except UnicodeEncodeError as exc:

@@ -7,7 +7,6 @@ maps to (400 malformed/missing/wrong type, 413 too large, 415 type not allowed,
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,6 +16,7 @@ from uploadsign.errors import (
     MalformedJson,
     PayloadTooLarge,
     UnsupportedContentType,
+    load_json,
 )
 from uploadsign.keys import validate_filename
 from uploadsign.mediatypes import essence
@@ -43,7 +43,7 @@ class UploadRequest:
 def parse(body: bytes, *, max_bytes: int, allowed_types: Sequence[str]) -> UploadRequest:
     """Parse and validate the JSON body; raise the ``SignError`` a client should see."""
     try:
-        document = json.loads(body.decode("utf-8"))
+        document = load_json(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedJson("body must be a UTF-8 JSON object") from exc
     if not isinstance(document, dict):

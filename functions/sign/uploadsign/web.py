@@ -13,6 +13,7 @@ Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ from uploadsign.accesslog import RequestRecord
 from uploadsign.auth import Authenticator, Caller, RequestFacts
 from uploadsign.callback_verify import CallbackVerifier
 from uploadsign.errors import (
-    BadRequest,
+    InvalidHeader,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -51,6 +52,7 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     HEALTH_PATH: ("GET",),
     CALLBACK_PATH: ("POST",),
 }
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
 
 class SignApp:
@@ -146,8 +148,8 @@ class SignApp:
 
     def _authenticate(self, environ: WSGIEnvironment, now: datetime) -> Caller:
         facts = RequestFacts(
-            authorization=environ.get("HTTP_AUTHORIZATION"),
-            origin=environ.get("HTTP_ORIGIN"),
+            authorization=header(environ, "HTTP_AUTHORIZATION"),
+            origin=header(environ, "HTTP_ORIGIN"),
             remote_addr=str(environ.get("REMOTE_ADDR") or ""),
         )
         return self._auth.authenticate(facts, now)
@@ -159,8 +161,8 @@ class SignApp:
             path=request_path(environ),
             query=str(environ.get("QUERY_STRING") or ""),
             body=body,
-            authorization=environ.get("HTTP_AUTHORIZATION"),
-            pub_key_url=environ.get("HTTP_X_OSS_PUB_KEY_URL"),
+            authorization=header(environ, "HTTP_AUTHORIZATION"),
+            pub_key_url=header(environ, "HTTP_X_OSS_PUB_KEY_URL"),
         )
         done = completion.parse(body, bucket=self.settings.bucket)
         completion.bind_to_grant(done, self.settings.grant_secrets, self._clock())
@@ -197,19 +199,35 @@ def request_path(environ: WSGIEnvironment) -> str:
         return path
 
 
+def header(environ: WSGIEnvironment, key: str) -> str | None:
+    """Return a header the function reads (``None`` if absent); 400 if it holds controls.
+
+    None of them (a bearer token, an origin, Base64, digits) ever contains a control
+    character; CR or LF would split a header if a value were ever echoed.
+    """
+    value = environ.get(key)
+    if value is None:
+        return None
+    text = str(value)
+    if _CONTROL_CHARACTERS.search(text):
+        name = key.removeprefix("HTTP_").replace("_", "-").title()
+        raise InvalidHeader(f"the {name} header contains control characters")
+    return text
+
+
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
     """Read the request body, refusing more than ``limit`` bytes with 413."""
-    raw_length = environ.get("CONTENT_LENGTH") or ""
+    raw_length = header(environ, "CONTENT_LENGTH") or ""
     stream = environ["wsgi.input"]
     if raw_length:
-        try:
-            length = int(raw_length)
-        except ValueError as exc:
-            raise BadRequest("Content-Length is not a number") from exc
-        if length < 0:
-            raise BadRequest("Content-Length is negative")
-        if length > limit:
+        # ASCII digits only: int() would also take "+5", "1_0", " 5" and other scripts' digits.
+        if not (raw_length.isascii() and raw_length.isdigit()):
+            raise InvalidHeader("the Content-Length header is not a number of bytes")
+        digits = raw_length.lstrip("0") or "0"
+        # Compared as text first, so a 100,000-digit length never reaches int().
+        if len(digits) > len(str(limit)) or int(digits) > limit:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes")
+        length = int(digits)
         return bytes(stream.read(length)) if length else b""
     if not environ.get("wsgi.input_terminated"):
         return b""  # no length and no end marker: reading could block forever
