@@ -49,6 +49,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         "OSS_KEY_TEMPLATE": "{dir}{sub}/{date}/{id}{ext}",
         "UPLOAD_MAX_BYTES": "1000000",
         "RATE_LIMIT_PER_MINUTE": "120",
+        "UPLOAD_SAMPLE_ROUTE": "on",  # exercised too; its 404 when off is in tests/sign
     }
     cloud = LocalCloud.start(tmp_path_factory.mktemp("fuzz"), function_env_overrides=overrides,
                              publish_web=False)
