@@ -1,4 +1,4 @@
-"""Publish the upload page: every file of ``web/`` plus a generated ``config.js`` to a bucket.
+"""Publish the upload page (``web/`` plus a generated ``config.js``) into the page bucket.
 
 The post-deploy step of s.yaml, and the manual step after a ROS stack. Owns the
 file-to-object mapping (keys, per-file Content-Type, ACL), the ``config.js`` text the page
@@ -6,6 +6,10 @@ reads (``window.OSS_UPLOAD_CONFIG``, see web/README.md) and where the uploader's
 credentials come from. Works against real OSS and the local emulator (an ``http://`` IP or
 ``localhost`` endpoint switches to path-style addressing). Uses ``alibabacloud-oss-v2``;
 never imports the signing function.
+
+The target is the page bucket (``--web-bucket``, or the ``WEB_BUCKET`` environment
+variable), the one with website hosting: never the upload bucket, whose objects must not
+be served from the page's origin (README "Two origins").
 
 Credentials: ``--credentials-json PATH`` (``{"AccessKeyId", "AccessKeySecret",
 "SecurityToken"?}``, also accepted nested under ``"Credentials"`` as STS answers are), or
@@ -30,12 +34,14 @@ from urllib.parse import urlsplit
 ENV_KEY_ID = "ALIBABA_CLOUD_ACCESS_KEY_ID"
 ENV_KEY_SECRET = "ALIBABA_CLOUD_ACCESS_KEY_SECRET"
 ENV_TOKEN = "ALIBABA_CLOUD_SECURITY_TOKEN"
+ENV_WEB_BUCKET = "WEB_BUCKET"
 JSON_KEY_ID = "AccessKeyId"
 JSON_KEY_SECRET = "AccessKeySecret"
 JSON_TOKEN = "SecurityToken"
 CONFIG_KEY = "config.js"
 CONFIG_GLOBAL = "window.OSS_UPLOAD_CONFIG"
 ACLS = ("private", "public-read", "default")
+PUBLIC_ACLS = frozenset({"public-read", "public-read-write"})
 # Not part of the page: documentation, and the config.js this script generates itself.
 SKIPPED_NAMES = frozenset({"README.md", CONFIG_KEY})
 # ES modules are refused unless served as JavaScript; HTML must be text/html to render.
@@ -187,6 +193,21 @@ def make_client(region: str, endpoint: str | None, creds: Credentials) -> Any:
     return oss.Client(cfg)
 
 
+def refusal(key: str, status: object, code: str, bucket: str, acl: str | None) -> str:
+    """Describe a refused PutObject in one line; name Block Public Access when it may be why.
+
+    Since 2025-10-13 OSS turns Block Public Access on for new buckets, and while it is on
+    a public-read object ACL is refused with AccessDenied. OSS's exact message for that
+    case is not confirmed, so any AccessDenied on a public ACL names the switch.
+    """
+    line = f"PutObject {key} failed: {status} {code}"
+    if code == "AccessDenied" and acl in PUBLIC_ACLS:
+        line += (f"; {acl} objects are refused while OSS \"Block Public Access\" is on: turn "
+                 f"it off for the page bucket {bucket} only (bucket and account level; keep it "
+                 "on for the upload bucket)")
+    return line
+
+
 def publish(
     client: Any, bucket: str, files: Sequence[PageFile], acl: str | None, cache_control: str
 ) -> list[str]:
@@ -209,14 +230,16 @@ def publish(
             cause = exc.unwrap()
             code = getattr(cause, "code", "") or type(cause).__name__
             status = getattr(cause, "status_code", "")
-            raise UploadWebError(f"PutObject {page_file.key} failed: {status} {code}") from exc
+            raise UploadWebError(refusal(page_file.key, status, code, bucket, acl)) from exc
         uploaded.append(page_file.key)
     return uploaded
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--bucket", required=True)
+    parser.add_argument("--web-bucket", default=None,
+                        help=f"the page bucket (website hosting); default: ${ENV_WEB_BUCKET}. "
+                        "Never the upload bucket")
     parser.add_argument("--region", required=True, help="region ID, e.g. cn-hangzhou")
     parser.add_argument("--endpoint", help="OSS endpoint; default: the region's public one")
     parser.add_argument("--src", type=Path, default=Path("web"), help="page directory")
@@ -237,6 +260,9 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     args = parse_args(argv)
     env = os.environ if env is None else env
     try:
+        bucket = (args.web_bucket or env.get(ENV_WEB_BUCKET, "")).strip()
+        if not bucket:
+            raise UploadWebError(f"no page bucket: pass --web-bucket or set {ENV_WEB_BUCKET}")
         if args.credentials_json:
             creds = credentials_from_json(args.credentials_json)
         else:
@@ -250,11 +276,11 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         ))
         client = make_client(args.region, args.endpoint, creds)
         acl = None if args.acl == "default" else args.acl
-        keys = publish(client, args.bucket, files, acl, args.cache_control)
+        keys = publish(client, bucket, files, acl, args.cache_control)
     except UploadWebError as exc:
         print(f"upload_web: {exc}", file=sys.stderr)
         return 1
-    print(f"upload_web: {len(keys)} objects to oss://{args.bucket}/{args.prefix}")
+    print(f"upload_web: {len(keys)} objects to oss://{bucket}/{args.prefix}")
     return 0
 
 

@@ -1,4 +1,4 @@
-"""scripts/upload_web.py: the page and its config.js land in the bucket with the right
+"""scripts/upload_web.py: the page and its config.js land in the page bucket with the right
 types and ACL — proven against the local OSS emulator through the real SDK — and bad
 input fails with a clear message that never shows a secret."""
 
@@ -16,6 +16,7 @@ import pytest
 from localcloud.stack import LocalCloud
 from scripts.upload_web import (
     Credentials,
+    PageFile,
     UploadWebError,
     config_js,
     content_type_for,
@@ -24,8 +25,10 @@ from scripts.upload_web import (
     main,
     needs_path_style,
     page_files,
+    publish,
 )
 from tests.e2e.conftest import admin_client
+from tests.e2e.forms import request
 
 FUNCTION_URL = "https://oss-upload-signer-abcdef.cn-hangzhou.fcapp.run"
 FAKE_SECRET = "FAKE-SECRET-never-printed-0000"
@@ -64,7 +67,7 @@ def admin_json(cloud: LocalCloud, path: Path) -> Path:
 
 
 def anonymous_get(cloud: LocalCloud, key: str) -> tuple[int, str, bytes]:
-    url = f"{cloud.oss_url}/{cloud.bucket}/{key}"
+    url = f"{cloud.oss_url}/{cloud.web_bucket}/{key}"
     try:
         with urllib.request.urlopen(url, timeout=10) as answer:
             return answer.status, answer.headers.get("Content-Type", ""), answer.read()
@@ -75,7 +78,7 @@ def anonymous_get(cloud: LocalCloud, key: str) -> tuple[int, str, bytes]:
 
 def run_script(cloud: LocalCloud, site: Path, creds_file: Path, *extra: str) -> int:
     return main(
-        ["--endpoint", cloud.oss_url, "--bucket", cloud.bucket, "--region", cloud.region,
+        ["--endpoint", cloud.oss_url, "--web-bucket", cloud.web_bucket, "--region", cloud.region,
          "--src", str(site), "--function-url", FUNCTION_URL + "/",
          "--credentials-json", str(creds_file), *extra],
         env={},
@@ -106,9 +109,14 @@ def test_page_and_config_are_published_public_read_with_their_types(
         "apiBase": FUNCTION_URL, "maxBytes": 2048, "allowedTypes": ["image/png", "text/plain"],
     }
     listed = admin_client(cloud).list_objects_v2(
-        oss.ListObjectsV2Request(bucket=cloud.bucket, prefix="public/")
+        oss.ListObjectsV2Request(bucket=cloud.web_bucket, prefix="public/")
     )
     assert sorted(o.key for o in listed.contents or []) == sorted([*expected, "public/config.js"])
+    # ... in the page bucket, which the website origin serves; nothing in the upload bucket.
+    status, _, body = request("GET", f"{cloud.website_url}public/index.html",
+                              headers={"Host": cloud.website_origin.split("//", 1)[1]})
+    assert (status, body) == (200, b"<!doctype html><title>up</title>")
+    assert not admin_client(cloud).is_object_exist(cloud.bucket, "public/index.html")
 
 
 def test_private_acl_keeps_the_page_unreadable_anonymously(
@@ -165,10 +173,71 @@ def test_unusable_credentials_json_is_a_clear_error(tmp_path: Path, content: str
 def test_missing_environment_credentials_exit_1_naming_the_variables(
     site: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    status = main(["--bucket", "b", "--region", "cn-hangzhou", "--src", str(site),
+    status = main(["--web-bucket", "b", "--region", "cn-hangzhou", "--src", str(site),
                    "--function-url", FUNCTION_URL], env={})
     assert status == 1
     assert "ALIBABA_CLOUD_ACCESS_KEY_ID" in capsys.readouterr().err
+
+
+def test_page_bucket_comes_from_web_bucket_when_no_argument_names_it(
+    cloud: LocalCloud, site: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--endpoint", cloud.oss_url, "--region", cloud.region, "--src", str(site),
+                   "--function-url", FUNCTION_URL, "--prefix", "from-env/",
+                   "--credentials-json", str(admin_json(cloud, tmp_path / "c.json"))],
+                  env={"WEB_BUCKET": cloud.web_bucket})
+    assert status == 0
+    assert capsys.readouterr().out == (
+        f"upload_web: 4 objects to oss://{cloud.web_bucket}/from-env/\n")
+    assert anonymous_get(cloud, "from-env/index.html")[0] == 200
+
+
+def test_no_page_bucket_exits_1_naming_the_argument_and_the_variable(
+    site: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = main(["--region", "cn-hangzhou", "--src", str(site),
+                   "--function-url", FUNCTION_URL], env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "FAKE"})
+    assert status == 1
+    assert capsys.readouterr().err == (
+        "upload_web: no page bucket: pass --web-bucket or set WEB_BUCKET\n")
+
+
+class RefusingClient:
+    """An OSS client whose every PutObject is refused with the given OSS error."""
+
+    def __init__(self, status: int, code: str) -> None:
+        self.status, self.code = status, code
+
+    def put_object(self, request: oss.PutObjectRequest) -> None:
+        raise oss.exceptions.OperationError(name="PutObject", error=oss.exceptions.ServiceError(
+            status_code=self.status, code=self.code, message="refused", request_id="r", ec="",
+            timestamp="", request_target=""))
+
+
+def test_public_read_refused_with_access_denied_names_block_public_access_in_one_line() -> None:
+    # The deploy path: real OSS refuses public-read objects while Block Public Access is on.
+    page = [PageFile("index.html", b"x", "text/html; charset=utf-8")]
+    with pytest.raises(UploadWebError) as caught:
+        publish(RefusingClient(403, "AccessDenied"), "my-page", page, "public-read", "no-cache")
+    assert str(caught.value) == (
+        "PutObject index.html failed: 403 AccessDenied; public-read objects are refused while "
+        'OSS "Block Public Access" is on: turn it off for the page bucket my-page only '
+        "(bucket and account level; keep it on for the upload bucket)")
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "acl"),
+    [(403, "AccessDenied", "private"), (403, "AccessDenied", None),
+     (403, "SignatureDoesNotMatch", "public-read"), (404, "NoSuchBucket", "public-read")],
+    ids=["private-acl", "default-acl", "other-403", "no-bucket"],
+)
+def test_other_refusals_do_not_mention_block_public_access(
+    status: int, code: str, acl: str | None
+) -> None:
+    page = [PageFile("index.html", b"x", "text/html; charset=utf-8")]
+    with pytest.raises(UploadWebError) as caught:
+        publish(RefusingClient(status, code), "my-page", page, acl, "no-cache")
+    assert str(caught.value) == f"PutObject index.html failed: {status} {code}"
 
 
 @pytest.mark.parametrize(
