@@ -4,10 +4,12 @@ Two rules, for s.yaml and template.yml alike:
 - the declared names are exactly the names the function reads (plus the few the runtime
   needs), checked both ways, so a new setting cannot be forgotten and a stale one cannot
   linger;
-- a secret-looking variable (``AUTH_JWT_SECRET``) never holds a literal value: in s.yaml it
-  is empty or read from the deploying shell with ``${env('NAME', '')}``; in template.yml it
-  is empty or a ``Ref`` to a ``NoEcho`` parameter without a non-empty ``Default``. A
-  literal would end up in git and in every copy of the repository.
+- a secret-looking variable (``AUTH_JWT_SECRET``, ``GRANT_SECRET``) never holds a literal
+  value: in s.yaml it is empty or read from the deploying shell with ``${env('NAME', '')}``;
+  in template.yml it is empty, a ``Ref`` to a ``NoEcho`` parameter without a non-empty
+  ``Default``, or the ``value`` of an ``ALIYUN::RandomString`` made in the stack. A
+  literal would end up in git and in every copy of the repository. A template's Outputs
+  never show such a secret either (ROS prints outputs to anyone who can read the stack).
 
 Pure functions over the parsed documents; no I/O. Must not import the function code or any
 SDK (the tests pass ``uploadsign.config.ENV_VARS`` in).
@@ -19,6 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from deploy.ros_refs import walk
 from deploy.syaml import EXPRESSION, VARS_PREFIX
 
 #: Names (env vars, s.yaml vars, ROS parameters) whose value is a credential.
@@ -29,6 +32,8 @@ ENV_LOOKUP = re.compile(
     r"""(?:,\s*(['"])(?P<default>.*?)\3\s*)?\)\s*$"""
 )
 MAX_VARS_DEPTH = 10  # ${vars.a} -> ${vars.b} -> ...; deeper means a loop
+#: ROS resource types that generate a secret inside the stack, and the attribute holding it.
+GENERATED_SECRET_ATTRIBUTES = {"ALIYUN::RandomString": "value"}
 
 
 def is_secret_name(name: str) -> bool:
@@ -103,20 +108,51 @@ def _parameter_finding(name: str, parameter: Mapping[str, Any]) -> str | None:
     return None
 
 
-def ros_secret_findings(env: Mapping[str, Any], parameters: Mapping[str, Any]) -> list[str]:
+def generated_in_stack(value: Any, resources: Mapping[str, Any]) -> bool:
+    """Return True for ``Fn::GetAtt`` of the secret attribute of a generating resource."""
+    target = value.get("Fn::GetAtt") if isinstance(value, Mapping) and len(value) == 1 else None
+    if not (isinstance(target, list) and len(target) == 2):
+        return False
+    resource = resources.get(str(target[0]))
+    kind = resource.get("Type") if isinstance(resource, Mapping) else None
+    return isinstance(kind, str) and GENERATED_SECRET_ATTRIBUTES.get(kind) == target[1]
+
+
+def ros_secret_findings(
+    env: Mapping[str, Any],
+    parameters: Mapping[str, Any],
+    resources: Mapping[str, Any] | None = None,
+) -> list[str]:
     """Return every secret in a ROS template (environment or Parameters) not kept secret."""
     findings: list[str] = []
     secret_parameters = [name for name in parameters if is_secret_name(name)]
     for name, value in env.items():
         if not is_secret_name(name) or value == "":
             continue
+        if generated_in_stack(value, resources or {}):
+            continue
         target = value.get("Ref") if isinstance(value, Mapping) and len(value) == 1 else None
         if isinstance(target, str) and target in parameters:
             secret_parameters.append(target)
         else:
-            findings.append(f"{name} must be empty or a Ref to a NoEcho parameter")
+            findings.append(f"{name} must be empty, a Ref to a NoEcho parameter or generated "
+                            "in the stack (ALIYUN::RandomString value)")
     for name in dict.fromkeys(secret_parameters):
         finding = _parameter_finding(name, parameters[name])
         if finding:
             findings.append(finding)
+    return findings
+
+
+def ros_output_findings(outputs: Mapping[str, Any], resources: Mapping[str, Any],
+                        parameters: Mapping[str, Any]) -> list[str]:
+    """Return every Output that would show a secret: a generated one or a secret parameter."""
+    findings: list[str] = []
+    for output, body in outputs.items():
+        for _, node in walk(body, f"Outputs.{output}"):
+            if generated_in_stack(node, resources):
+                findings.append(f"output {output} shows a secret generated in the stack")
+            elif (isinstance(node, Mapping) and isinstance(node.get("Ref"), str)
+                  and node["Ref"] in parameters and is_secret_name(node["Ref"])):
+                findings.append(f"output {output} shows secret parameter {node['Ref']}")
     return findings

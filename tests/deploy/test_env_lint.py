@@ -14,6 +14,7 @@ from uploadsign.config import AUTH_MODES, ENV_VARS, Settings
 
 from deploy.env_lint import (
     name_findings,
+    ros_output_findings,
     ros_secret_findings,
     syaml_secret_findings,
 )
@@ -22,9 +23,13 @@ from deploy.syaml import ACCOUNT_ID_PLACEHOLDER, fc3_resources, resolve
 # Set for the runtime, not read by the function: puts the vendored deps on sys.path.
 RUNTIME_ENV_VARS = ("PYTHONPATH",)
 SECRET_FROM_SHELL = "${env('AUTH_JWT_SECRET', '')}"
+GRANT_SECRET_FROM_SHELL = "${env('GRANT_SECRET', '')}"
+#: What ROS's ALIYUN::RandomString would generate (64 letters and digits).
+GENERATED_GRANT_SECRET = "GeneratedByRos0123456789" * 2 + "abcdefghijklmnop"
 #: Values ROS would supply at CreateStack time for parameters without a Default.
 ROS_ARGUMENTS = {
     "BucketName": "my-upload-bucket",
+    "WebBucketName": "my-upload-page",
     "AllowedOrigins": ["https://upload.example.com"],
     "CodeBucket": "my-code-bucket",
     "ALIYUN::Region": "cn-hangzhou",
@@ -33,7 +38,7 @@ ROS_ARGUMENTS = {
 NEW_SETTINGS = (
     "AUTH_MODE", "AUTH_JWT_SECRET", "AUTH_JWKS_URL", "AUTH_ISSUER", "AUTH_AUDIENCE",
     "AUTH_LEEWAY_SECONDS", "OSS_KEY_TEMPLATE", "RATE_LIMIT_PER_MINUTE", "UPLOAD_CALLBACK_URL",
-    "CALLBACK_PUBKEY_URL_PREFIXES",
+    "CALLBACK_PUBKEY_URL_PREFIXES", "UPLOAD_SAMPLE_ROUTE", "UPLOAD_ALLOWED_ACTIVE_TYPES",
 )
 
 
@@ -66,6 +71,8 @@ def ros_value(template: dict[str, Any], node: Any) -> Any:
         return separator.join(str(ros_value(template, item)) for item in items)
     if function == "Fn::GetAtt" and argument == ["UploadRole", "Arn"]:
         return f"acs:ram::{ACCOUNT_ID_PLACEHOLDER}:role/{values['UploadRoleName']}"
+    if function == "Fn::GetAtt" and argument == ["GrantSecret", "value"]:
+        return GENERATED_GRANT_SECRET
     raise AssertionError(f"no offline value for {node!r}")
 
 
@@ -89,14 +96,33 @@ def test_name_check_reports_a_missing_and_a_stale_name_both_ways() -> None:
     ]
 
 
-def test_jwt_secret_is_never_a_literal_in_either_file(
+def test_secrets_are_never_literals_in_either_file(
     s_yaml: dict[str, Any], ros_template: dict[str, Any]
 ) -> None:
     assert syaml_env(s_yaml)["AUTH_JWT_SECRET"] == SECRET_FROM_SHELL
+    assert syaml_env(s_yaml)["GRANT_SECRET"] == GRANT_SECRET_FROM_SHELL
     assert syaml_secret_findings(syaml_env(s_yaml), s_yaml["vars"]) == []
     assert ros_env(ros_template)["AUTH_JWT_SECRET"] == {"Ref": "AuthJwtSecret"}
+    assert ros_env(ros_template)["GRANT_SECRET"] == {"Fn::GetAtt": ["GrantSecret", "value"]}
     assert ros_template["Parameters"]["AuthJwtSecret"]["NoEcho"] is True
-    assert ros_secret_findings(ros_env(ros_template), ros_template["Parameters"]) == []
+    assert ros_secret_findings(ros_env(ros_template), ros_template["Parameters"],
+                               ros_template["Resources"]) == []
+
+
+def test_no_output_of_the_stack_shows_a_secret(ros_template: dict[str, Any]) -> None:
+    assert ros_output_findings(ros_template["Outputs"], ros_template["Resources"],
+                               ros_template["Parameters"]) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"Fn::GetAtt": ["GrantSecret", "value"]}, {"Ref": "AuthJwtSecret"},
+     {"Fn::Join": ["", ["x-", {"Fn::GetAtt": ["GrantSecret", "value"]}]]}],
+    ids=["generated", "secret-parameter", "generated-inside-join"],
+)
+def test_an_output_showing_a_secret_is_flagged(ros_template: dict[str, Any], value: Any) -> None:
+    outputs = {**ros_template["Outputs"], "Leak": {"Value": value}}
+    assert ros_output_findings(outputs, ros_template["Resources"], ros_template["Parameters"])
 
 
 @pytest.mark.parametrize(
@@ -155,21 +181,28 @@ SECRET_PARAMETER = ["Parameters", "AuthJwtSecret"]
         edit([*SECRET_PARAMETER, "NoEcho"], False),
         edit([*SECRET_PARAMETER, "Default"], "0123456789abcdef0123456789abcdef"),
         edit(["Parameters", "ApiToken"], {"Type": "String", "Default": "abc"}),
+        edit([*ENV_PATH, "GRANT_SECRET"], "0123456789abcdef0123456789abcdef"),
+        edit([*ENV_PATH, "GRANT_SECRET"], {"Fn::GetAtt": ["UploadBucket", "Name"]}),
+        edit([*ENV_PATH, "GRANT_SECRET"], {"Fn::GetAtt": ["NoSuchResource", "value"]}),
+        edit(["Resources", "GrantSecret", "Type"], "ALIYUN::OSS::Bucket"),
     ],
     ids=["literal", "sub-with-literal-text", "ref-to-echoed-parameter", "ref-unknown",
-         "parameter-echoed", "parameter-literal-default", "unused-secret-named-parameter"],
+         "parameter-echoed", "parameter-literal-default", "unused-secret-named-parameter",
+         "grant-secret-literal", "grant-secret-from-a-bucket-name", "grant-secret-unknown",
+         "grant-secret-not-random"],
 )
 def test_ros_secret_lint_flags_secrets_not_kept_secret(
     ros_template: dict[str, Any], change: Callable[[dict[str, Any]], None]
 ) -> None:
     broken = copy.deepcopy(ros_template)
     change(broken)
-    assert ros_secret_findings(ros_env(broken), broken["Parameters"])
+    assert ros_secret_findings(ros_env(broken), broken["Parameters"], broken["Resources"])
 
 
 def syaml_defaults(s_yaml: dict[str, Any]) -> dict[str, str]:
     env = resolve(syaml_env(s_yaml), s_yaml["vars"])
     env["AUTH_JWT_SECRET"] = ""  # ${env(...)} with the shell variable unset
+    env["GRANT_SECRET"] = ""
     return env  # type: ignore[no-any-return]
 
 
@@ -187,6 +220,18 @@ def test_template_defaults_are_accepted_by_the_function(ros_template: dict[str, 
     settings = Settings.from_env(ros_defaults(ros_template))
     assert (settings.auth_mode, settings.rate_limit_per_minute, settings.callback_url) == (
         "none", 60, "")
+
+
+def test_with_a_callback_url_both_paths_configure_the_function_with_the_grant_secret(
+    s_yaml: dict[str, Any], ros_template: dict[str, Any]
+) -> None:
+    # The callback needs GRANT_SECRET: ROS generates it; s deploy takes it from the shell.
+    callback = {"UPLOAD_CALLBACK_URL": "https://fn.example.com/callback"}
+    from_ros = Settings.from_env({**ros_defaults(ros_template), **callback})
+    assert from_ros.callback_url == callback["UPLOAD_CALLBACK_URL"]
+    shell = {"GRANT_SECRET": "exported-in-the-deploy-shell-0123456789abcdef"}
+    from_syaml = Settings.from_env({**syaml_defaults(s_yaml), **callback, **shell})
+    assert from_syaml.callback_url == callback["UPLOAD_CALLBACK_URL"]
 
 
 def test_both_deploy_paths_default_the_new_settings_alike(

@@ -83,18 +83,20 @@ def test_no_policy_in_either_deploy_path_grants_a_wildcard(
         assert policy_findings(document) == []
 
 
-def test_upload_role_may_only_put_objects_under_the_upload_dir(
+def test_upload_role_may_only_put_objects_and_their_acl_under_the_upload_dir(
     ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
 ) -> None:
+    # PutObjectAcl: grants pin x-oss-object-acl: private (whether OSS checks that action
+    # on PostObject is unconfirmed, so it is granted); never the page bucket.
     [policy] = role(ros_template, "UploadRole")["Policies"]
     assert only_statement(policy["PolicyDocument"]) == {
         "Effect": "Allow",
-        "Action": ["oss:PutObject"],
+        "Action": ["oss:PutObject", "oss:PutObjectAcl"],
         "Resource": [{"Fn::Sub": "acs:oss:*:*:${BucketName}/${UploadDir}*"}],
     }
     assert only_statement(ram_documents["upload-role-policy"]) == {
         "Effect": "Allow",
-        "Action": ["oss:PutObject"],
+        "Action": ["oss:PutObject", "oss:PutObjectAcl"],
         "Resource": ["acs:oss:*:*:<BUCKET>/<UPLOAD_DIR>*"],
     }
 

@@ -61,6 +61,8 @@ def set_in(template: dict[str, Any], path: list[Any], value: Any) -> None:
     ("path", "value"),
     [
         (["Resources", "UploadBucket", "Properties", "BuckeName"], "typo"),
+        (["Resources", "GrantSecret", "Properties", "lenght"], 64),
+        (["Resources", "GrantSecret", "Properties", "character_classes"], [{"min": 1}]),
         (["Resources", "UploadBucket", "Properties", "AccessControl"], "public"),
         (["Resources", "UploadBucket", "Type"], "ALIYUN::OSS::Buckets"),
         (["Resources", "SignerFunction", "Properties", "MemorySize"], 64),
@@ -69,8 +71,9 @@ def set_in(template: dict[str, Any], path: list[Any], value: Any) -> None:
         (["ROSTemplateFormatVersion"], "2010-09-09"),
         (["Outputs", "FunctionUrl", "Valu"], "typo"),
     ],
-    ids=["misspelt-property", "bad-acl", "unknown-type", "memory-too-small",
-         "bad-policy-version", "bad-trigger-name", "wrong-format-version", "output-typo"],
+    ids=["misspelt-property", "random-string-misspelt", "random-string-class-missing", "bad-acl",
+         "unknown-type", "memory-too-small", "bad-policy-version", "bad-trigger-name",
+         "wrong-format-version", "output-typo"],
 )
 def test_schema_rejects_a_broken_template(
     ros_template: dict[str, Any], ros_schema: dict[str, Any], path: list[Any], value: Any
@@ -90,9 +93,11 @@ def test_schema_rejects_a_broken_template(
         (["Resources", "SignerFunction", "Properties", "EnvironmentVariables", "OSS_HOST"],
          {"Fn::Sub": "https://${Bucket}.oss-${ALIYUN::Region}.aliyuncs.com"}),
         (["Resources", "SignerFunction", "DependsOn"], ["UploadRoles"]),
+        (["Resources", "SignerFunction", "Properties", "EnvironmentVariables", "GRANT_SECRET"],
+         {"Fn::GetAtt": ["GrantSecret", "Secret"]}),
     ],
     ids=["getatt-unknown-resource", "getatt-unknown-attribute", "ref-unknown", "sub-unknown",
-         "depends-on-unknown"],
+         "depends-on-unknown", "random-string-unknown-attribute"],
 )
 def test_reference_check_reports_dangling_references(
     ros_template: dict[str, Any], ros_schema: dict[str, Any], path: list[Any], value: Any
@@ -102,26 +107,64 @@ def test_reference_check_reports_dangling_references(
     assert reference_findings(broken, ros_schema)
 
 
-def test_stack_creates_bucket_roles_function_and_trigger(ros_template: dict[str, Any]) -> None:
+def test_stack_creates_two_buckets_roles_grant_secret_function_and_trigger(
+    ros_template: dict[str, Any],
+) -> None:
     kinds = sorted(r["Type"] for r in ros_template["Resources"].values())
     assert kinds == [
         "ALIYUN::FC3::Function",
         "ALIYUN::FC3::Trigger",
         "ALIYUN::OSS::Bucket",
+        "ALIYUN::OSS::Bucket",
         "ALIYUN::RAM::Role",
         "ALIYUN::RAM::Role",
+        "ALIYUN::RandomString",
     ]
+    assert sorted(resources_of_type(ros_template, "ALIYUN::OSS::Bucket")) == [
+        "UploadBucket", "WebBucket"]
 
 
-def test_bucket_is_private_with_cors_and_website_hosting(ros_template: dict[str, Any]) -> None:
-    [bucket] = resources_of_type(ros_template, "ALIYUN::OSS::Bucket").values()
-    props = bucket["Properties"]
+def test_upload_bucket_is_private_with_cors_for_the_page_and_no_website(
+    ros_template: dict[str, Any],
+) -> None:
+    props = ros_template["Resources"]["UploadBucket"]["Properties"]
+    assert props["BucketName"] == {"Ref": "BucketName"}
     assert props["AccessControl"] == "private"
+    assert props["BlockPublicAccess"] is True
+    assert not any(name.startswith("WebsiteConfiguration") for name in props)
     [rule] = props["CORSConfiguration"]["CORSRule"]
+    # The page bucket's website origin(s), the same list the function allows.
     assert rule["AllowedOrigin"] == {"Ref": "AllowedOrigins"}
+    function_env = ros_template["Resources"]["SignerFunction"]["Properties"][
+        "EnvironmentVariables"]
+    assert function_env["CORS_ALLOWED_ORIGINS"] == {"Fn::Join": [",", {"Ref": "AllowedOrigins"}]}
     assert sorted(rule["AllowedMethod"]) == ["GET", "POST", "PUT"]
     assert sorted(rule["ExposeHeader"]) == ["ETag", "x-oss-request-id"]
+
+
+def test_page_bucket_has_website_hosting_and_block_public_access_off_for_it_only(
+    ros_template: dict[str, Any],
+) -> None:
+    props = ros_template["Resources"]["WebBucket"]["Properties"]
+    assert props["BucketName"] == {"Ref": "WebBucketName"}
+    assert props["AccessControl"] == "private"  # objects are public-read, the bucket is not
+    assert props["BlockPublicAccess"] is False
     assert props["WebsiteConfigurationV2"]["IndexDocument"]["Suffix"] == "index.html"
+    assert "CORSConfiguration" not in props
+    buckets = resources_of_type(ros_template, "ALIYUN::OSS::Bucket")
+    assert [n for n, b in buckets.items() if b["Properties"].get("BlockPublicAccess") is not True
+            ] == ["WebBucket"]
+
+
+def test_grant_secret_is_generated_in_the_stack_and_long_enough(
+    ros_template: dict[str, Any],
+) -> None:
+    secret = ros_template["Resources"]["GrantSecret"]
+    assert secret["Type"] == "ALIYUN::RandomString"
+    assert secret["Properties"]["length"] >= 32  # the function wants 32+ bytes per secret
+    function_env = ros_template["Resources"]["SignerFunction"]["Properties"][
+        "EnvironmentVariables"]
+    assert function_env["GRANT_SECRET"] == {"Fn::GetAtt": ["GrantSecret", "value"]}
 
 
 def test_function_and_trigger_match_the_syaml_deployment(
@@ -143,8 +186,12 @@ def test_parameters_and_outputs_cover_what_an_operator_sets_and_needs(
     ros_template: dict[str, Any],
 ) -> None:
     assert {
-        "BucketName", "UploadDir", "AllowedOrigins", "UploadMaxBytes", "UploadAllowedContentTypes",
+        "BucketName", "WebBucketName", "UploadDir", "AllowedOrigins", "UploadMaxBytes",
+        "UploadAllowedContentTypes",
     } <= set(ros_template["Parameters"])
     outputs = ros_template["Outputs"]
     assert outputs["FunctionUrl"]["Value"] == {"Fn::GetAtt": ["HttpTrigger", "UrlInternet"]}
-    assert "WebsiteEndpoint" in outputs
+    assert outputs["UploadBucketDomain"]["Value"] == {"Fn::GetAtt": ["UploadBucket", "DomainName"]}
+    assert outputs["WebBucketDomain"]["Value"] == {"Fn::GetAtt": ["WebBucket", "DomainName"]}
+    assert outputs["WebsiteEndpoint"]["Value"]["Fn::Join"][1][1] == {
+        "Fn::GetAtt": ["WebBucket", "DomainName"]}
