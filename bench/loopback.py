@@ -95,6 +95,8 @@ def function_env(sts_url: str, **overrides: str) -> dict[str, str]:
         "CORS_ALLOWED_ORIGINS": ORIGIN,
         # Measure and soak the grant path itself, not the per-caller rate limit.
         "RATE_LIMIT_PER_MINUTE": "0",
+        # Both grant routes are measured and soaked; the sample route is off by default.
+        "UPLOAD_SAMPLE_ROUTE": "on",
     }
     env.update(overrides)
     return env
