@@ -21,7 +21,7 @@ from localcloud.oss.postupload import CallbackSigner, handle_post_object
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_EC, Request, Response
 
-PUB_KEY_PATH = "/.localcloud/callback_pub_key.pem"
+PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file name
 
 
 def not_implemented() -> OssError:

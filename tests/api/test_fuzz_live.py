@@ -23,6 +23,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from localcloud.oss.app import PUB_KEY_PATH
 from localcloud.stack import LocalCloud
 from tests.api.spec import json_schema_of, operations, response_for, spec, validator
 from tests.conftest import leaked_lines
@@ -196,7 +197,7 @@ def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
     stack: LocalCloud, logged_secrets: set[str], tmp_path: Path
 ) -> None:
     origin = stack.website_origin
-    key_url = f"{stack.oss_url}/.localcloud/callback_pub_key.pem"
+    key_url = stack.oss_url + PUB_KEY_PATH
     secrets = {SECRET, *TOKENS, stack.execution_credentials.access_key_secret,
                stack.execution_credentials.security_token or ""}
     logged_secrets.update(secrets)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -13,6 +15,9 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from uploadsign import granttoken, httpfetch, policy
 from uploadsign.callback_verify import (
+    FAILURE_TTL_SECONDS,
+    KEY_FILE_NAMES,
+    MAX_CONCURRENT_FETCHES,
     CallbackVerifier,
     PublicKeyCache,
     key_url,
@@ -109,6 +114,19 @@ FOREIGN_KEY_URLS = [
     pytest.param(b64("file:///etc/passwd"), id="file"),
     pytest.param(b64("http://169.254.169.254/latest/meta-data"), id="metadata"),
     pytest.param(b64("HTTP://GOSSPUBLIC.ALICDN.COM/key.pem"), id="upper-case"),
+    pytest.param(b64("http://gosspublic.alicdn.com/key.pem"), id="other-file-name"),
+    pytest.param(b64("http://gosspublic.alicdn.com/a/callback_pub_key_v1.pem"), id="subdirectory"),
+    pytest.param(b64("http://gosspublic.alicdn.com/x/../callback_pub_key_v1.pem"),
+                 id="dot-segment"),
+    pytest.param(b64(OFFICIAL_URL + "?v=2"), id="query-after-the-name"),
+    pytest.param(b64(OFFICIAL_URL + "#x"), id="fragment-after-the-name"),
+    pytest.param(b64("http://gosspublic.alicdn.com/callback_pub_key_v2.pem"), id="unpublished-v2"),
+    pytest.param(b64("http://gosspublic.alicdn.com/"), id="prefix-alone"),
+    pytest.param(b64(OFFICIAL_URL + "\x01"), id="control-character"),
+    pytest.param(b64(OFFICIAL_URL + "\r\nHost: evil"), id="crlf"),
+    pytest.param(b64(OFFICIAL_URL + "\x7f"), id="del"),
+    pytest.param(b64(OFFICIAL_URL + " "), id="trailing-space"),
+    pytest.param(b64("http://gosspublic.alicdn.com/\tcallback_pub_key_v1.pem"), id="tab"),
     pytest.param(DOC_VECTOR["pub_key_url"].rstrip("="), id="no-padding"),
     pytest.param("%%%", id="not-base64"),
     pytest.param("", id="empty"),
@@ -132,12 +150,143 @@ def test_official_prefixes_accept_both_schemes() -> None:
     assert key_url(b64(https), OFFICIAL) == https
 
 
+def test_only_the_key_file_names_oss_publishes_are_accepted() -> None:
+    assert KEY_FILE_NAMES == ("callback_pub_key_v1.pem",)  # oss-postobject.md §10.3
+    for prefix in OFFICIAL:
+        for name in KEY_FILE_NAMES:
+            assert key_url(b64(prefix + name), OFFICIAL) == prefix + name
+
+
 def test_public_key_is_fetched_once_per_url() -> None:
     fetch = RecordingFetch(DOC_PUBLIC_KEY)
     cache = PublicKeyCache(fetch)
     for _ in range(3):
         cache.get(OFFICIAL_URL)
     assert fetch.urls == [OFFICIAL_URL]
+
+
+OFFICIAL_HTTPS_URL = OFFICIAL_URL.replace("http:", "https:")
+
+
+class Monotonic:
+    """An injected monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class ScriptedFetch:
+    """An injected fetcher: per URL a body, a ``FetchError`` or a gate to wait on."""
+
+    def __init__(self, body: bytes = DOC_PUBLIC_KEY) -> None:
+        self.body = body
+        self.failing: set[str] = set()
+        self.gates: dict[str, threading.Event] = {}
+        self.started: dict[str, threading.Event] = {}
+        self.urls: list[str] = []
+        self._lock = threading.Lock()
+
+    def gate(self, url: str) -> threading.Event:
+        self.started[url] = threading.Event()
+        self.gates[url] = threading.Event()
+        return self.gates[url]
+
+    def __call__(self, url: str, timeout: float) -> bytes:
+        with self._lock:
+            self.urls.append(url)
+        if url in self.gates:
+            self.started[url].set()
+            assert self.gates[url].wait(10), "the test never opened the gate"
+        if url in self.failing:
+            raise FetchError("HTTP 503")
+        return self.body
+
+
+@pytest.mark.parametrize("served", [None, b"not a pem"], ids=["fetch-fails", "garbage-key"])
+def test_a_failed_key_load_is_not_retried_for_30_seconds(served: bytes | None) -> None:
+    clock = Monotonic()
+    fetch = ScriptedFetch(served or b"")
+    if served is None:
+        fetch.failing.add(OFFICIAL_URL)
+    cache = PublicKeyCache(fetch, monotonic=clock)
+    for _ in range(5):
+        with pytest.raises(CallbackRejected):
+            cache.get(OFFICIAL_URL)
+    clock.now += FAILURE_TTL_SECONDS - 0.1
+    with pytest.raises(CallbackRejected):
+        cache.get(OFFICIAL_URL)
+    assert fetch.urls == [OFFICIAL_URL]
+    clock.now += 0.1
+    fetch.failing.clear()
+    fetch.body = DOC_PUBLIC_KEY
+    assert cache.get(OFFICIAL_URL).public_numbers() == doc_key().public_numbers()
+    assert fetch.urls == [OFFICIAL_URL, OFFICIAL_URL]
+
+
+def test_a_failure_of_one_url_does_not_refuse_another() -> None:
+    fetch = ScriptedFetch()
+    fetch.failing.add(OFFICIAL_URL)
+    cache = PublicKeyCache(fetch, monotonic=Monotonic())
+    with pytest.raises(CallbackRejected):
+        cache.get(OFFICIAL_URL)
+    cache.get(OFFICIAL_HTTPS_URL)
+    assert fetch.urls == [OFFICIAL_URL, OFFICIAL_HTTPS_URL]
+
+
+@pytest.mark.parametrize("fails", [False, True], ids=["succeeds", "fails"])
+def test_concurrent_requests_for_one_url_share_a_single_fetch(fails: bool) -> None:
+    fetch = ScriptedFetch()
+    gate = fetch.gate(OFFICIAL_URL)
+    if fails:
+        fetch.failing.add(OFFICIAL_URL)
+    cache = PublicKeyCache(fetch, monotonic=Monotonic())
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        first = pool.submit(cache.get, OFFICIAL_URL)
+        assert fetch.started[OFFICIAL_URL].wait(5)
+        waiting = [pool.submit(cache.get, OFFICIAL_URL) for _ in range(7)]
+        gate.set()
+        outcomes = [f.exception(10) is None for f in [first, *waiting]]
+    assert outcomes == [not fails] * 8
+    assert fetch.urls == [OFFICIAL_URL]
+
+
+def test_a_slow_fetch_blocks_neither_cached_keys_nor_another_url() -> None:
+    fetch = ScriptedFetch()
+    cache = PublicKeyCache(fetch, monotonic=Monotonic())
+    cache.get(OFFICIAL_HTTPS_URL)
+    slow_url = "http://127.0.0.1:1/callback_pub_key_v1.pem"
+    gate = fetch.gate(slow_url)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        slow = pool.submit(cache.get, slow_url)
+        assert fetch.started[slow_url].wait(5)
+        # Both answered while the slow fetch still holds its gate: no lock is held across it.
+        assert pool.submit(cache.get, OFFICIAL_HTTPS_URL).result(5)
+        assert pool.submit(cache.get, OFFICIAL_URL).result(5)
+        gate.set()
+        assert slow.result(5)
+
+
+def test_fetches_beyond_the_bound_are_refused_not_queued() -> None:
+    fetch = ScriptedFetch()
+    cache = PublicKeyCache(fetch, monotonic=Monotonic(), max_fetches=1)
+    gate = fetch.gate(OFFICIAL_URL)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        first = pool.submit(cache.get, OFFICIAL_URL)
+        assert fetch.started[OFFICIAL_URL].wait(5)
+        with pytest.raises(CallbackRejected):
+            cache.get(OFFICIAL_HTTPS_URL)
+        gate.set()
+        assert first.result(5)
+    assert fetch.urls == [OFFICIAL_URL]
+    cache.get(OFFICIAL_HTTPS_URL)  # the refusal was not remembered as a failure
+    assert fetch.urls == [OFFICIAL_URL, OFFICIAL_HTTPS_URL]
+
+
+def test_the_default_bound_on_concurrent_fetches_is_small() -> None:
+    assert 1 <= MAX_CONCURRENT_FETCHES <= 8
 
 
 @pytest.mark.parametrize("served", [b"not a pem", b""], ids=["garbage", "empty"])
@@ -165,9 +314,33 @@ def test_fetcher_refuses_redirects_and_errors(path: str) -> None:
         assert httpfetch.fetch(served.url + "/key.pem", 2.0) == b"key"
 
 
+# Each fails inside urllib or http.client before anything is sent (or on loopback port 1).
+UNFETCHABLE_URLS = [
+    pytest.param("http://127.0.0.1:1/\x01", id="control-in-path"),
+    pytest.param("http://127.0.0.1:1/\r\nHost: evil", id="crlf-in-path"),
+    pytest.param("http://127.0.0.1:1/\x7f", id="del-in-path"),
+    pytest.param("http://127.0.0.1:1/a b", id="space-in-path"),
+    pytest.param("http://127.0.0.\x001:1/", id="nul-in-host"),
+    pytest.param("http://127.0.0.1:abc/", id="port-not-a-number"),
+    pytest.param("http://[::1/", id="unclosed-ipv6-bracket"),
+    pytest.param("http://127.0.0.1:1/\u00e4", id="non-ascii-path"),
+    pytest.param("http:///x", id="no-host"),
+    pytest.param("http://127.0.0.1:1/", id="connection-refused"),
+    pytest.param("file:///etc/passwd", id="not-http"),
+]
+
+
+@pytest.mark.parametrize("url", UNFETCHABLE_URLS)
+def test_fetcher_turns_every_bad_url_into_a_fetch_error(url: str) -> None:
+    with pytest.raises(FetchError):
+        httpfetch.fetch(url, 2.0)
+
+
 # --- through the app ---------------------------------------------------------------------
 
 CALLBACK_URL = "https://fn.example.com/callback"
+#: Where the test key server publishes its key: OSS's file name, under the allowed prefix.
+KEY_PATH = "/" + KEY_FILE_NAMES[0]
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +351,7 @@ def key() -> rsa.RSAPrivateKey:
 @pytest.fixture
 def key_server(key: rsa.RSAPrivateKey) -> Iterator[FileServer]:
     with file_server() as served:
-        served.files["/pub.pem"] = public_pem(key)
+        served.files[KEY_PATH] = public_pem(key)
         yield served
 
 
@@ -230,7 +403,7 @@ def post_callback(
     signature = oss_sign(key, signed_path or path, "", body if signed_body is None else signed_body)
     headers = {
         "authorization": signature,
-        "x-oss-pub-key-url": key_url_header or b64(served.url + "/pub.pem"),
+        "x-oss-pub-key-url": key_url_header or b64(served.url + KEY_PATH),
         "Content-Type": "application/json",
     }
     return client.post(path, data=body, headers=headers)
@@ -308,7 +481,7 @@ def test_same_object_reported_twice_gets_the_same_answer(
     assert (first.status_code, first.data) == (second.status_code, second.data)
     events = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploadsign.events"]
     assert [e["duplicate"] for e in events] == [False, True]
-    assert key_server.hits == {"/pub.pem": 1}
+    assert key_server.hits == {KEY_PATH: 1}
 
 
 @pytest.mark.parametrize("size", ["1234", 1234], ids=["string", "number"])
@@ -422,6 +595,28 @@ def test_signed_but_malformed_callback_bodies_are_clear_4xx(
     assert set(response.get_json()["error"]) == {"code", "message"}
 
 
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param("/\x01" + KEY_PATH[1:], id="control-character"),
+        pytest.param(KEY_PATH + "\r\nHost: evil", id="crlf"),
+        pytest.param(KEY_PATH + "\x7f", id="del"),
+        pytest.param("/a%20b" + KEY_PATH, id="encoded-space"),
+        pytest.param("/other" + KEY_PATH, id="other-path"),
+        pytest.param("/pub.pem", id="other-file-name"),
+    ],
+)
+def test_key_url_that_is_not_the_published_file_is_403_without_a_fetch(
+    client: Client, key: rsa.RSAPrivateKey, key_server: FileServer, path: str
+) -> None:
+    key_server.files["/pub.pem"] = key_server.files[KEY_PATH]
+    response = post_callback(client, key, key_server, callback_body(),
+                             key_url_header=b64(key_server.url + path))
+    assert (response.status_code, response.get_json()["error"]["code"]) == (
+        403, "callback_rejected")
+    assert key_server.hits == {}
+
+
 def test_callback_route_only_takes_post(client: Client) -> None:
     response = client.get("/callback")
     assert (response.status_code, response.headers["Allow"]) == (405, "POST")
@@ -441,7 +636,7 @@ def test_callback_through_an_fc_event_signs_the_decoded_path(
         "headers": {
             "Content-Type": "application/json",
             "authorization": oss_sign(key, "/callback", "", body),
-            "x-oss-pub-key-url": b64(key_server.url + "/pub.pem"),
+            "x-oss-pub-key-url": b64(key_server.url + KEY_PATH),
             "x-fc-request-id": "1-fake-callback",
         },
         "queryParameters": {},

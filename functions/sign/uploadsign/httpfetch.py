@@ -4,8 +4,9 @@ The adapter behind the injectable ``Fetch`` callables of ``jwks`` and ``callback
 stdlib ``urllib`` with a timeout and a size cap, so a slow or huge answer can neither
 hang a request nor fill memory. Tests inject their own fetcher or point this one at a
 loopback server. ``urllib.request`` (with ``http.client`` and ``email``) is imported on
-the first fetch, not at import: most instances never fetch anything. Depends on the
-standard library and ``errors`` only.
+the first fetch, not at import: most instances never fetch anything. Every failure,
+a malformed URL included, is a ``FetchError``. Depends on the standard library and
+``errors`` only.
 """
 
 from __future__ import annotations
@@ -49,18 +50,22 @@ def fetch(url: str, timeout: float) -> bytes:
     if not url.startswith(("http://", "https://")):
         raise FetchError("only http(s) URLs are fetched")
     opener = _no_redirect_opener()
+    import http.client
     import urllib.error
     import urllib.request
 
-    request = urllib.request.Request(url, headers={"Accept": "*/*"})
     try:
+        request = urllib.request.Request(url, headers={"Accept": "*/*"})
         with opener.open(request, timeout=timeout) as answer:
             if answer.status != 200:
                 raise FetchError(f"HTTP {answer.status}")
             body = bytes(answer.read(MAX_BYTES + 1))
     except urllib.error.HTTPError as exc:
         raise FetchError(f"HTTP {exc.code}") from exc
-    except (OSError, ValueError) as exc:
+    # A bad URL or answer fails in several layers: ValueError (urllib's URL parsing, a
+    # non-ASCII request line), http.client.HTTPException (InvalidURL for control characters
+    # or a bad port, a malformed answer; not a ValueError) and OSError (network, timeout).
+    except (OSError, ValueError, http.client.HTTPException) as exc:
         raise FetchError(type(exc).__name__) from exc
     if len(body) > MAX_BYTES:
         raise FetchError(f"answer larger than {MAX_BYTES} bytes")
