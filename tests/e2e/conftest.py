@@ -28,7 +28,8 @@ def admin_client(cloud: LocalCloud) -> oss.Client:
 def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """A running stack shared by a module's tests; stopped even on failure."""
     state: Path = tmp_path_factory.mktemp("localcloud")
-    cloud = LocalCloud.start(state)
+    # The round trips cover both grant routes; the sample route is off unless switched on.
+    cloud = LocalCloud.start(state, function_env_overrides={"UPLOAD_SAMPLE_ROUTE": "on"})
     try:
         yield cloud
     finally:

@@ -32,7 +32,8 @@ def make_client(
 @pytest.fixture
 def client(clock: FakeClock, fetcher: FakeFetcher) -> Client:
     return make_client(
-        clock, fetcher, UPLOAD_MAX_BYTES="1000000", UPLOAD_ALLOWED_CONTENT_TYPES="image/png"
+        clock, fetcher, UPLOAD_MAX_BYTES="1000000", UPLOAD_ALLOWED_CONTENT_TYPES="image/png",
+        UPLOAD_SAMPLE_ROUTE="on",
     )
 
 
@@ -62,6 +63,17 @@ def test_sample_route_returns_the_sample_fields(client: Client) -> None:
         "policy", "x_oss_signature_version", "x_oss_credential", "x_oss_date", "signature",
         "host", "dir", "security_token",
     } <= set(grant)
+
+
+@pytest.mark.parametrize("method", ["GET", "OPTIONS"])
+def test_sample_route_does_not_exist_unless_configured(
+    clock: FakeClock, fetcher: FakeFetcher, method: str
+) -> None:
+    response = make_client(clock, fetcher).open(
+        "/get_post_signature_for_oss_upload", method=method,
+        headers={"Origin": ORIGIN, "Access-Control-Request-Method": "GET"},
+    )
+    assert (response.status_code, error_of(response)["code"]) == (404, "not_found")
 
 
 def test_foreign_origin_gets_no_cors_headers_and_no_anonymous_grant(client: Client) -> None:
