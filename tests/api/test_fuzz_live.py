@@ -2,9 +2,13 @@
 
 Hypothesis draws requests from the spec's operations (plus unknown routes and wrong
 methods): bodies built from the documented schemas and then mutated, arbitrary JSON,
-raw bytes; good, expired, forged and absent tokens; allowed, foreign and absent origins;
-forged callback signatures. Every answer must be below 500, documented for its operation,
-valid against the documented schema, and no error body or log line may show a secret.
+raw bytes, JSON nested thousands deep and huge or non-JSON numbers; good, expired, forged
+and absent tokens; allowed, foreign and absent origins; forged callback signatures and key
+URLs with control characters; control characters in every header the function reads (those
+that pass the HTTP server: gunicorn refuses CR, LF, NUL and the other C0 controls itself;
+tests/reliability sends those through FC events). Every answer must be below 500,
+documented for its operation, valid against the documented schema, and no error body or
+log line may show a secret.
 The run is deterministic (``derandomize``) and bounded (``MAX_EXAMPLES``).
 """
 
@@ -20,7 +24,7 @@ from typing import Any
 
 import jwt
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from localcloud.oss.app import PUB_KEY_PATH
@@ -111,7 +115,23 @@ def body_for(operation: dict[str, Any]) -> st.SearchStrategy[bytes]:
     if isinstance(example, dict):
         shapes += [st.just(example), mutated(example, target)]
     encoded = st.one_of(*shapes).map(lambda doc: json.dumps(doc).encode())
-    return st.one_of(encoded, encoded, encoded, st.binary(max_size=200))
+    hostile = st.one_of(DEEP, HUGE_NUMBERS)
+    return st.one_of(encoded, encoded, encoded, encoded, st.binary(max_size=200), hostile)
+
+
+#: JSON nested from just inside the bound to thousands deep (the body limit is 16 KB).
+DEEP = st.tuples(st.integers(30, 7000), st.sampled_from([(b"[", b"]"), (b'{"a":', b"}")])).map(
+    lambda d: d[1][0] * d[0] + b"1" + d[1][1] * d[0])
+#: The documented example with ``size`` (or another field) as a huge or non-JSON number.
+HUGE_NUMBERS = st.tuples(
+    st.sampled_from(["size", "filename", "content_type"]),
+    st.sampled_from(["1e400", "-0", "9007199254740993", "1" + "0" * 400, "9" * 5000, "NaN",
+                     "-Infinity", "0." + "1" * 2000]),
+).map(lambda t: f'{{"filename": "cat.png", "size": 1234, "content_type": "image/png", '
+                f'"{t[0]}": {t[1]}}}'.encode())
+#: Headers the function reads, and what of a control character survives the HTTP server.
+READ_HEADERS = ["Authorization", "Origin", "X-Fc-Request-Id", "x-oss-pub-key-url"]
+PASSING_CONTROLS = ["\t", "\x85", "\u00e9"]
 
 
 def mutated(example: dict[str, Any], schema: dict[str, Any]) -> st.SearchStrategy[Any]:
@@ -158,12 +178,55 @@ def fuzz_request(draw: st.DrawFn) -> dict[str, Any]:
             headers["authorization"] = base64.b64encode(draw(st.binary(max_size=80))).decode()
         key_url = draw(st.sampled_from([
             None, "http://gosspublic.alicdn.com/callback_pub_key_v1.pem",
-            "http://127.0.0.1:1/x.pem", "LOCAL",
+            "http://127.0.0.1:1/x.pem", "LOCAL", "LOCAL\x01", "LOCAL\r\nHost: evil",
+            "LOCAL ", "LOCAL\x7f", "LOCAL?v=2",
         ]))
         if key_url:
             headers["x-oss-pub-key-url"] = base64.b64encode(key_url.encode()).decode()
+    control = None
+    if draw(st.integers(0, 4)) == 0:
+        control = (draw(st.sampled_from(READ_HEADERS)), draw(st.integers(0, 200)),
+                   draw(st.sampled_from(PASSING_CONTROLS)))
     return {"method": method, "path": path, "operation": operation, "headers": headers,
-            "body": body}
+            "body": body, "control": control}
+
+
+def explicit(method: str, path: str, body: bytes = b"", *, key_url: str | None = None,
+             control: tuple[str, int, str] | None = None) -> dict[str, Any]:
+    """A case the run always includes: one of each kind, whatever the draws."""
+    operation = next(op for m, p, op in OPERATIONS if (m, p) == (method, path))
+    headers = {"Content-Type": "application/json", "Authorization": "Bearer " + VALID_TOKEN,
+               "Origin": ALLOWED_ORIGIN}
+    if key_url is not None:  # a callback: OSS's signature instead of a bearer token
+        headers["authorization"] = base64.b64encode(b"\0" * 256).decode()
+        del headers["Authorization"]
+        headers["x-oss-pub-key-url"] = base64.b64encode(key_url.encode()).decode()
+    return {"method": method, "path": path, "operation": operation, "headers": headers,
+            "body": body, "control": control}
+
+
+GOOD_BODY = b'{"filename": "cat.png", "size": 1234, "content_type": "image/png"}'
+EXPLICIT_CASES = [
+    explicit("POST", "/uploads", GOOD_BODY),
+    explicit("POST", "/uploads", b"[" * 5000 + b"]" * 5000),
+    explicit("POST", "/uploads", GOOD_BODY.replace(b"1234", b"1" + b"0" * 400)),
+    explicit("POST", "/uploads", GOOD_BODY.replace(b"1234", b"1e400")),
+    explicit("POST", "/uploads", GOOD_BODY.replace(b"1234", b"-0")),
+    explicit("POST", "/uploads", GOOD_BODY.replace(b"1234", b"9007199254740993")),
+    explicit("POST", "/callback", b"{}", key_url="LOCAL\x01"),
+    explicit("POST", "/callback", b"{}", key_url="LOCAL\r\nHost: evil"),
+    *(explicit("POST", "/uploads", GOOD_BODY, control=(name, 3, "\t"))
+      for name in READ_HEADERS if name != "x-oss-pub-key-url"),
+    explicit("POST", "/callback", b"{}", key_url="LOCAL", control=("x-oss-pub-key-url", 3, "\t")),
+]
+
+
+def with_control(headers: dict[str, str], control: tuple[str, int, str] | None) -> None:
+    """Insert the drawn control character into the drawn header (added if absent)."""
+    if control is not None:
+        name, at, char = control
+        value = headers.pop(name, None) or headers.pop(name.lower(), None) or "x"
+        headers[name] = value[:at] + char + value[at:]
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -204,15 +267,15 @@ def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
     tally: Counter[tuple[str, str, int]] = Counter()
     grant_secrets: set[str] = set()
 
-    @settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
-              suppress_health_check=list(HealthCheck))
-    @given(case=fuzz_request())
     def one(case: dict[str, Any]) -> None:
         headers = dict(case["headers"])
         if headers.get("Origin") == ALLOWED_ORIGIN:
             headers["Origin"] = origin
-        if headers.get("x-oss-pub-key-url") == base64.b64encode(b"LOCAL").decode():
-            headers["x-oss-pub-key-url"] = base64.b64encode(key_url.encode()).decode()
+        drawn_key_url = base64.b64decode(headers.get("x-oss-pub-key-url", "")).decode()
+        if drawn_key_url.startswith("LOCAL"):
+            drawn_key_url = drawn_key_url.replace("LOCAL", key_url, 1)
+            headers["x-oss-pub-key-url"] = base64.b64encode(drawn_key_url.encode()).decode()
+        with_control(headers, case["control"])
         status, answer_headers, body = request(case["method"], stack.function_url + case["path"],
                                                case["body"], headers)
         tally[(case["method"], case["path"], status)] += 1
@@ -221,7 +284,10 @@ def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
             grant_secrets.update({fields["x-oss-signature"], fields["x-oss-security-token"]})
         check_answer(case, status, answer_headers, body, secrets | grant_secrets)
 
-    one()
+    for case in EXPLICIT_CASES:
+        one = example(case=case)(one)
+    settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
+             suppress_health_check=list(HealthCheck))(given(case=fuzz_request())(one))()
     summary = {f"{m} {p} -> {s}": n for (m, p, s), n in sorted(tally.items())}
     (tmp_path / "fuzz-summary.json").write_text(json.dumps(summary, indent=2))
     print("fuzz summary:", json.dumps(summary, indent=1))

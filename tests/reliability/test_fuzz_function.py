@@ -2,11 +2,16 @@
 
 Bodies of ``POST /uploads`` go through the WSGI app (fake credentials injected); whole
 FC events go through ``index.handler``, configured from the environment and talking to the
-STS stub on loopback. Bounded: a few hundred examples each, no deadline.
+STS stub on loopback. Besides arbitrary values the draws include the kinds that once made
+500s: JSON nested thousands deep, huge and non-JSON numbers, and control characters in
+every header the function reads (FC delivers header values a WSGI server would refuse).
+Each answer must be one ``openapi.yaml`` documents for its route. Bounded: a few hundred
+examples each, no deadline.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -15,11 +20,14 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from uploadsign import fc
 from uploadsign.credentials import TemporaryCredentials
+from uploadsign.errors import MAX_JSON_DEPTH
 from uploadsign.factory import build_app
 from uploadsign.web import SignApp
 
-from bench.loopback import ORIGIN, call, function_env, loopback
+from bench.loopback import ORIGIN, call, function_env, loopback, wsgi_environ
+from tests.api.spec import json_schema_of, operations, response_for, validator
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
 DOCUMENTED = {200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 429}
@@ -51,25 +59,111 @@ documents = st.fixed_dictionaries(
         "extra": values,
     },
 )
+
+
+def nest(depth: int, opener: bytes, closer: bytes) -> bytes:
+    """``depth`` openers around a ``1``, closed again unless ``closer`` is empty."""
+    return opener * depth + (b"1" + closer * depth if closer else b"")
+
+
+#: Arrays and objects from just inside the nesting bound to thousands deep, some unclosed.
+deep_nesting = st.integers(MAX_JSON_DEPTH - 2, 6000).flatmap(lambda depth: st.sampled_from([
+    nest(depth, b"[", b"]"), nest(depth, b'{"a":', b"}"), nest(depth, b'{"size":[', b"]}"),
+    nest(depth, b"[", b""),
+]))
+#: Numbers past double precision, past float range, past the digit bound, and non-JSON ones.
+huge_numbers = st.one_of(
+    st.sampled_from(["1e400", "-1e400", "-0", "-0.0", "9007199254740993", "NaN", "Infinity",
+                     "-Infinity", "1" + "0" * 400, "9" * 999, "9" * 1001, "0." + "1" * 2000]),
+    st.integers(min_value=2**53, max_value=10**450).map(str),
+)
+#: A valid request with one field replaced by such a number (the later duplicate key wins).
+number_bodies = st.tuples(huge_numbers, st.sampled_from(["size", "filename", "content_type"])).map(
+    lambda n: f'{{"filename": "a.png", "size": 5, "content_type": "image/png", "{n[1]}": {n[0]}}}'
+    .encode()
+)
 bodies = st.one_of(
     documents.map(lambda d: json.dumps(d).encode()),
     values.map(lambda v: json.dumps(v).encode()),
     st.binary(max_size=400),
     st.text(max_size=200).map(lambda t: t.encode("utf-8", "surrogatepass")),
+    deep_nesting,
+    number_bodies,
+)
+#: Header values with at least one C0 control or DEL somewhere, and plain ones.
+controls = st.one_of(st.characters(max_codepoint=0x1F), st.just("\x7f"))
+#: x-oss-pub-key-url values: Base64 of an official prefix, then text with a control in it
+#: (never exactly the published file, so nothing is ever fetched).
+key_urls = st.tuples(
+    st.sampled_from(["http://gosspublic.alicdn.com/", "https://gosspublic.alicdn.com/"]),
+    st.text(max_size=10), controls, st.text(max_size=10),
+).map(lambda t: base64.b64encode("".join(t).encode("utf-8", "surrogatepass")).decode())
+header_values = st.one_of(
+    st.tuples(st.text(max_size=20), controls, st.text(max_size=20)).map("".join),
+    st.text(max_size=40),
+    key_urls,
 )
 
+OPERATIONS = {(method, path): op for method, path, op in operations()}
+ERROR = validator({"$ref": "#/components/schemas/Error"})
 
-def assert_documented(status: int, body: bytes | str) -> None:
+
+def assert_documented(status: int, body: bytes | str, route: tuple[str, str] | None = None) -> None:
+    """Check the answer is documented: for ``route`` (METHOD, path) exactly, when given."""
     assert status in DOCUMENTED, body[:300]
+    document = json.loads(body) if body else None
     if status >= 400:
-        assert json.loads(body)["error"]["code"]
+        ERROR.validate(document)
+    if route is None:
+        return
+    operation = OPERATIONS.get(route)
+    if operation is None:
+        assert status in (404, 405), (route, status)
+        return
+    response = response_for(operation, status)
+    assert response is not None, f"{status} is not documented for {route}"
+    schema = json_schema_of(response)
+    if schema is not None:
+        validator(schema).validate(document)
+
+
+def answer(app: SignApp, environ: dict[str, Any]) -> tuple[int, bytes]:
+    """Serve one raw environ; return (status, body)."""
+    seen: list[str] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc: Any = None) -> Any:
+        seen.append(status)
+        return lambda data: None
+
+    body = b"".join(app(environ, start_response))
+    return int(seen[0].split(" ", 1)[0]), body
 
 
 @FUZZ
 @given(body=bodies)
 def test_any_uploads_body_gets_a_grant_or_a_documented_4xx(app: SignApp, body: bytes) -> None:
     status, _, raw = call(app, "POST", "/uploads", body)
-    assert_documented(status, raw)
+    assert_documented(status, raw, ("POST", "/uploads"))
+
+
+ROUTES = sorted(OPERATIONS) + [("GET", "/nope"), ("PUT", "/uploads")]
+#: Every header the function reads (``CONTENT_LENGTH`` is the one without ``HTTP_``).
+READ_HEADERS = ["HTTP_AUTHORIZATION", "HTTP_ORIGIN", "HTTP_X_FC_REQUEST_ID",
+                "HTTP_X_OSS_PUB_KEY_URL", "CONTENT_LENGTH"]
+
+
+@FUZZ
+@given(route=st.sampled_from(ROUTES), key=st.sampled_from(READ_HEADERS), value=header_values,
+       body=st.one_of(st.just(b'{"filename": "a.png", "size": 5, "content_type": "image/png"}'),
+                      bodies))
+def test_any_value_of_a_header_the_function_reads_gets_a_documented_answer(
+    app: SignApp, route: tuple[str, str], key: str, value: str, body: bytes
+) -> None:
+    # A signature is present, so a callback's key URL is examined (and refused).
+    environ = {**wsgi_environ(*route, body), "HTTP_AUTHORIZATION": "QQ=="}
+    environ[key] = value
+    status, raw = answer(app, environ)
+    assert_documented(status, raw, route)
 
 
 @FUZZ
@@ -78,7 +172,7 @@ def test_any_uploads_body_gets_a_grant_or_a_documented_4xx(app: SignApp, body: b
                                        "/healthz"]), st.text(max_size=40)))
 def test_any_method_and_path_gets_a_documented_answer(app: SignApp, method: str, path: str) -> None:
     status, _, raw = call(app, method, path or "/", b"{}")
-    assert_documented(status, raw)
+    assert_documented(status, raw, (method, path or "/"))
 
 
 @pytest.fixture(scope="module")
@@ -99,8 +193,9 @@ def handler() -> Iterator[Any]:
 
 
 headers = st.dictionaries(st.sampled_from(["content-type", "origin", "host", "content-length",
-                                           "x-anything"]),
-                          st.one_of(st.text(max_size=40), st.just(ORIGIN)), max_size=4)
+                                           "authorization", "x-oss-pub-key-url",
+                                           "x-fc-request-id", "x-anything"]),
+                          st.one_of(header_values, st.just(ORIGIN)), max_size=4)
 events = st.fixed_dictionaries(
     {},
     optional={
@@ -115,7 +210,8 @@ events = st.fixed_dictionaries(
             "http": values | st.fixed_dictionaries({}, optional={
                 "method": st.one_of(st.sampled_from(["GET", "POST", "OPTIONS", "PUT"]), values),
                 "path": st.one_of(st.sampled_from(
-                    ["/uploads", "/get_post_signature_for_oss_upload", "/healthz", "/nope"]),
+                    ["/uploads", "/get_post_signature_for_oss_upload", "/healthz", "/callback",
+                     "/nope"]),
                     values),
                 "sourceIp": values,
                 "protocol": values,
@@ -124,14 +220,28 @@ events = st.fixed_dictionaries(
     },
 )
 raw_events = st.one_of(events.map(lambda e: json.dumps(e).encode()), st.binary(max_size=200),
-                       values.map(lambda v: json.dumps(v).encode()))
+                       values.map(lambda v: json.dumps(v).encode()), deep_nesting)
+
+
+def fc_route(event: bytes) -> tuple[str, str] | None:
+    """Return the (METHOD, path) the adapter makes of ``event``; ``None`` if it refuses it."""
+    try:
+        environ = fc.to_environ(fc.load_event(event))
+    except fc.EventError:
+        return None
+    return environ["REQUEST_METHOD"], environ["PATH_INFO"]
 
 
 @FUZZ
 @given(event=raw_events)
 def test_any_fc_event_gets_a_documented_answer(handler: Any, event: bytes) -> None:
-    answer = handler(event, None)
-    assert_documented(answer["statusCode"], answer["body"])
+    result = handler(event, None)
+    route = fc_route(event)
+    if route is None:
+        assert result["statusCode"] == 400
+        assert json.loads(result["body"])["error"]["code"] == "bad_event"
+    else:
+        assert_documented(result["statusCode"], result["body"], route)
 
 
 @pytest.mark.parametrize("context", [1, "x", [1], {"http": 1}, {"http": [1]}],
