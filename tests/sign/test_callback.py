@@ -17,7 +17,6 @@ from uploadsign import granttoken, httpfetch, policy
 from uploadsign.callback_verify import (
     FAILURE_TTL_SECONDS,
     KEY_FILE_NAMES,
-    MAX_CONCURRENT_FETCHES,
     CallbackVerifier,
     PublicKeyCache,
     key_url,
@@ -283,10 +282,6 @@ def test_fetches_beyond_the_bound_are_refused_not_queued() -> None:
     assert fetch.urls == [OFFICIAL_URL]
     cache.get(OFFICIAL_HTTPS_URL)  # the refusal was not remembered as a failure
     assert fetch.urls == [OFFICIAL_URL, OFFICIAL_HTTPS_URL]
-
-
-def test_the_default_bound_on_concurrent_fetches_is_small() -> None:
-    assert 1 <= MAX_CONCURRENT_FETCHES <= 8
 
 
 @pytest.mark.parametrize("served", [b"not a pem", b""], ids=["garbage", "empty"])
