@@ -93,15 +93,32 @@ def object_headers(meta: ObjectMeta) -> dict[str, str]:
     return headers
 
 
-def _file_chunks(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
-    handle.seek(start)
-    left = length
-    while left > 0:
-        data = handle.read(min(CHUNK, left))
-        if not data:
-            break
-        left -= len(data)
-        yield data
+class FileBody:
+    """``length`` bytes of an open file from ``start``, as a response body the shell closes.
+
+    A class, not a generator: the shell closes every body, also one it never iterates
+    (a HEAD, a client gone before the first chunk), and closing an unstarted generator
+    would leave the file open.
+    """
+
+    def __init__(self, handle: BinaryIO, start: int, length: int) -> None:
+        self._handle = handle
+        self._start = start
+        self._length = length
+
+    def __iter__(self) -> Iterator[bytes]:
+        self._handle.seek(self._start)
+        left = self._length
+        while left > 0:
+            data = self._handle.read(min(CHUNK, left))
+            if not data:
+                break
+            left -= len(data)
+            yield data
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        self._handle.close()
 
 
 class ObjectApi:
@@ -209,7 +226,7 @@ class ObjectApi:
                 headers["Content-Range"] = f"bytes {start}-{start + length - 1}/{meta.size}"
             # The open handle outlives this block: the shell streams it, then closes it.
             stream = os.fdopen(os.dup(handle.fileno()), "rb")
-        return Response(status, headers, _closing(stream, start, length), content_length=length)
+        return Response(status, headers, FileBody(stream, start, length), content_length=length)
 
     def head_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
         """Return an object's headers (HeadObject, and GetObjectMeta for ``?objectMeta``)."""
@@ -244,13 +261,6 @@ class ObjectApi:
         page = list_page(self._store.list(bucket.name), params)
         body = render_list_v2(bucket.name, params, page)
         return Response(200, {"Content-Type": "application/xml"}, body)
-
-
-def _closing(handle: BinaryIO, start: int, length: int) -> Iterator[bytes]:
-    try:
-        yield from _file_chunks(handle, start, length)
-    finally:
-        handle.close()
 
 
 def parse_range(value: str, size: int, *, standard: bool) -> tuple[int, int] | None:

@@ -8,17 +8,14 @@ bucket as in production. No signatures: website reads are anonymous by definitio
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from typing import BinaryIO
 
 from localcloud.oss.access import effective_acl
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import access_denied_by_bucket_acl
-from localcloud.oss.objectapi import no_such_key, object_headers
+from localcloud.oss.objectapi import FileBody, no_such_key, object_headers
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import Request, Response
 
-_CHUNK = 256 * 1024
 _PUBLIC = frozenset({"public-read", "public-read-write"})
 
 
@@ -29,17 +26,6 @@ def resolve_key(bucket: BucketConfig, path_key: str) -> str:
     return path_key
 
 
-def _stream(handle: BinaryIO) -> Iterator[bytes]:
-    try:
-        while True:
-            data = handle.read(_CHUNK)
-            if not data:
-                break
-            yield data
-    finally:
-        handle.close()
-
-
 def _read(store: ObjectStore, bucket: BucketConfig, key: str, status: int) -> Response | None:
     with store.open(bucket.name, key) as found:
         if found is None:
@@ -48,7 +34,8 @@ def _read(store: ObjectStore, bucket: BucketConfig, key: str, status: int) -> Re
         if effective_acl(meta.acl, bucket.acl) not in _PUBLIC:
             raise access_denied_by_bucket_acl()
         stream = os.fdopen(os.dup(handle.fileno()), "rb")
-    return Response(status, object_headers(meta), _stream(stream), content_length=meta.size)
+    return Response(status, object_headers(meta), FileBody(stream, 0, meta.size),
+                    content_length=meta.size)
 
 
 def serve(store: ObjectStore, bucket: BucketConfig, path_key: str, request: Request) -> Response:
