@@ -169,7 +169,8 @@ def file_head(disposition: str, *types: str) -> str:
 #: Every field of the grant, as the grant spells it (the callback is on: the default).
 GRANTED_FIELDS = (
     "key", "x-oss-object-acl", "x-oss-content-type", "Content-Disposition",
-    "x-oss-meta-original-filename", "success_action_status", "x-oss-forbid-overwrite",
+    "x-oss-storage-class", "x-oss-meta-original-filename", "success_action_status",
+    "x-oss-forbid-overwrite",
     "callback", "x:grant-id", "x:grant-token", "x-oss-signature-version",
     "x-oss-credential", "x-oss-date", "x-oss-security-token", "policy", "x-oss-signature",
 )
@@ -213,6 +214,8 @@ EXACT_KEY_TAMPERS = [
                  id="disposition-inline"),
     pytest.param(Tamper((set_("Content-Disposition", "inline; filename*=UTF-8''page.html"),)),
                  BY_POLICY, id="disposition-inline-with-name"),
+    pytest.param(Tamper((set_("x-oss-storage-class", "Archive"),)), BY_POLICY,
+                 id="storage-class-archive"),
     pytest.param(Tamper((set_("x-oss-forbid-overwrite", "false"),)), BY_POLICY,
                  id="forbid-overwrite-false"),
     pytest.param(Tamper((set_("x-oss-forbid-overwrite", ""),)), BY_POLICY,
@@ -247,9 +250,8 @@ EXACT_KEY_TAMPERS = [
                  id="add-Expires"),
     pytest.param(Tamper((add("x-oss-meta-foo", "bar"),)),
                  Stored(metadata={"x-oss-meta-foo": "bar"}), id="add-x-oss-meta-foo"),
-    # Not pinned by the grant: the holder picks the storage class (reported).
-    pytest.param(Tamper((add("x-oss-storage-class", "Archive"),)),
-                 Stored(storage_class="Archive"), id="add-x-oss-storage-class"),
+    pytest.param(Tamper((add("x-oss-storage-class", "Archive"),)), DUPLICATE,
+                 id="second-storage-class"),
     pytest.param(Tamper((add("success_action_redirect", "http://127.0.0.1:9/next"),)),
                  PINNED, id="add-success_action_redirect"),
     pytest.param(Tamper((add("x:extra", "value"),)), PINNED, id="add-callback-variable"),
@@ -442,10 +444,11 @@ def test_the_matrix_grant_pins_a_private_octet_stream_attachment_under_a_bin_key
     grant = upload_grant(cloud)
     fields = grant["fields"]
     assert list(fields) == list(GRANTED_FIELDS[:-2]) + ["policy", "x-oss-signature"]
-    assert {name: fields[name] for name in GRANTED_FIELDS[1:7]} == {
+    assert {name: fields[name] for name in GRANTED_FIELDS[1:8]} == {
         "x-oss-object-acl": "private",
         "x-oss-content-type": PINNED_TYPE,
         "Content-Disposition": PINNED_DISPOSITION,
+        "x-oss-storage-class": "Standard",
         "x-oss-meta-original-filename": FILENAME,
         "success_action_status": "200",
         "x-oss-forbid-overwrite": "true",

@@ -28,6 +28,8 @@ CredentialsProvider = Callable[[], Lookup]
 GRANT_ID_BYTES = 12
 #: Every upload is private: objects are read through signed URLs, never publicly.
 PRIVATE = "private"
+#: Pinned so a holder cannot pick Archive (unreadable until restored, minimum billing).
+STANDARD = "Standard"
 
 
 @dataclass(frozen=True)
@@ -123,8 +125,8 @@ class GrantService:
         Pinned in the form and the policy alike: the key (its extension from the stored
         type), a private ACL, the stored type in ``x-oss-content-type`` (the field OSS
         ranks above the ``file`` part's type and the ``Content-Type`` field), the
-        disposition, the exact size, no overwrite, and with a callback configured the
-        callback, the grant id and the grant token.
+        disposition, the Standard storage class, the exact size, no overwrite, and with a
+        callback configured the callback, the grant id and the grant token.
         """
         s = self.settings
         grant_id = self._grant_id()
@@ -146,6 +148,7 @@ class GrantService:
             policy.CONTENT_DISPOSITION: mediatypes.content_disposition(
                 media_type, request.filename
             ),
+            policy.STORAGE_CLASS: STANDARD,
             policy.ORIGINAL_FILENAME: keys.metadata_value(request.filename),
             policy.SUCCESS_ACTION_STATUS: s.success_action_status,
             policy.FORBID_OVERWRITE: "true",
