@@ -39,6 +39,9 @@ keepalive = 5
 body_read_timeout = 10.0
 #: Under gevent only the worker's heartbeat: the event loop may not block this long.
 timeout = 30
+#: gunicorn 27 otherwise opens a control socket at ``~/.gunicorn/gunicorn.ctl``, shared by
+#: every instance a user runs (two local clouds, tests in parallel); nothing here uses it.
+control_socket_disable = True
 
 
 def pre_request(worker: Any, req: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import alibabacloud_oss_v2 as oss
 import pytest
 
+from localcloud.oss.app import PUB_KEY_PATH
 from localcloud.stack import LocalCloud
 from tests.conftest import leaked_lines
 from tests.e2e.conftest import admin_client
@@ -30,7 +31,7 @@ OFFICIAL_PREFIXES = "http://gosspublic.alicdn.com/,https://gosspublic.alicdn.com
 def start_stack(state: Path, *, trust_emulator_key: bool) -> LocalCloud:
     # The stack wires the callback by default (URL and the emulator's key prefix); the
     # wary stack only takes the emulator's key prefix away.
-    overrides = {"RATE_LIMIT_PER_MINUTE": "0"}
+    overrides = {"RATE_LIMIT_PER_MINUTE": "0", "UPLOAD_SAMPLE_ROUTE": "on"}
     if not trust_emulator_key:
         overrides["CALLBACK_PUBKEY_URL_PREFIXES"] = OFFICIAL_PREFIXES
     return LocalCloud.start(state, function_env_overrides=overrides, publish_web=False)
@@ -113,12 +114,59 @@ def test_callback_answer_is_relayed_to_the_uploader_and_the_grant_id_followed(
     assert_log_clean(cloud, logged_secrets)
 
 
+def forged_callback_field(stack: LocalCloud, body: str) -> str:
+    """A callback the uploader wrote: to the function's /callback, with a body of its own."""
+    document = {"callbackUrl": f"{stack.function_url}/callback", "callbackBody": body,
+                "callbackBodyType": "application/json"}
+    return base64.b64encode(json.dumps(document).encode()).decode()
+
+
+FORGED_BODIES = [
+    pytest.param('{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
+                 '"mimeType":${mimeType}}', id="no-grant"),
+    pytest.param('{"bucket":${bucket},"object":${object},"etag":${etag},"size":${size},'
+                 '"mimeType":${mimeType},"grant_id":${x:grant-id},'
+                 '"grant_token":${x:grant-token}}', id="copied-grant-token"),
+]
+
+
+@pytest.mark.parametrize("callback_body", FORGED_BODIES)
+def test_a_callback_the_uploader_attached_is_refused_although_oss_signed_it(
+    cloud: LocalCloud, logged_secrets: set[str], callback_body: str
+) -> None:
+    # A real grant's id and token, replayed on an object that grant never named.
+    _, real = post_json(f"{cloud.function_url}/uploads",
+                        {"filename": "a.txt", "size": 4, "content_type": "text/plain"},
+                        origin=cloud.website_origin)
+    status, _, raw = request("GET", f"{cloud.function_url}/get_post_signature_for_oss_upload",
+                             headers={"Origin": cloud.website_origin})
+    assert status == 200
+    grant = json.loads(raw)
+    logged_secrets.update({grant["signature"], grant["security_token"]})
+    key = f"{grant['dir']}forged.txt"
+    fields = {
+        "key": key, "policy": grant["policy"], "x-oss-signature": grant["signature"],
+        "x-oss-signature-version": grant["x_oss_signature_version"],
+        "x-oss-credential": grant["x_oss_credential"], "x-oss-date": grant["x_oss_date"],
+        "x-oss-security-token": grant["security_token"],
+        "callback": forged_callback_field(cloud, callback_body),
+        "x:grant-id": real["grant_id"], "x:grant-token": real["fields"]["x:grant-token"],
+    }
+    body, ctype = multipart(fields, "forged.txt", b"abcd", "text/plain")
+    status, _, answer = request("POST", grant["host"], body, {"Content-Type": ctype})
+    assert status == 203  # OSS: stored, but the application refused the callback
+    assert b"<Code>CallbackFailed</Code>" in answer
+    completed = [line for line in json_lines(function_log(cloud))
+                 if line.get("event") == "upload.completed" and line.get("key") == key]
+    assert completed == []
+
+
 def test_tampered_or_unsigned_callbacks_get_403_from_the_function(
     cloud: LocalCloud, logged_secrets: set[str]
 ) -> None:
     body = json.dumps({"bucket": cloud.bucket, "object": "uploads/x", "etag": "E",
                        "size": "1", "mimeType": "text/plain", "grant_id": "abc"}).encode()
-    key_url = f"{cloud.oss_url}/.localcloud/callback_pub_key.pem"
+    key_url = cloud.oss_url + PUB_KEY_PATH
     attempts = [
         {},
         {"authorization": base64.b64encode(b"\0" * 256).decode(),

@@ -26,6 +26,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
+from localcloud.oss.app import PUB_KEY_PATH
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
 from tests.e2e.forms import request
@@ -357,7 +358,7 @@ def test_an_empty_callback_url_means_no_callback(
 
 
 def test_the_public_key_is_served_as_pem(emulator: Emulator) -> None:
-    status, _, pem = request("GET", f"{emulator.url}/.localcloud/callback_pub_key.pem")
+    status, _, pem = request("GET", emulator.url + PUB_KEY_PATH)
     assert status == 200
     assert pem.startswith(b"-----BEGIN PUBLIC KEY-----")
     assert isinstance(serialization.load_pem_public_key(pem), rsa.RSAPublicKey)

@@ -364,6 +364,28 @@ def test_content_length_must_be_plain_digits(client: Client, length: str) -> Non
     assert (status, document["error"]["code"]) == (400, "invalid_header")
 
 
+class StalledBody:
+    """A request body that never arrives: each read meets the server's deadline."""
+
+    def __init__(self, error: OSError) -> None:
+        self.error = error
+
+    def read(self, size: int = -1) -> bytes:
+        raise self.error
+
+
+@pytest.mark.parametrize("error", [TimeoutError("timed out"), ConnectionResetError()],
+                         ids=["deadline", "client-gone"])
+@pytest.mark.parametrize("path", ["/uploads", "/callback"])
+def test_a_body_that_never_arrives_is_408_without_a_traceback(
+    client: Client, caplog: pytest.LogCaptureFixture, path: str, error: OSError
+) -> None:
+    status, _, document = send_raw(client.application, path, b"", CONTENT_LENGTH="100",
+                                   **{"wsgi.input": StalledBody(error)})  # type: ignore[arg-type]
+    assert (status, document["error"]["code"]) == (408, "request_timeout")
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 def test_absurd_content_length_is_413_without_converting_it(client: Client) -> None:
     status, _, document = send_raw(client.application, "/uploads", b"{}",
                                    CONTENT_LENGTH="9" * 100_000)

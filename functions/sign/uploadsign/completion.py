@@ -72,7 +72,7 @@ def parse(body: bytes, *, bucket: str) -> Completion:
     """Read the callback body ``callback.BODY_TEMPLATE`` produced, after OSS filled it."""
     try:
         document = load_json(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+    except (UnicodeDecodeError, ValueError) as exc:
         raise MalformedJson("callback body must be a UTF-8 JSON object") from exc
     if not isinstance(document, dict):
         raise MalformedJson("callback body must be a JSON object")

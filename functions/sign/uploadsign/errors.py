@@ -151,6 +151,13 @@ class MethodNotAllowed(SignError):
         )
 
 
+class RequestTimeout(SignError):
+    """The announced body did not arrive in time (the server's read deadline passed)."""
+
+    status = 408
+    code = "request_timeout"
+
+
 class PayloadTooLarge(SignError):
     """The request body, or the announced file size, exceeds the limit."""
 

@@ -88,7 +88,7 @@ def build_app(
         authenticator=build_authenticator(settings, http_fetch, monotonic),
         limiter=RateLimiter(settings.rate_limit_per_minute, monotonic),
         verifier=CallbackVerifier(
-            settings.callback_pubkey_url_prefixes, PublicKeyCache(http_fetch)
+            settings.callback_pubkey_url_prefixes, PublicKeyCache(http_fetch, monotonic=monotonic)
         ),
         completions=CompletionLog(),
         monotonic=monotonic,

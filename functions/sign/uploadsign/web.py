@@ -27,6 +27,7 @@ from uploadsign.errors import (
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
+    RequestTimeout,
     SignError,
 )
 from uploadsign.grants import Grant, GrantService
@@ -215,6 +216,14 @@ def header(environ: WSGIEnvironment, key: str) -> str | None:
     return text
 
 
+def _read(stream: Any, size: int) -> bytes:
+    try:
+        return bytes(stream.read(size))
+    except (TimeoutError, ConnectionError) as exc:
+        # gunicorn.conf.py's body deadline, or a client gone mid-body: the client's doing.
+        raise RequestTimeout("the request body did not arrive in time") from exc
+
+
 def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
     """Read the request body, refusing more than ``limit`` bytes with 413."""
     raw_length = header(environ, "CONTENT_LENGTH") or ""
@@ -228,10 +237,10 @@ def read_body(environ: WSGIEnvironment, limit: int) -> bytes:
         if len(digits) > len(str(limit)) or int(digits) > limit:
             raise PayloadTooLarge(f"request body exceeds {limit} bytes")
         length = int(digits)
-        return bytes(stream.read(length)) if length else b""
+        return _read(stream, length) if length else b""
     if not environ.get("wsgi.input_terminated"):
         return b""  # no length and no end marker: reading could block forever
-    body = bytes(stream.read(limit + 1))
+    body = _read(stream, limit + 1)
     if len(body) > limit:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes")
     return body
