@@ -7,6 +7,11 @@
 * RPC ``HMAC-SHA1`` signature 1.0 (``alibabacloud_credentials``' RamRoleArn provider): every
   parameter, the ``Signature`` included, in the query (or a form body); the string to sign is
   ``METHOD&%2F&<percent-encoded sorted query>``; an STS caller adds ``SecurityToken``.
+  ``ali-oss``'s STS client sends the same scheme as a form POST.
+
+Both carry an ISO 8601 UTC time (``x-acs-date`` or ``Timestamp``): whole seconds as the
+Python, Java and Go SDKs send it, or with a fraction, as ``ali-oss`` sends
+``Date.toISOString()`` (milliseconds) and STS accepts.
 
 Pure: no HTTP server, no clock (``now`` is passed in), no SDK import. Refusals are
 :class:`~localcloud.sts.errors.StsError` with STS's codes.
@@ -17,6 +22,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -28,7 +34,12 @@ from localcloud.sts import errors
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
 RPC_METHOD = "HMAC-SHA1"
 RPC_VERSION = "1.0"
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+# The documented yyyy-MM-ddTHH:mm:ssZ, plus an optional fraction of a second. Milliseconds
+# are what ali-oss sends; other fraction lengths (1-9 digits) are ISO 8601 and accepted on
+# that reading (unconfirmed against STS). No offsets, no lower-case T/Z, no basic format.
+_TIMESTAMP = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z"
+)
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 
 H_AUTHORIZATION = "authorization"
@@ -72,11 +83,25 @@ def request_params(
     return params
 
 
-def _check_time(value: str, now: datetime, max_skew: timedelta) -> None:
+def parse_timestamp(value: str) -> datetime:
+    """Read an STS request time (``2026-01-02T08:00:00Z`` or ``…T08:00:00.123Z``) as UTC.
+
+    Raises STS's ``InvalidTimeStamp.Format`` for anything else, impossible dates included.
+    A fraction finer than microseconds is truncated.
+    """
+    match = _TIMESTAMP.fullmatch(value)
+    if match is None:
+        raise errors.timestamp_format()
+    year, month, day, hour, minute, second = (int(part) for part in match.groups()[:6])
+    micros = int((match.group(7) or "").ljust(6, "0")[:6])
     try:
-        stamp = datetime.strptime(value, TIMESTAMP_FORMAT).replace(tzinfo=timezone.utc)
+        return datetime(year, month, day, hour, minute, second, micros, tzinfo=timezone.utc)
     except ValueError:
         raise errors.timestamp_format() from None
+
+
+def _check_time(value: str, now: datetime, max_skew: timedelta) -> None:
+    stamp = parse_timestamp(value)
     if abs(now - stamp) > max_skew:
         raise errors.timestamp_expired()
 

@@ -8,6 +8,7 @@ signing helpers and sending it over plain HTTP.
 
 from __future__ import annotations
 
+import hashlib
 import http.client
 import json
 import os
@@ -15,9 +16,11 @@ import random
 import socket
 import threading
 import urllib.request
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 from urllib.error import HTTPError
 from urllib.parse import urlencode
@@ -30,12 +33,14 @@ from alibabacloud_sts20150401 import models
 from alibabacloud_sts20150401.client import Client as StsClient
 from alibabacloud_tea_openapi.exceptions import ClientException, ServerException
 from alibabacloud_tea_openapi.models import Config
+from alibabacloud_tea_openapi.utils import Utils as OpenApiUtils
 from Tea.exceptions import RetryError
 
 from localcloud.identity import IdentityStore, Principal, oss_object_resource
 from localcloud.sts.faults import FaultMode, FaultPlan
 from localcloud.sts.roles import Role, StsSettings
 from localcloud.sts.server import RunningSts, StsStub
+from localcloud.sts.signatures import parse_timestamp
 
 ACCOUNT = "1234567890123456"
 ROLE_ARN = f"acs:ram::{ACCOUNT}:role/oss-uploader"
@@ -601,3 +606,168 @@ def test_fault_plan_hands_out_each_counted_fault_once_across_threads() -> None:
 def test_fault_plan_rejects_nonsense(kwargs: dict[str, Any]) -> None:
     with pytest.raises(ValueError):
         FaultPlan().inject(FaultMode.SERVER_ERROR, **kwargs)
+
+
+# --- request timestamps: every form STS takes, and the ones it refuses --------------------------
+
+
+def _stamp(fraction: str | None = None, *, moment: datetime | None = None) -> str:
+    """Return ``moment`` (now) as yyyy-MM-ddTHH:mm:ss[.fraction]Z."""
+    text = (moment or _clock()).strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction}Z" if fraction is not None else f"{text}Z"
+
+
+def _now_fields(fmt: str) -> str:
+    """Return now in ``fmt`` (for the refused forms)."""
+    return _clock().strftime(fmt)
+
+
+ACCEPTED_TIMESTAMPS: dict[str, Callable[[], str]] = {
+    # What the Python, Java and Go SDKs send (alibabacloud_tea_openapi, credentials).
+    "whole seconds": lambda: _stamp(),
+    # What ali-oss's STS client sends: Date.prototype.toISOString().
+    "milliseconds": lambda: _stamp(f"{_clock().microsecond // 1000:03d}"),
+    "milliseconds all zero": lambda: _stamp("000"),
+    "one fraction digit": lambda: _stamp("5"),
+    "microseconds": lambda: _stamp(f"{_clock().microsecond:06d}"),
+    "nanoseconds": lambda: _stamp("123456789"),
+}
+
+REFUSED_TIMESTAMPS: dict[str, Callable[[], str]] = {
+    "no zone designator": lambda: _now_fields("%Y-%m-%dT%H:%M:%S"),
+    "milliseconds without zone": lambda: _now_fields("%Y-%m-%dT%H:%M:%S.123"),
+    "utc as +00:00": lambda: _now_fields("%Y-%m-%dT%H:%M:%S+00:00"),
+    "local time with offset": lambda: (_clock() + timedelta(hours=8)).strftime(
+        "%Y-%m-%dT%H:%M:%S+08:00"
+    ),
+    "lower-case z": lambda: _now_fields("%Y-%m-%dT%H:%M:%Sz"),
+    "lower-case t": lambda: _now_fields("%Y-%m-%dt%H:%M:%SZ"),
+    "space instead of T": lambda: _now_fields("%Y-%m-%d %H:%M:%SZ"),
+    "basic format": lambda: _now_fields("%Y%m%dT%H%M%SZ"),
+    "no seconds": lambda: _now_fields("%Y-%m-%dT%H:%MZ"),
+    "date only": lambda: _now_fields("%Y-%m-%d"),
+    "epoch seconds": lambda: str(int(_clock().timestamp())),
+    "rfc 1123 date": lambda: _now_fields("%a, %d %b %Y %H:%M:%S GMT"),
+    "empty fraction": lambda: _now_fields("%Y-%m-%dT%H:%M:%S.Z"),
+    "ten fraction digits": lambda: _stamp("1234567890"),
+    "comma decimal mark": lambda: _now_fields("%Y-%m-%dT%H:%M:%S,123Z"),
+    "single-digit month": lambda: _clock().strftime("%Y-") + "1-02T08:00:00Z",
+    "impossible date": lambda: "2026-02-30T08:00:00Z",
+    "hour 24": lambda: "2026-01-02T24:00:00Z",
+    "trailing space": lambda: _stamp() + " ",
+}
+
+
+def _rpc_signed(method: str, timestamp: str) -> dict[str, str]:
+    """An RPC AssumeRole with this ``Timestamp``, signed with the credentials SDK's helpers."""
+    query = _rpc_query(CALLER_AK, CALLER_SECRET, CALLER_TOKEN, method=method)
+    query.pop("Signature")
+    query["Timestamp"] = timestamp
+    query["Signature"] = ph.sign_string(
+        ph.compose_string_to_sign(method, query), CALLER_SECRET + "&"
+    )
+    return query
+
+
+def _rpc_form_post(sts: Sts, timestamp: str) -> tuple[int, bytes]:
+    """Post the parameters as a form, as ali-oss's STS client does."""
+    body = urlencode(_rpc_signed("POST", timestamp)).encode()
+    return _http(sts, "POST", "/", body, {"Content-Type": "application/x-www-form-urlencoded"})
+
+
+def _rpc_query_get(sts: Sts, timestamp: str) -> tuple[int, bytes]:
+    """Send the parameters in the query string, as alibabacloud_credentials does."""
+    return _http(sts, "GET", "/?" + urlencode(_rpc_signed("GET", timestamp)))
+
+
+def _acs3_post(sts: Sts, x_acs_date: str) -> tuple[int, bytes]:
+    """An ACS3-HMAC-SHA256 AssumeRole signed with tea-openapi's own helper, any x-acs-date."""
+    query = {"RoleArn": ROLE_ARN, "RoleSessionName": "acs3-session", "DurationSeconds": "3600"}
+    payload = hashlib.sha256(b"").hexdigest()
+    headers = {
+        "host": sts.running.endpoint,
+        "x-acs-action": "AssumeRole",
+        "x-acs-version": "2015-04-01",
+        "x-acs-date": x_acs_date,
+        "x-acs-signature-nonce": uuid.uuid4().hex,
+        "x-acs-content-sha256": payload,
+        "x-acs-security-token": CALLER_TOKEN,
+    }
+    request = SimpleNamespace(method="POST", pathname="/", query=query, headers=headers)
+    authorization = OpenApiUtils.get_authorization(
+        request, "ACS3-HMAC-SHA256", payload, CALLER_AK, CALLER_SECRET
+    )
+    return _http(
+        sts, "POST", "/?" + urlencode(query), b"", {**headers, "Authorization": authorization}
+    )
+
+
+SENDERS: dict[str, Callable[[Sts, str], tuple[int, bytes]]] = {
+    "rpc form post": _rpc_form_post,
+    "rpc query get": _rpc_query_get,
+    "acs3 x-acs-date": _acs3_post,
+}
+
+
+@pytest.mark.parametrize("sender", SENDERS.values(), ids=SENDERS.keys())
+@pytest.mark.parametrize("stamp", ACCEPTED_TIMESTAMPS.values(), ids=ACCEPTED_TIMESTAMPS.keys())
+def test_iso8601_utc_timestamps_with_or_without_fraction_are_accepted(
+    sts: Sts, sender: Callable[[Sts, str], tuple[int, bytes]], stamp: Callable[[], str]
+) -> None:
+    status, body = sender(sts, stamp())
+
+    assert status == 200, body
+    assert json.loads(body)["Credentials"]["AccessKeyId"].startswith("STS.")
+
+
+@pytest.mark.parametrize("sender", SENDERS.values(), ids=SENDERS.keys())
+@pytest.mark.parametrize("stamp", REFUSED_TIMESTAMPS.values(), ids=REFUSED_TIMESTAMPS.keys())
+def test_other_timestamp_forms_are_refused_with_invalid_timestamp_format(
+    sts: Sts, sender: Callable[[Sts, str], tuple[int, bytes]], stamp: Callable[[], str]
+) -> None:
+    status, body = sender(sts, stamp())
+
+    document = json.loads(body)
+    assert (status, document["Code"]) == (400, "InvalidTimeStamp.Format")
+    assert document["Message"] == "Specified time stamp or date value is not well formatted."
+    assert sts.stub.issued == 0
+
+
+@pytest.mark.parametrize("sender", [_rpc_form_post, _rpc_query_get], ids=["post", "get"])
+def test_timestamp_with_non_ascii_digits_is_refused(
+    sts: Sts, sender: Callable[[Sts, str], tuple[int, bytes]]
+) -> None:
+    # Only a parameter can carry them: HTTP header values are Latin-1.
+    arabic_indic = "".join(chr(0x0660 + digit) for digit in range(10))
+    stamp = _stamp("123").translate(str.maketrans("0123456789", arabic_indic))
+
+    status, body = sender(sts, stamp)
+
+    assert (status, json.loads(body)["Code"]) == (400, "InvalidTimeStamp.Format")
+
+
+@pytest.mark.parametrize("sender", SENDERS.values(), ids=SENDERS.keys())
+def test_millisecond_timestamp_outside_the_window_is_refused_as_expired(
+    sts: Sts, sender: Callable[[Sts, str], tuple[int, bytes]]
+) -> None:
+    stale = _stamp("999", moment=_clock() - timedelta(minutes=15, seconds=2))
+
+    status, body = sender(sts, stale)
+
+    assert (status, json.loads(body)["Code"]) == (400, "InvalidTimeStamp.Expired")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-01-02T08:00:00Z", datetime(2026, 1, 2, 8, 0, 0, tzinfo=timezone.utc)),
+        ("2026-01-02T08:00:00.123Z", datetime(2026, 1, 2, 8, 0, 0, 123000, tzinfo=timezone.utc)),
+        ("2026-01-02T08:00:00.5Z", datetime(2026, 1, 2, 8, 0, 0, 500000, tzinfo=timezone.utc)),
+        (
+            "2026-12-31T23:59:59.999999999Z",
+            datetime(2026, 12, 31, 23, 59, 59, 999999, tzinfo=timezone.utc),
+        ),
+    ],
+)
+def test_timestamp_fraction_is_read_to_the_microsecond(text: str, expected: datetime) -> None:
+    assert parse_timestamp(text) == expected
