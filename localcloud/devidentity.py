@@ -1,9 +1,10 @@
-"""The local stack's identities and secrets: execution identity, admin, upload role.
+"""The local stack's identities and secrets: execution identity, admin, RAM user, upload role.
 
 Owns their credentials and the function's grant secret (random per state directory,
 reused from an earlier run's ``endpoints.json``) and the two RAM policies the stack
-grants: the execution identity may only assume the upload role, and the role may only
-PutObject (and set the object's ACL) under ``uploads/``. No servers, no environment.
+grants: the execution identity and the RAM user may only assume the upload role, and the
+role may only PutObject (and set the object's ACL) under ``uploads/``. No servers, no
+environment.
 """
 
 from __future__ import annotations
@@ -18,6 +19,10 @@ ACCOUNT_ID = "1000000000000000"
 UPLOAD_ROLE_NAME = "oss-uploader"
 UPLOAD_ROLE_ARN = f"acs:ram::{ACCOUNT_ID}:role/{UPLOAD_ROLE_NAME}"
 UPLOAD_PREFIX = "uploads/"
+#: The long-term RAM user of Alibaba's documented server-signing flow (its AccessKey, then
+#: AssumeRole on the upload role, which trusts it by this ARN).
+RAM_USER_NAME = "local-uploader"
+RAM_USER_ARN = f"acs:ram::{ACCOUNT_ID}:user/{RAM_USER_NAME}"
 #: Random bytes of a fresh grant secret (the function wants at least 32 bytes; hex doubles).
 GRANT_SECRET_BYTES = 32
 
@@ -55,6 +60,23 @@ def load_or_make_credentials(path: Path) -> tuple[Credentials, Credentials]:
     )
 
 
+def load_or_make_ram_user(path: Path) -> Credentials:
+    """Reuse the RAM user's AccessKey saved in ``path`` (endpoints.json), else make one.
+
+    A RAM user's AccessKey is long-term: it has no security token, so a saved entry that
+    carries one (or lacks either half of the pair) is replaced by a fresh key.
+    """
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))["ram_user_identity"]
+        key_id, secret = saved["access_key_id"], saved["access_key_secret"]
+        if (isinstance(key_id, str) and isinstance(secret, str) and key_id and secret
+                and saved.get("security_token") is None):
+            return Credentials(key_id, secret)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return Credentials(f"LOCAL-RAM-{secrets.token_hex(8).upper()}", secrets.token_urlsafe(24))
+
+
 def load_or_make_grant_secret(path: Path) -> str:
     """Reuse the grant secret an earlier run saved in ``path`` (endpoints.json), else make one.
 
@@ -84,7 +106,11 @@ def upload_role_permission(bucket: str) -> dict[str, Any]:
 
 
 def execution_policy() -> dict[str, Any]:
-    """Return the execution identity's policy: it may only assume the upload role."""
+    """Return the execution identity's and the RAM user's policy: assume the upload role only.
+
+    Alibaba's walkthrough grants the RAM user the system policy AliyunSTSAssumeRoleAccess
+    (``sts:AssumeRole`` on any role); here it is narrowed to the one role there is.
+    """
     return {"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": [UPLOAD_ROLE_ARN],
     }]}

@@ -27,6 +27,7 @@ from typing import Any
 from localcloud import config
 from localcloud.devidentity import (
     ACCOUNT_ID,
+    RAM_USER_ARN,
     UPLOAD_PREFIX,
     UPLOAD_ROLE_ARN,
     UPLOAD_ROLE_NAME,
@@ -34,6 +35,7 @@ from localcloud.devidentity import (
     execution_policy,
     load_or_make_credentials,
     load_or_make_grant_secret,
+    load_or_make_ram_user,
     upload_role_permission,
 )
 from localcloud.identity import IdentityStore, Principal
@@ -79,6 +81,8 @@ class LocalCloud:
     identities: IdentityStore
     execution_credentials: Credentials
     admin_credentials: Credentials
+    #: A RAM user's long-term AccessKey (no token) that the upload role trusts.
+    ram_user_credentials: Credentials
     #: The function's GRANT_SECRET (one secret; random per state directory).
     grant_secret: str = field(repr=False)
     function_url: str | None
@@ -142,6 +146,7 @@ class LocalCloud:
         state_dir = Path(state_dir).resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
         exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
+        ram_c = load_or_make_ram_user(state_dir / ENDPOINTS_FILE)
         grant_secret = load_or_make_grant_secret(state_dir / ENDPOINTS_FILE)
         identities = IdentityStore([
             Principal(exec_c.access_key_id, exec_c.access_key_secret,
@@ -149,6 +154,8 @@ class LocalCloud:
                       arn=f"acs:ram::{ACCOUNT_ID}:user/local-execution"),
             Principal(admin_c.access_key_id, admin_c.access_key_secret,
                       arn=f"acs:ram::{ACCOUNT_ID}:root"),
+            Principal(ram_c.access_key_id, ram_c.access_key_secret,
+                      policies=(execution_policy(),), arn=RAM_USER_ARN),
         ])
         if function_port and start_function and not port_free(host, function_port):
             raise PortInUse(function_port, config.ENV_FUNCTION_PORT, "signing function")
@@ -159,7 +166,8 @@ class LocalCloud:
             raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:
             sts = start_sts(identities=identities, execution_key_id=exec_c.access_key_id,
-                            role_arn=UPLOAD_ROLE_ARN, permission=upload_role_permission(bucket),
+                            also_trusted=(RAM_USER_ARN,), role_arn=UPLOAD_ROLE_ARN,
+                            permission=upload_role_permission(bucket),
                             host=host, port=sts_port, settings=sts_settings)
         except OSError as exc:
             emulator.stop()
@@ -167,7 +175,7 @@ class LocalCloud:
         cloud = cls(state_dir=state_dir, bucket=bucket, web_bucket=web_bucket,
                     region=config.REGION, emulator=emulator, sts=sts, identities=identities,
                     execution_credentials=exec_c, admin_credentials=admin_c,
-                    grant_secret=grant_secret, function_url=None,
+                    ram_user_credentials=ram_c, grant_secret=grant_secret, function_url=None,
                     inherited_env=dict(inherited_env or {}))
         try:
             origins = cors_origins or (cloud.website_origin,)
@@ -280,6 +288,8 @@ class LocalCloud:
             "state_dir": str(self.state_dir),
             "execution_identity": self.execution_credentials.to_json(),
             "admin_identity": self.admin_credentials.to_json(),
+            "ram_user_identity": self.ram_user_credentials.to_json(),
+            "ram_user_arn": RAM_USER_ARN,
             "grant_secret": self.grant_secret,
         }
 

@@ -17,14 +17,18 @@ def start_sts(
     *,
     identities: IdentityStore,
     execution_key_id: str,
+    also_trusted: tuple[str, ...] = (),
     role_arn: str,
     permission: PolicyDocument,
     host: str,
     port: int,
     settings: StsSettings | None = None,
 ) -> RunningSts:
-    """Start the stub trusting only the execution identity; return the running server."""
-    role = Role(arn=role_arn, trusted_principals=(execution_key_id,),
+    """Start the stub; return the running server.
+
+    The role trusts the execution identity and ``also_trusted`` (AccessKey ids or ARNs).
+    """
+    role = Role(arn=role_arn, trusted_principals=(execution_key_id, *also_trusted),
                 permission_policies=(permission,), max_session_duration=3600)
     stub = StsStub(identities, {role_arn: role}, clock=utc_now,
                    settings=settings or StsSettings())
