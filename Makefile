@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: dev test venv chromium lint package bench soak clean
+.PHONY: dev test venv chromium node-deps lint package bench soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is required")'
@@ -17,10 +18,17 @@ venv: $(STAMP)
 chromium:
 	@bash scripts/ensure-chromium.sh
 
+# Node.js and ali-oss for the tests that run tests/node/*.mjs (npm registry).
+$(NODE_STAMP): tests/node/package.json tests/node/package-lock.json tests/node/ensure-node.sh
+	@bash tests/node/ensure-node.sh
+	@touch $@
+
+node-deps: $(NODE_STAMP)
+
 dev: venv
 	$(BIN)/python -m localcloud
 
-test: venv chromium
+test: venv chromium node-deps
 	$(BIN)/python -m pytest
 
 # The zip FC receives (CPython 3.10, manylinux x86_64 deps); needs PyPI.
