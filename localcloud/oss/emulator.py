@@ -2,7 +2,8 @@
 
 Owns wiring only: the object store and bucket registry under ``<state_dir>/buckets``,
 the callback RSA key (generated per run, never written to disk), the application and
-its HTTP shell. Decisions about requests live in :mod:`localcloud.oss.app`.
+its HTTP shell (with its thread pool and socket timeouts). Decisions about requests live
+in :mod:`localcloud.oss.app`.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.callbackclient import TIMEOUT_SECONDS
 from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner
-from localcloud.oss.server import Clock, HttpServer, utc_now
+from localcloud.oss.server import EMULATOR_LIMITS, Clock, HttpServer, utc_now
 from localcloud.oss.store import ObjectStore
+from localcloud.serving import ServerLimits
 
 
 @dataclass
@@ -60,9 +62,11 @@ class Emulator:
         website_bucket: str | None = None,
         clock: Clock = utc_now,
         callback_timeout: float = TIMEOUT_SECONDS,
+        server_limits: ServerLimits = EMULATOR_LIMITS,
     ) -> Emulator:
         """Open the state directory, bind ``host:port`` (OSError if busy) and serve.
 
+        ``server_limits`` sets the worker threads, connection cap and socket timeouts.
         ``clock`` and ``callback_timeout`` exist for tests: a fixed clock makes signed
         forms deterministic, a short timeout exercises a slow callback application.
         """
@@ -87,7 +91,7 @@ class Emulator:
             website_host=website_host,
             website_bucket=website_bucket,
         )
-        server = HttpServer(app, clock=clock)
+        server = HttpServer(app, clock=clock, limits=server_limits)
         bound = server.start(host, port)
         app.signer = CallbackSigner(
             private_key=private_key,

@@ -1,4 +1,4 @@
-"""The emulator's socket shell: HTTP/1.1 over ``ThreadingHTTPServer``, nothing more.
+"""The emulator's socket shell: HTTP/1.1 over a pooled server (:mod:`localcloud.serving`).
 
 Owns turning bytes on a socket into a :class:`Request`, calling the application, and
 writing its :class:`Response` back (keep-alive, ``Server``, ``Date``, request id). It
@@ -16,7 +16,6 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from localcloud.oss.errors import OssError, render_error
@@ -31,6 +30,7 @@ from localcloud.oss.wire import (
     Response,
     new_request_id,
 )
+from localcloud.serving import PooledHTTPServer, PooledRequestHandler, ServerLimits
 
 LOG = logging.getLogger("localcloud.oss")
 
@@ -48,7 +48,7 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-class _OssRequestHandler(BaseHTTPRequestHandler):
+class _OssRequestHandler(PooledRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_NAME
     sys_version = ""
@@ -170,35 +170,38 @@ class _OssRequestHandler(BaseHTTPRequestHandler):
     do_GET = do_HEAD = do_PUT = do_POST = do_DELETE = do_OPTIONS = do_PATCH = _handle_any
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    allow_reuse_address = False  # a busy port must fail, not be shared
-    # socketserver's default listen backlog is 5: under a burst of parallel clients the
-    # accept queue overflows and the kernel resets connections that were already sending.
-    request_queue_size = 128
+#: The emulator's pool: uploads hold a worker while their callback waits (up to 5 s per
+#: URL), so it has more workers than the STS stub.
+EMULATOR_LIMITS = ServerLimits(workers=64)
 
-    def __init__(self, address: tuple[str, int], app: Handler, clock: Clock) -> None:
+
+class _Server(PooledHTTPServer):
+    allow_reuse_address = False  # a busy port must fail, not be shared
+
+    def __init__(self, address: tuple[str, int], app: Handler, clock: Clock,
+                 limits: ServerLimits) -> None:
         self.app = app
         self.clock = clock
-        super().__init__(address, _OssRequestHandler)
+        super().__init__(address, _OssRequestHandler, limits, name="oss-http")
 
 
 class HttpServer:
     """A running HTTP server on a background thread; stop it with :meth:`stop`."""
 
-    def __init__(self, app: Handler, *, clock: Clock = utc_now) -> None:
+    def __init__(self, app: Handler, *, clock: Clock = utc_now,
+                 limits: ServerLimits = EMULATOR_LIMITS) -> None:
         self._app = app
         self._clock = clock
+        self._limits = limits
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
     def start(self, host: str, port: int) -> int:
         """Bind and serve; return the bound port (OSError if the port is busy)."""
-        server = _Server((host, port), self._app, self._clock)
+        server = _Server((host, port), self._app, self._clock, self._limits)
         self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, name=f"oss-http-{port}", daemon=True
-        )
+        self._thread = threading.Thread(target=server.serve_forever, name=server.name,
+                                        daemon=True)
         self._thread.start()
         return int(server.server_address[1])
 

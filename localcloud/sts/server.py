@@ -1,4 +1,4 @@
-"""The STS stub's HTTP shell: a threading loopback server around :class:`AssumeRoleService`.
+"""The STS stub's HTTP shell: a pooled loopback server around :class:`AssumeRoleService`.
 
 Owns sockets, request reading, JSON rendering and the performing of injected faults; every
 decision about a request lives in :mod:`localcloud.sts.service`. Malformed input gets a 4xx
@@ -16,10 +16,10 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qsl, urlsplit
 
 from localcloud.identity import IdentityStore
+from localcloud.serving import PooledHTTPServer, PooledRequestHandler, ServerLimits
 from localcloud.sts import errors
 from localcloud.sts.faults import Fault, FaultMode, FaultPlan
 from localcloud.sts.roles import Role, StsSettings
@@ -33,7 +33,7 @@ MAX_BODY_BYTES = 64 * 1024
 class RunningSts:
     """A started stub: its base URL and a way to stop it."""
 
-    def __init__(self, server: ThreadingHTTPServer, thread: threading.Thread) -> None:
+    def __init__(self, server: PooledHTTPServer, thread: threading.Thread) -> None:
         self._server = server
         self._thread = thread
         host, port = server.server_address[:2]
@@ -82,28 +82,27 @@ class StsStub:
         query = parse_qsl(parts.query, keep_blank_values=True)
         return self.service.handle(method, parts.path, query, headers, body, now=self._clock())
 
-    def start(self, host: str = "127.0.0.1", port: int = 0) -> RunningSts:
-        """Bind and serve in a background thread; ``port=0`` picks a free port."""
-        server = _StsServer((host, port), _make_handler(self))
-        thread = threading.Thread(
-            target=server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="sts-stub",
-            daemon=True,
-        )
+    def start(self, host: str = "127.0.0.1", port: int = 0,
+              limits: ServerLimits | None = None) -> RunningSts:
+        """Bind and serve in a background thread; ``port=0`` picks a free port.
+
+        ``limits`` (worker threads, connections, socket timeouts) defaults to
+        :class:`ServerLimits`' own defaults.
+        """
+        server = _StsServer((host, port), _make_handler(self), limits or ServerLimits())
+        thread = threading.Thread(target=server.serve_forever, name=server.name, daemon=True)
         thread.start()
         return RunningSts(server, thread)
 
 
-class _StsServer(ThreadingHTTPServer):
-    daemon_threads = True
-    # socketserver's default listen backlog of 5 overflows when many function threads
-    # refresh at once; the kernel then resets connections that were already sending.
-    request_queue_size = 128
+class _StsServer(PooledHTTPServer):
+    def __init__(self, address: tuple[str, int], handler: type[PooledRequestHandler],
+                 limits: ServerLimits) -> None:
+        super().__init__(address, handler, limits, name="sts-stub")
 
 
-def _make_handler(stub: StsStub) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
+def _make_handler(stub: StsStub) -> type[PooledRequestHandler]:
+    class Handler(PooledRequestHandler):
         server_version = "localcloud-sts"
         protocol_version = "HTTP/1.1"
 
