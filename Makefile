@@ -49,4 +49,4 @@ soak: venv
 	$(BIN)/python -m pytest -m slow tests/reliability
 
 clean:
-	rm -rf $(VENV) .localcloud test-output build
+	rm -rf $(VENV) .localcloud test-output build tests/node/node_modules
