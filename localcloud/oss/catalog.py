@@ -38,6 +38,7 @@ MSG_PREFILE_TOO_LARGE = "Your POST request fields preceding the upload file were
 MSG_FILE_COUNT = "POST requires exactly one file upload per request."
 MSG_INVALID_DIGEST = "The Content-MD5 you specified was invalid."
 MSG_CALLBACK_NOT_JSON = "The callback configuration is not json format."
+MSG_OBJECT_INVALID = "The specified object is not valid."
 MSG_SIMPLE_CONDITION = (
     "Invalid Policy: Invalid Simple-Condition: "
     "Simple-Conditions must have exactly one property specified."
@@ -218,9 +219,61 @@ def access_denied_by_ram() -> OssError:
     return OssError(403, "AccessDenied", "You have no right to access this object.")
 
 
-def invalid_object_name() -> OssError:
-    """Key empty, starting with ``/`` or ``\\``, or longer than 1023 bytes (UNCONFIRMED)."""
-    return OssError(400, "InvalidObjectName", "The specified object is not valid.")
+def invalid_object_name(ec: str | None = None) -> OssError:
+    """An object name OSS's rules refuse; with no EC: one holding a control character.
+
+    The wording is the OSS 400 page's ("The specified object is not valid"; the page
+    drops final periods everywhere). UNCONFIRMED that OSS refuses control characters in a
+    name at all: the stricter reading refuses them, with no EC (none is documented).
+    """
+    return OssError(400, "InvalidObjectName", MSG_OBJECT_INVALID, ec=ec)
+
+
+def object_name_empty() -> OssError:
+    """The object name is empty (EC 0016-00000001; wording of the OSS 400 page)."""
+    return OssError(400, "InvalidObjectName", "The Object name can not be empty.",
+                    ec="0016-00000001")
+
+
+def object_name_too_long() -> OssError:
+    """The object name is longer than 1023 bytes (EC 0016-00000002, OSS 400 page)."""
+    return OssError(400, "InvalidObjectName",
+                    "The Length of Object name must be less than 1024.", ec="0016-00000002")
+
+
+def object_name_not_utf8() -> OssError:
+    """The object name is not UTF-8 (EC 0016-00000004)."""
+    return invalid_object_name(ec="0016-00000004")
+
+
+def object_name_leading_slash() -> OssError:
+    """The object name starts with ``/`` or ``\\`` (EC 0016-00000005)."""
+    return invalid_object_name(ec="0016-00000005")
+
+
+def invalid_metadata_name() -> OssError:
+    """An ``x-oss-meta-*`` name holds more than letters, digits and hyphens.
+
+    EC 0011-00000004 documents the case but not its Code or Message: 400 InvalidArgument
+    and this wording are UNCONFIRMED. The name is not echoed (it may hold anything).
+    """
+    return OssError(400, "InvalidArgument",
+                    "The name of a user metadata header may hold only letters, digits and "
+                    "hyphens.", ec="0011-00000004")
+
+
+def invalid_stored_value(name: str) -> OssError:
+    """A value the object would keep (a header or ``x-oss-meta-*``) is refused.
+
+    A control character (HTAB included) or bytes that are not UTF-8. For user metadata
+    EC 0011-00000005 documents the case but not its Code or Message; elsewhere nothing is
+    documented. 400 InvalidArgument and this wording are UNCONFIRMED. ``name`` is one the
+    emulator already validated; the value itself is never echoed.
+    """
+    ec = "0011-00000005" if name.startswith("x-oss-meta-") else None
+    return OssError(400, "InvalidArgument",
+                    f"The value of {name} must be UTF-8 text without control characters.",
+                    ec=ec, extra={"ArgumentName": name})
 
 
 def metadata_too_large() -> OssError:

@@ -26,13 +26,18 @@ from localcloud.oss.catalog import (
     MSG_TOO_LARGE,
     invalid_argument,
     invalid_digest,
-    invalid_object_name,
 )
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import OssError
 from localcloud.oss.listing import ListParams, list_page, render_list_v2
 from localcloud.oss.store import OBJECT_ACLS, ObjectMeta, ObjectStore
-from localcloud.oss.wire import HEADER_CRC64, Request, Response
+from localcloud.oss.wire import (
+    HEADER_CRC64,
+    Request,
+    Response,
+    check_object_name,
+    check_stored_headers,
+)
 
 CHUNK = 256 * 1024
 MAX_KEY_BYTES = 1023
@@ -53,10 +58,12 @@ def _put_too_large() -> OssError:
 
 
 def check_key(key: str) -> None:
-    """Refuse keys OSS refuses: empty, over 1023 bytes, or starting with / or \\."""
-    raw = key.encode("utf-8", "surrogatepass")
-    if not raw or len(raw) > MAX_KEY_BYTES or key[0] in "/\\":
-        raise invalid_object_name()
+    """Refuse keys OSS refuses (every object operation calls this; PostObject too, via wire).
+
+    Empty, over 1023 bytes, not UTF-8, starting with / or \\, or holding a control
+    character: 400 InvalidObjectName (:func:`localcloud.oss.wire.check_object_name`).
+    """
+    check_object_name(key)
 
 
 def guess_content_type(key: str) -> str:
@@ -142,6 +149,7 @@ class ObjectApi:
         principal = self._caller(request, bucket.name, key)
         access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
                          acl=bucket.acl)
+        check_stored_headers(request)
         acl = request.header("x-oss-object-acl", "default")
         if acl not in OBJECT_ACLS:
             raise invalid_argument("no such object access control exists")

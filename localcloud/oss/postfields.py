@@ -5,8 +5,9 @@ Owns steps 1 and 3–7 of oss-postobject.md §14 for the fields that precede the
 conditions (:mod:`postpolicy`, with the ``$content-type`` fallback of §5.4 and the
 bucket taken from the address), ``${filename}`` expansion *after* the check, the RAM
 permission of the signer, and the stored-object attributes (Content-Type precedence,
-headers, metadata, ACL, storage class, forbid-overwrite, callback). Pure: ``now``
-and the identity lookup come in; nothing is read or written.
+headers, metadata, ACL, storage class, forbid-overwrite, callback), refusing any name or
+value that could not come back byte for byte (:mod:`wire`'s rules). Pure: ``now`` and the
+identity lookup come in; nothing is read or written.
 """
 
 from __future__ import annotations
@@ -20,6 +21,12 @@ from localcloud.oss import catalog, postauth
 from localcloud.oss.callback import CallbackSpec, parse_callback
 from localcloud.oss.postpolicy import OP_EQ, check_conditions, check_expiration, decode_policy
 from localcloud.oss.postsettings import PostSettings
+from localcloud.oss.wire import (
+    META_PREFIX,
+    check_metadata_name,
+    check_object_name,
+    check_stored_value,
+)
 
 FIELD_KEY = "key"
 FIELD_CALLBACK = "callback"
@@ -29,14 +36,14 @@ FIELD_ACL = "x-oss-object-acl"
 FIELD_STORAGE_CLASS = "x-oss-storage-class"
 FIELD_FORBID_OVERWRITE = "x-oss-forbid-overwrite"
 FIELD_BUCKET = "bucket"
-META_PREFIX = "x-oss-meta-"
 CALLBACK_VAR_PREFIX = "x:"
 FILENAME_VARIABLE = "${filename}"
 ACTION_PUT_OBJECT = "oss:PutObject"
 ACTION_PUT_OBJECT_ACL = "oss:PutObjectAcl"
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
-MAX_KEY_BYTES = 1023
+FIELD_REDIRECT = "success_action_redirect"  # sent back as the 303's Location
 STORED_HEADERS = ("Cache-Control", "Content-Disposition", "Content-Encoding", "Expires")
+STORED_FIELDS = tuple(h.lower() for h in STORED_HEADERS)
 ACLS = ("private", "public-read", "public-read-write", "default")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 V4_REQUIRED_CONDITIONS = (
@@ -85,9 +92,22 @@ def _check_v4_policy_shape(policy_conditions: Callable[[str], tuple[object, ...]
                 )
 
 
-def _check_key(key: str) -> None:
-    if not key or key[0] in "/\\" or len(key.encode("utf-8")) > MAX_KEY_BYTES:
-        raise catalog.invalid_object_name()
+def _check_stored_values(fields: Mapping[str, str], content_type: str | None) -> None:
+    """Refuse values the object would keep and send back as headers (or as ``Location``).
+
+    Form values are UTF-8 already (the multipart reader refuses anything else), so
+    what is left to refuse is a control character; the file part's Content-Type is
+    checked as the stored Content-Type it may become.
+    """
+    for name in (*STORED_FIELDS, FIELD_REDIRECT):
+        if name in fields:
+            check_stored_value(name, fields[name])
+    for name, value in fields.items():
+        if name.startswith(META_PREFIX):
+            check_metadata_name(name)
+            check_stored_value(name, value)
+    if content_type is not None:
+        check_stored_value(FIELD_CONTENT_TYPE, content_type)
 
 
 def _attributes(fields: Mapping[str, str], settings: PostSettings) -> tuple[
@@ -152,7 +172,7 @@ def plan_upload(
         check_conditions(policy, values)
         low, high = policy.length_bounds()
     key = fields[FIELD_KEY].replace(FILENAME_VARIABLE, filename or "")
-    _check_key(key)
+    check_object_name(key)  # after ${filename}: the client's file name is part of the key
     actions = [ACTION_PUT_OBJECT]
     if FIELD_ACL in fields and settings.acl_field_needs_put_object_acl:
         actions.append(ACTION_PUT_OBJECT_ACL)
@@ -160,6 +180,8 @@ def plan_upload(
         auth.principal.is_allowed(action, oss_object_resource(bucket, key)) for action in actions
     ):
         raise catalog.access_denied_by_ram()
+    content_type = _content_type(fields, file_type)
+    _check_stored_values(fields, content_type)
     acl, storage_class, metadata = _attributes(fields, settings)
     callback = None
     if FIELD_CALLBACK in fields:
@@ -168,7 +190,7 @@ def plan_upload(
     forbid = fields.get(FIELD_FORBID_OVERWRITE) or request_headers.get(FIELD_FORBID_OVERWRITE)
     return FormPlan(
         key=key, min_size=low, max_size=high,
-        content_type=_content_type(fields, file_type) or DEFAULT_CONTENT_TYPE,
+        content_type=content_type or DEFAULT_CONTENT_TYPE,
         headers={h: fields[h.lower()] for h in STORED_HEADERS if h.lower() in fields},
         metadata=metadata, acl=acl, storage_class=storage_class,
         forbid_overwrite=(forbid or "").strip().lower() == "true",

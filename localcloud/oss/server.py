@@ -10,6 +10,7 @@ on the wire.
 
 from __future__ import annotations
 
+import email.errors
 import logging
 import socket
 import threading
@@ -28,7 +29,12 @@ from localcloud.oss.wire import (
     LimitedReader,
     Request,
     Response,
+    bad_header_section,
+    first_unsafe_header,
+    header_line,
     new_request_id,
+    request_headers,
+    wire_target,
 )
 from localcloud.serving import PooledHTTPServer, PooledRequestHandler, ServerLimits
 
@@ -40,6 +46,7 @@ Clock = Callable[[], datetime]
 # After answering early (e.g. EntityTooLarge), the unread rest of a body is drained up
 # to this much so the client can read the answer; beyond it the connection is closed.
 _DRAIN_LIMIT = 4 * 1024 * 1024
+_HEADER_SECTION_DEFECTS = (email.errors.HeaderDefect, email.errors.MissingHeaderBodySeparatorDefect)
 _CHUNK = 64 * 1024
 
 
@@ -68,7 +75,18 @@ class _OssRequestHandler(PooledRequestHandler):
 
     def _handle_any(self) -> None:
         request_id = new_request_id()
-        headers = {name.lower(): value for name, value in self.headers.items()}
+        try:
+            # A line that is not a header ends http.server's header section early and the
+            # rest is silently dropped: refuse rather than act on half a request. (Other
+            # defects the email parser reports concern a body it never saw.)
+            if self.headers.get_payload() or any(
+                isinstance(d, _HEADER_SECTION_DEFECTS) for d in self.headers.defects
+            ):
+                raise bad_header_section()
+            headers, raw_headers = request_headers(self.headers.items())
+        except OssError as error:
+            self._send_error(error, request_id, close=True)
+            return
         reader: LimitedReader | ChunkedReader
         if "chunked" in headers.get("transfer-encoding", "").lower():
             reader = ChunkedReader(self.rfile)
@@ -83,13 +101,14 @@ class _OssRequestHandler(PooledRequestHandler):
             reader = LimitedReader(self.rfile, length)
         request = Request(
             method=self.command.upper(),
-            target=self.path,
+            target=wire_target(self.path),
             headers=headers,
             body=reader,
             client_ip=self.client_address[0],
             request_id=request_id,
             now=self.server.clock(),
             content_length=length,
+            raw_headers=raw_headers,
         )
         try:
             response = self.server.app(request)
@@ -134,7 +153,38 @@ class _OssRequestHandler(PooledRequestHandler):
             headers[HEADER_EC] = error.ec
         self._send(Response(error.status, headers, body), request_id, close=close)
 
+    def send_header(self, keyword: str, value: str) -> None:
+        """Buffer one header line, its value as the exact UTF-8 bytes (never Latin-1).
+
+        http.server encodes header lines as Latin-1: a CJK value raised mid-response
+        (the connection dropped) and ``é`` went out as the single byte 0xE9.
+        """
+        if self.request_version != "HTTP/0.9":
+            if not hasattr(self, "_headers_buffer"):
+                self._headers_buffer = []
+            self._headers_buffer.append(header_line(keyword, value))
+        if keyword.lower() == "connection":
+            if value.lower() == "close":
+                self.close_connection = True
+            elif value.lower() == "keep-alive":
+                self.close_connection = False
+
     def _send(self, response: Response, request_id: str, *, close: bool) -> None:
+        unsafe = first_unsafe_header(response.headers)
+        if unsafe is not None:
+            # Nothing stored or echoed may split a response (header injection): answer a
+            # logged 500 instead. The log names the header, never its value.
+            LOG.error("refusing to send request %s's response: %s", request_id, unsafe)
+            closer = getattr(response.body, "close", None)
+            if callable(closer):
+                closer()
+            self._send_error(
+                OssError(500, "InternalError",
+                         "We encountered an internal error. Please try again."),
+                request_id,
+                close=True,
+            )
+            return
         if close:
             self.close_connection = True
         try:

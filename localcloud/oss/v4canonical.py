@@ -24,8 +24,14 @@ H_CONTENT_SHA256 = "x-oss-content-sha256"
 Q_SIGNATURE = "x-oss-signature"
 
 
+# Text reaching the signature is hashed as the bytes it came from: a lone surrogate stands
+# for a byte that was not UTF-8 (see wire.Request.path) and is turned back into that byte,
+# so no input can make signing raise.
+_BYTES = "surrogateescape"
+
+
 def _uri_encode(value: str, *, keep_slash: bool = False) -> str:
-    return quote(value, safe="/" if keep_slash else "")
+    return quote(value, safe="/" if keep_slash else "", errors=_BYTES)
 
 
 def canonical_uri(bucket: str | None, key: str | None) -> str:
@@ -83,7 +89,7 @@ def canonical_request(
 
 def string_to_sign(request_time: str, scope: str, canonical: str) -> str:
     """Wrap the canonical request's SHA-256 into the V4 string to sign."""
-    digest = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    digest = hashlib.sha256(canonical.encode("utf-8", _BYTES)).hexdigest()
     return f"{ALGORITHM}\n{request_time}\n{scope}\n{digest}"
 
 
@@ -91,10 +97,10 @@ def signing_key(secret: str, date: str, region: str, product: str) -> bytes:
     """Derive the V4 signing key: HMAC chain over date, region, product, terminator."""
     key = (SECRET_PREFIX + secret).encode("utf-8")
     for part in (date, region, product, SCOPE_TERMINATOR):
-        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+        key = hmac.new(key, part.encode("utf-8", _BYTES), hashlib.sha256).digest()
     return key
 
 
 def sign(key: bytes, text: str) -> str:
     """Return the lowercase-hex HMAC-SHA256 of ``text``."""
-    return hmac.new(key, text.encode("utf-8"), hashlib.sha256).hexdigest()
+    return hmac.new(key, text.encode("utf-8", _BYTES), hashlib.sha256).hexdigest()
