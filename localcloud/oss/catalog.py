@@ -276,6 +276,27 @@ def invalid_stored_value(name: str) -> OssError:
                     ec=ec, extra={"ArgumentName": name})
 
 
+def signing_region_invalid(credential: str) -> OssError:
+    """The region of a PostObject ``x-oss-credential`` is not the bucket's.
+
+    Documented verbatim with a real response (EC page 0002-00000715).
+    """
+    return OssError(400, "InvalidArgument", "The signing region in credential is invalid.",
+                    ec="0002-00000715",
+                    extra={"ArgumentName": "x-oss-credential", "ArgumentValue": credential})
+
+
+def signing_product_invalid(credential: str) -> OssError:
+    """The product of a PostObject ``x-oss-credential`` is not ``oss``.
+
+    EC page 0002-00000716 documents the case without a response: the Code, Message and
+    ArgumentName/Value are UNCONFIRMED, modelled on the region's (0002-00000715).
+    """
+    return OssError(400, "InvalidArgument", "The signing product in credential is invalid.",
+                    ec="0002-00000716",
+                    extra={"ArgumentName": "x-oss-credential", "ArgumentValue": credential})
+
+
 def metadata_too_large() -> OssError:
     """``x-oss-meta-*`` together passed 8 KB (Code and wording UNCONFIRMED)."""
     return OssError(400, "MetadataTooLarge",

@@ -1,8 +1,9 @@
 """Verify OSS V4 request signatures carried in the ``Authorization`` header or a presigned URL.
 
 Owns the emulator's answer to "who sent this object-API request, and did they sign it the way
-OSS checks it": the security-token check for STS principals, the clock-skew window, presign
-expiry and the constant-time signature comparison. Reading the claim lives in
+OSS checks it": the credential scope (the bucket's region, product ``oss``), the
+security-token check for STS principals, the clock-skew window, presign expiry and the
+constant-time signature comparison. Reading the claim lives in
 :mod:`v4claim`, the canonical forms and key chain in :mod:`v4canonical` (re-exported here for
 callers that know this module only). Pure: no HTTP server, no clock (``now`` is passed in), no
 storage; it must not import the signing function nor the OSS SDK (the SDK is only a test
@@ -16,6 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from localcloud.config import REGION
 from localcloud.identity import Principal
 from localcloud.oss.catalog import (
     MSG_INVALID_TOKEN,
@@ -63,20 +65,44 @@ MAX_PRESIGN_SECONDS = 7 * 24 * 3600
 
 EC_V4_SIGNATURE_MISMATCH = "0002-00000201"
 EC_V4_NOT_YET_VALID = "0002-00000235"
-
+# A real header-signed response: 400 InvalidArgument "Invalid signing region in
+# Authorization header." EC 0002-00000226 (aliyun/alibabacloud-oss-go-sdk-v2#29), and
+# "Invalid signing product in Authorization header." EC 0002-00000227
+# (aliyun/alibabacloud-oss-python-sdk-v2#74).
+EC_V4_HEADER_REGION = "0002-00000226"
+EC_V4_HEADER_PRODUCT = "0002-00000227"
+# UNCONFIRMED for presigned URLs: EC page 0002-00000228 describes a wrong region in a URL
+# signature (zh page) but no response is published, so the message is the header one's
+# with "query string"; for a wrong product no page exists, so no EC is sent.
+EC_V4_QUERY_REGION = "0002-00000228"
 
 
 @dataclass(frozen=True)
 class HeaderAuthSettings:
     """Tunable readings of OSS behaviour (defaults are OSS's documented values).
 
-    ``region``: when set, the credential scope must name it (OSS answers a wrong region with
-    SignatureDoesNotMatch, since the signing key depends on it); ``None`` accepts any region.
+    ``region``: the region every credential scope must name, the addressed bucket's (each
+    emulated bucket lives in the local cloud's one region); ``None`` accepts any region.
     """
 
     max_skew: timedelta = timedelta(minutes=15)
     max_presign_seconds: int = MAX_PRESIGN_SECONDS
-    region: str | None = None
+    region: str | None = REGION
+
+
+def _check_scope(claim: V4Claim, settings: HeaderAuthSettings) -> None:
+    """Refuse a credential scoped to another region or product, before any key is looked up."""
+    where = "query string" if claim.presigned else "Authorization header"
+    if settings.region is not None and claim.region != settings.region:
+        raise invalid_argument(
+            f"Invalid signing region in {where}.",
+            ec=EC_V4_QUERY_REGION if claim.presigned else EC_V4_HEADER_REGION,
+        )
+    if claim.product != PRODUCT:
+        raise invalid_argument(
+            f"Invalid signing product in {where}.",
+            ec=None if claim.presigned else EC_V4_HEADER_PRODUCT,
+        )
 
 
 def _skew_error(request_time: str, now: datetime, settings: HeaderAuthSettings) -> OssError:
@@ -218,8 +244,7 @@ def verify_header_auth(
     else:
         return None
 
-    if claim.product != PRODUCT:
-        raise invalid_argument(f"Invalid product in credential: {claim.product!r}")
+    _check_scope(claim, settings)
     _check_time(claim, expires, now, settings)
     principal = _principal_for(claim, lookup, now)
 
@@ -231,7 +256,6 @@ def verify_header_auth(
         queries.append(raw_canonical_query(raw_query))
     else:
         queries.append(canonical_query(signable, keep_slash=True))
-    region_ok = settings.region is None or settings.region == claim.region
     derived = signing_key(
         principal.access_key_secret, claim.scope_date, claim.region, claim.product
     )
@@ -246,7 +270,7 @@ def verify_header_auth(
         expected = sign(derived, text)
         if hmac.compare_digest(expected.encode("ascii"), claim.signature.encode("utf-8")):
             matched = True
-    if not (matched and region_ok):
+    if not matched:
         raise OssError(
             403,
             "SignatureDoesNotMatch",

@@ -2,7 +2,8 @@
 
 Owns the authentication fields of a POST form (oss-postobject.md §2.1, §3, §4, §11.3):
 V4 (``x-oss-signature-version`` / ``x-oss-credential`` / ``x-oss-date`` /
-``x-oss-signature``) with its date/credential consistency rules and clock window,
+``x-oss-signature``) with its credential scope (terminator, date, the bucket's region,
+product ``oss``), the date consistency rules and the clock window,
 V1 (``OSSAccessKeyId`` / ``Signature``) and the security-token check for STS keys. The
 HMAC chains are those of :mod:`v4canonical` and :mod:`v1header` (the object API signs
 the same way), independent of the project's signer (the two meet only in the
@@ -17,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from localcloud.config import REGION
 from localcloud.identity import Principal
 from localcloud.oss import catalog
 from localcloud.oss.v1header import sign_v1
@@ -51,12 +53,17 @@ Lookup = Callable[[str], "Principal | None"]
 
 @dataclass(frozen=True)
 class AuthRules:
-    """The configurable readings this module needs (copied from PostSettings)."""
+    """The configurable readings this module needs (copied from PostSettings).
+
+    ``region``: the region a V4 credential must name, the addressed bucket's (every
+    emulated bucket lives in the local cloud's one region); ``None`` accepts any.
+    """
 
     max_clock_skew_future: timedelta
     max_request_age: timedelta
     accept_uppercase_hex_signature: bool
     accept_v1: bool
+    region: str | None = REGION
 
 
 @dataclass(frozen=True)
@@ -134,13 +141,14 @@ def _check_v4_date(value: str, credential_date: str, now: datetime, rules: AuthR
         raise catalog.request_time_too_skewed()
 
 
-def _parse_credential(credential: str) -> tuple[str, str, str]:
+def _parse_credential(credential: str, rules: AuthRules) -> tuple[str, str, str]:
+    """Check the credential's scope in its order: terminator, key id, date, region, product."""
     parts = credential.split("/")
-    if len(parts) != 5 or parts[4] != SCOPE_TERMINATOR or parts[3] != PRODUCT or not parts[2]:
+    if len(parts) != 5 or parts[4] != SCOPE_TERMINATOR or not parts[3] or not parts[2]:
         raise catalog.invalid_argument(
             f"Invalid x-oss-credential: '{credential}'.", ec=EC_CREDENTIAL_FORMAT
         )
-    access_key_id, date, region = parts[0], parts[1], parts[2]
+    access_key_id, date, region, product = parts[0], parts[1], parts[2], parts[3]
     if not access_key_id or not all(c.isprintable() and not c.isspace() for c in access_key_id):
         raise catalog.invalid_argument(
             "Invalid AccessKeyId in x-oss-credential.", ec=EC_CREDENTIAL_AK
@@ -154,6 +162,12 @@ def _parse_credential(credential: str) -> tuple[str, str, str]:
         raise catalog.invalid_argument(
             f"Invalid SignDate in x-oss-credential: '{date}'.", ec=EC_CREDENTIAL_DATE
         )
+    # The region is the bare region ID of the bucket (cn-hangzhou), never the endpoint
+    # style (oss-cn-hangzhou) nor another region: EC 0002-00000715, compared exactly.
+    if rules.region is not None and region != rules.region:
+        raise catalog.signing_region_invalid(credential)
+    if product != PRODUCT:
+        raise catalog.signing_product_invalid(credential)
     return access_key_id, date, region
 
 
@@ -170,7 +184,7 @@ def _authenticate_v4(
     if not signature:
         raise catalog.signature_empty(EC_V4_SIGNATURE_EMPTY)
     policy = _require_policy(fields)
-    access_key_id, credential_date, region = _parse_credential(credential)
+    access_key_id, credential_date, region = _parse_credential(credential, rules)
     _check_v4_date(date, credential_date, now, rules)
     principal = _identify(access_key_id, fields.get(FIELD_SECURITY_TOKEN), now, lookup)
     expected = v4_post_signature(principal.access_key_secret, credential_date, region, policy)

@@ -29,6 +29,8 @@ Q_ADDITIONAL_HEADERS = "x-oss-additional-headers"
 # left out rather than invented.
 EC_V4_SIGNATURE_MISSING = "0002-00000219"
 EC_V4_CREDENTIAL_DATE = "0002-00000223"
+EC_V4_HEADER_CREDENTIAL = "0002-00000213"  # Credential of the Authorization header malformed
+EC_V4_QUERY_CREDENTIAL = "0002-00000224"  # x-oss-credential query parameter malformed
 
 
 def access_denied(message: str, ec: str | None = None, **extra: str) -> OssError:
@@ -59,11 +61,18 @@ def parse_time(value: str, what: str) -> datetime:
         raise invalid_argument(f"{what} is not a valid ISO8601 basic time: {value!r}") from None
 
 
-def split_credential(credential: str) -> tuple[str, str, str, str]:
-    """Split ``AK/date/region/product/aliyun_v4_request`` into its four variable parts."""
+def split_credential(credential: str, *, presigned: bool = False) -> tuple[str, str, str, str]:
+    """Split ``AK/date/region/product/aliyun_v4_request`` into its four variable parts.
+
+    Only the shape is checked here (five parts, the fixed terminator, a date of eight
+    digits); whether region and product are the bucket's is :mod:`headerauth`'s call.
+    """
     parts = credential.split("/")
     if len(parts) != 5 or parts[4] != SCOPE_TERMINATOR or not all(parts[:4]):
-        raise invalid_argument(f"Invalid credential: {credential!r}")
+        raise invalid_argument(
+            f"Invalid credential: {credential!r}",
+            ec=EC_V4_QUERY_CREDENTIAL if presigned else EC_V4_HEADER_CREDENTIAL,
+        )
     access_key_id, scope_date, region, product = parts[:4]
     if len(scope_date) != 8 or not scope_date.isdigit():
         raise invalid_argument(
@@ -119,7 +128,7 @@ def claim_from_query(params: Mapping[str, str]) -> V4Claim:
         raise invalid_argument(
             f"The {Q_SIGNATURE} parameter is required.", ec=EC_V4_SIGNATURE_MISSING
         )
-    ak, scope_date, region, product = split_credential(params[Q_CREDENTIAL])
+    ak, scope_date, region, product = split_credential(params[Q_CREDENTIAL], presigned=True)
     additional = params.get(Q_ADDITIONAL_HEADERS, "")
     return V4Claim(
         access_key_id=ak,

@@ -465,7 +465,7 @@ def test_presigned_url_used_long_before_its_date_is_rejected() -> None:
     assert (caught.value.code, caught.value.ec) == ("AccessDenied", "0002-00000235")
 
 
-def test_region_pin_rejects_a_scope_for_another_region() -> None:
+def test_a_bucket_in_another_region_refuses_the_scope_with_invalid_signing_region() -> None:
     wire = _sdk_signed()
 
     with pytest.raises(OssError) as caught:
@@ -481,7 +481,10 @@ def test_region_pin_rejects_a_scope_for_another_region() -> None:
             settings=HeaderAuthSettings(region="cn-shanghai"),
         )
 
-    assert caught.value.code == "SignatureDoesNotMatch"
+    assert (caught.value.status, caught.value.code, caught.value.message, caught.value.ec) == (
+        400, "InvalidArgument", "Invalid signing region in Authorization header.",
+        "0002-00000226",
+    )
 
 
 CRED = "OSS4-HMAC-SHA256 Credential=a/"
@@ -490,23 +493,23 @@ MALFORMED = {
     "unknown scheme": {"authorization": "Bearer abc"},
     "no credential": {"authorization": "OSS4-HMAC-SHA256 Signature=00"},
     "no signature": {
-        "authorization": "OSS4-HMAC-SHA256 Credential=a/20260301/r/oss/aliyun_v4_request"
+        "authorization": "OSS4-HMAC-SHA256 Credential=a/20260301/cn-hangzhou/oss/aliyun_v4_request"
     },
     "short credential": {"authorization": "OSS4-HMAC-SHA256 Credential=a/20260301,Signature=00"},
     "bad credential date": {
-        "authorization": CRED + "2026-03-01/r/oss/aliyun_v4_request,Signature=00"
+        "authorization": CRED + "2026-03-01/cn-hangzhou/oss/aliyun_v4_request,Signature=00"
     },
     "garbage field": {"authorization": "OSS4-HMAC-SHA256 nonsense"},
     "bad x-oss-date": {
-        "authorization": CRED + "20260301/r/oss/aliyun_v4_request,Signature=00",
+        "authorization": CRED + "20260301/cn-hangzhou/oss/aliyun_v4_request,Signature=00",
         "x-oss-date": "yesterday",
     },
     "credential date differs from x-oss-date": {
-        "authorization": CRED + "20260302/r/oss/aliyun_v4_request,Signature=00",
+        "authorization": CRED + "20260302/cn-hangzhou/oss/aliyun_v4_request,Signature=00",
         "x-oss-date": "20260301T120000Z",
     },
     "wrong product": {
-        "authorization": CRED + "20260301/r/s3/aliyun_v4_request,Signature=00",
+        "authorization": CRED + "20260301/cn-hangzhou/s3/aliyun_v4_request,Signature=00",
         "x-oss-date": "20260301T120000Z",
     },
 }

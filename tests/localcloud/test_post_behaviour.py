@@ -98,7 +98,7 @@ TAMPERS = {
     "credential-region-changed": (
         lambda: swap(baseline(), "x-oss-credential",
                      f"{TEMP.access_key_id}/20261128/cn-beijing/oss/aliyun_v4_request"), {},
-        "SignatureDoesNotMatch"),
+        "InvalidArgument"),
     "credential-key-changed": (
         lambda: swap(baseline(), "x-oss-credential",
                      "FAKE-AK-NOBODY/20261128/cn-hangzhou/oss/aliyun_v4_request"), {},
