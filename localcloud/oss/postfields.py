@@ -70,9 +70,14 @@ class FormPlan:
     access_key_id: str
 
 
-def _content_type(fields: Mapping[str, str], file_type: str | None) -> str | None:
-    """Precedence per the reference: x-oss-content-type, the file part's, the field."""
-    return fields.get(FIELD_OSS_CONTENT_TYPE) or file_type or fields.get(FIELD_CONTENT_TYPE)
+def _content_type(fields: Mapping[str, str], file_type: str | None) -> tuple[str, str | None]:
+    """Precedence per the reference: x-oss-content-type, the file part's, the field.
+
+    Returns the value and the name it came by (the file part's header is a Content-Type).
+    """
+    if fields.get(FIELD_OSS_CONTENT_TYPE):
+        return FIELD_OSS_CONTENT_TYPE, fields[FIELD_OSS_CONTENT_TYPE]
+    return FIELD_CONTENT_TYPE, file_type or fields.get(FIELD_CONTENT_TYPE)
 
 
 def _check_v4_policy_shape(policy_conditions: Callable[[str], tuple[object, ...]],
@@ -92,12 +97,13 @@ def _check_v4_policy_shape(policy_conditions: Callable[[str], tuple[object, ...]
                 )
 
 
-def _check_stored_values(fields: Mapping[str, str], content_type: str | None) -> None:
+def _check_stored_values(fields: Mapping[str, str], content_type: tuple[str, str | None],
+                         ) -> None:
     """Refuse values the object would keep and send back as headers (or as ``Location``).
 
     Form values are UTF-8 already (the multipart reader refuses anything else), so
-    what is left to refuse is a control character; the file part's Content-Type is
-    checked as the stored Content-Type it may become.
+    what is left to refuse is a control character; only the Content-Type that will be
+    stored is checked, under the name it came by.
     """
     for name in (*STORED_FIELDS, FIELD_REDIRECT):
         if name in fields:
@@ -106,8 +112,9 @@ def _check_stored_values(fields: Mapping[str, str], content_type: str | None) ->
         if name.startswith(META_PREFIX):
             check_metadata_name(name)
             check_stored_value(name, value)
-    if content_type is not None:
-        check_stored_value(FIELD_CONTENT_TYPE, content_type)
+    type_field, type_value = content_type
+    if type_value is not None:
+        check_stored_value(type_field, type_value)
 
 
 def _attributes(fields: Mapping[str, str], settings: PostSettings) -> tuple[
@@ -180,8 +187,8 @@ def plan_upload(
         auth.principal.is_allowed(action, oss_object_resource(bucket, key)) for action in actions
     ):
         raise catalog.access_denied_by_ram()
-    content_type = _content_type(fields, file_type)
-    _check_stored_values(fields, content_type)
+    stored_type = _content_type(fields, file_type)
+    _check_stored_values(fields, stored_type)
     acl, storage_class, metadata = _attributes(fields, settings)
     callback = None
     if FIELD_CALLBACK in fields:
@@ -190,7 +197,7 @@ def plan_upload(
     forbid = fields.get(FIELD_FORBID_OVERWRITE) or request_headers.get(FIELD_FORBID_OVERWRITE)
     return FormPlan(
         key=key, min_size=low, max_size=high,
-        content_type=content_type or DEFAULT_CONTENT_TYPE,
+        content_type=stored_type[1] or DEFAULT_CONTENT_TYPE,
         headers={h: fields[h.lower()] for h in STORED_HEADERS if h.lower() in fields},
         metadata=metadata, acl=acl, storage_class=storage_class,
         forbid_overwrite=(forbid or "").strip().lower() == "true",

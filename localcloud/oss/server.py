@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import formatdate
-from typing import Any
+from typing import Any, cast
 
 from localcloud.oss.errors import OssError, render_error
 from localcloud.oss.wire import (
@@ -55,10 +55,34 @@ def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
+class _LineRecorder:
+    """Hand lines to http.server's header parser and keep a copy of each, as received."""
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.lines: list[bytes] = []
+
+    def readline(self, size: int = -1) -> bytes:
+        line: bytes = self.raw.readline(size)
+        self.lines.append(line)
+        return line
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.raw, name)
+
+
+def _line_content(line: bytes) -> bytes:
+    """Return a header line without its CRLF (or bare LF) terminator."""
+    if line.endswith(b"\r\n"):
+        return line[:-2]
+    return line[:-1] if line.endswith(b"\n") else line
+
+
 class _OssRequestHandler(PooledRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = SERVER_NAME
     sys_version = ""
+    _head_lines: list[bytes] = []
     server: _Server
 
     def setup(self) -> None:
@@ -73,15 +97,27 @@ class _OssRequestHandler(PooledRequestHandler):
         method, _, rest = self.requestline.partition(" ")
         LOG.debug("%s %s %s", self.address_string(), method, rest.split("?", 1)[0].split(" ")[0])
 
+    def parse_request(self) -> bool:
+        """Parse the request line and headers, keeping the header lines' exact bytes."""
+        recorder = _LineRecorder(self.rfile)
+        self.rfile = cast(Any, recorder)
+        try:
+            return super().parse_request()
+        finally:
+            self.rfile = recorder.raw
+            self._head_lines = recorder.lines
+
     def _handle_any(self) -> None:
         request_id = new_request_id()
         try:
             # A line that is not a header ends http.server's header section early and the
             # rest is silently dropped: refuse rather than act on half a request. (Other
             # defects the email parser reports concern a body it never saw.)
+            # A bare CR splits a line for that parser, turning the rest into a header of
+            # its own: only the raw lines show it.
             if self.headers.get_payload() or any(
                 isinstance(d, _HEADER_SECTION_DEFECTS) for d in self.headers.defects
-            ):
+            ) or any(b"\r" in _line_content(line) for line in self._head_lines):
                 raise bad_header_section()
             headers, raw_headers = request_headers(self.headers.items())
         except OssError as error:
