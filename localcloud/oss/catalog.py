@@ -311,3 +311,75 @@ def invalid_callback(message: str = MSG_CALLBACK_NOT_JSON) -> OssError:
 def callback_failed(detail: str) -> OssError:
     """The application's callback did not succeed; the object is kept (203)."""
     return OssError(203, "CallbackFailed", detail, ec="0007-00000203")
+
+
+# --- Routing, and the object operations beyond uploads (copy, ACLs, batch delete) ---------
+
+MSG_NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented."
+MSG_MALFORMED_XML = (
+    "The XML you provided was not well-formed or did not validate against our published "
+    "schema."
+)
+
+
+def not_implemented() -> OssError:
+    """An operation, or a header or parameter of one, that the emulator does not offer.
+
+    The Code and Message are OSS's (OSS 400 page: NotImplemented); the page files it
+    under 400, but HTTP's and OSS's own answers for unsupported operations are 501, which
+    the emulator keeps so a client can tell "not offered here" from "bad request".
+    """
+    return OssError(501, "NotImplemented", MSG_NOT_IMPLEMENTED)
+
+
+def method_not_allowed() -> OssError:
+    """A method OSS does not accept on this resource (e.g. PATCH, or POST on an object)."""
+    return OssError(405, "MethodNotAllowed",
+                    "The specified method is not allowed against this resource.")
+
+
+def invalid_copy_source() -> OssError:
+    """``x-oss-copy-source`` is not ``/bucket/key`` (wording of the OSS 400 page)."""
+    return invalid_argument("Copy Source must mention the source bucket and key: "
+                            "/sourcebucket/sourcekey.")
+
+
+def invalid_metadata_directive(value: str) -> OssError:
+    """``x-oss-metadata-directive`` is neither COPY nor REPLACE (wording UNCONFIRMED)."""
+    return invalid_argument("Unknown metadata directive.", name="x-oss-metadata-directive",
+                            value=value)
+
+
+def copy_source_too_large() -> OssError:
+    """The CopyObject source is over the size CopyObject accepts (OSS 400 page wording)."""
+    return OssError(400, "EntityTooLarge",
+                    "Source object Length exceeds the maximum allowed size.")
+
+
+def precondition_failed() -> OssError:
+    """An ``If-Match``/``If-Unmodified-Since`` style condition does not hold.
+
+    412 is documented (CopyObject, GetObject); the Code and Message are UNCONFIRMED.
+    """
+    return OssError(412, "PreconditionFailed",
+                    "At least one of the pre-conditions you specified did not hold.")
+
+
+def malformed_xml() -> OssError:
+    """A request body is not the XML the operation takes (OSS 400 page: MalformedXML)."""
+    return OssError(400, "MalformedXML", MSG_MALFORMED_XML)
+
+
+def missing_content_md5() -> OssError:
+    """DeleteMultipleObjects without ``Content-MD5`` (EC 0016-00000606).
+
+    The EC page documents the case but not its Code or Message; OSS's generic code for a
+    missing required argument is used (UNCONFIRMED).
+    """
+    return OssError(400, "MissingArgument", "Missing Some Required Arguments.",
+                    ec="0016-00000606")
+
+
+def user_key_must_be_specified() -> OssError:
+    """A DeleteMultipleObjects ``<Object>`` without a key (OSS 400 page)."""
+    return OssError(400, "UserKeyMustBeSpecified", "User key must be specified.")

@@ -1,16 +1,17 @@
-"""ListObjectsV2: paging a sorted key list and rendering ``ListBucketResult`` XML.
+"""ListObjects (V1) and ListObjectsV2: paging a sorted key list, ``ListBucketResult`` XML.
 
-Owns the listing semantics (prefix, delimiter → common prefixes, start-after,
-continuation token, max-keys) over metadata already sorted by key. Pure: no storage
-access, no HTTP.
+Owns the listing semantics (prefix, delimiter → common prefixes, marker, start-after,
+continuation token, max-keys, ``encoding-type=url``) over metadata already sorted by key,
+and both XML shapes. Pure: no storage access, no HTTP.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timezone
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -20,15 +21,44 @@ from localcloud.oss.store import ObjectMeta
 
 DEFAULT_MAX_KEYS = 100
 LIMIT_MAX_KEYS = 1000
+#: ``prefix`` and ``marker`` "must be smaller than 1,024 bytes" (ListObjects reference).
+MAX_NAME_BYTES = 1023
+#: The bucket owner the emulator reports (it has no accounts; OSS sends the owner's UID).
+OWNER_ID = "localcloud"
 
 
 def _invalid(name: str, value: str) -> OssError:
     return invalid_argument(f"Argument {name} is invalid.", name=name, value=value)
 
 
+def _max_keys(query: Mapping[str, str]) -> int:
+    raw_max = query.get("max-keys", "")
+    if not raw_max:
+        return DEFAULT_MAX_KEYS
+    if not raw_max.isdigit() or not 1 <= int(raw_max) <= LIMIT_MAX_KEYS:
+        raise _invalid("max-keys", raw_max)
+    return int(raw_max)
+
+
+def _url_encoded(query: Mapping[str, str]) -> bool:
+    encoding = query.get("encoding-type", "")
+    if encoding not in ("", "url"):
+        raise _invalid("encoding-type", encoding)
+    return encoding == "url"
+
+
+def _name(query: Mapping[str, str], name: str) -> str:
+    value = query.get(name, "")
+    if len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES:
+        # UNCONFIRMED: the reference states the limit, not the refusal; the reading is
+        # the InvalidArgument every other bad listing parameter gets.
+        raise _invalid(name, value)
+    return value
+
+
 @dataclass(frozen=True)
 class ListParams:
-    """The query parameters of one ListObjectsV2 call."""
+    """The query parameters of one ListObjects (V1) or ListObjectsV2 call."""
 
     prefix: str = ""
     delimiter: str = ""
@@ -36,17 +66,24 @@ class ListParams:
     continuation_token: str = ""
     max_keys: int = DEFAULT_MAX_KEYS
     url_encoded: bool = False
+    marker: str = ""
+
+    @classmethod
+    def from_query_v1(cls, query: Mapping[str, str]) -> ListParams:
+        """Parse and validate a ListObjects (V1) query: prefix, marker, delimiter, max-keys."""
+        return cls(
+            prefix=_name(query, "prefix"),
+            delimiter=query.get("delimiter", ""),
+            max_keys=_max_keys(query),
+            url_encoded=_url_encoded(query),
+            marker=_name(query, "marker"),
+        )
 
     @classmethod
     def from_query(cls, query: Mapping[str, str]) -> ListParams:
-        """Parse and validate the query."""
-        raw_max = query.get("max-keys", "")
-        if raw_max:
-            if not raw_max.isdigit() or not 1 <= int(raw_max) <= LIMIT_MAX_KEYS:
-                raise _invalid("max-keys", raw_max)
-        encoding = query.get("encoding-type", "")
-        if encoding not in ("", "url"):
-            raise _invalid("encoding-type", encoding)
+        """Parse and validate a ListObjectsV2 query."""
+        max_keys = _max_keys(query)
+        url_encoded = _url_encoded(query)
         token = query.get("continuation-token", "")
         if token:
             try:
@@ -54,19 +91,19 @@ class ListParams:
             except (binascii.Error, UnicodeError, ValueError) as exc:
                 raise _invalid("continuation-token", token) from exc
         return cls(
-            prefix=query.get("prefix", ""),
+            prefix=_name(query, "prefix"),
             delimiter=query.get("delimiter", ""),
-            start_after=query.get("start-after", ""),
+            start_after=_name(query, "start-after"),
             continuation_token=token,
-            max_keys=int(raw_max) if raw_max else DEFAULT_MAX_KEYS,
-            url_encoded=encoding == "url",
+            max_keys=max_keys,
+            url_encoded=url_encoded,
         )
 
     def resume_after(self) -> str:
         """Return the key after which listing starts."""
         if self.continuation_token:
             return base64.urlsafe_b64decode(self.continuation_token.encode()).decode("utf-8")
-        return self.start_after
+        return self.start_after or self.marker
 
 
 @dataclass(frozen=True)
@@ -77,6 +114,10 @@ class ListPage:
     common_prefixes: tuple[str, ...] = ()
     next_token: str | None = None
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: The last key this page covered (keys folded into a common prefix included), set
+    #: only when the listing goes on: V1's NextMarker. Resuming after it never repeats a
+    #: common prefix, which resuming after the prefix itself would.
+    next_marker: str | None = None
 
     @property
     def key_count(self) -> int:
@@ -112,16 +153,68 @@ def list_page(objects: Sequence[ObjectMeta], params: ListParams) -> ListPage:
         else:
             contents.append(meta)
         last = key
-    token = base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii") if truncated else None
-    return ListPage(tuple(contents), tuple(prefixes), token)
+    if not truncated:
+        return ListPage(tuple(contents), tuple(prefixes))
+    token = base64.urlsafe_b64encode(last.encode("utf-8")).decode("ascii")
+    return ListPage(tuple(contents), tuple(prefixes), token, next_marker=last)
+
+
+def _last_modified(meta: ObjectMeta) -> str:
+    return meta.last_modified.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def _contents(meta: ObjectMeta, enc: Callable[[str], str], *, owner: bool) -> str:
+    owner_xml = (f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
+                 if owner else "")
+    return (
+        "<Contents>"
+        f"<Key>{enc(meta.key)}</Key>"
+        f"<LastModified>{_last_modified(meta)}</LastModified>"
+        f'<ETag>"{meta.etag}"</ETag>'
+        "<Type>Normal</Type>"
+        f"<Size>{meta.size}</Size>"
+        f"<StorageClass>{escape(meta.storage_class)}</StorageClass>"
+        f"{owner_xml}</Contents>"
+    )
+
+
+def _encoder(params: ListParams) -> Callable[[str], str]:
+    def enc(value: str) -> str:
+        return escape(quote(value, safe="") if params.url_encoded else value)
+
+    return enc
+
+
+def render_list_v1(bucket: str, params: ListParams, page: ListPage) -> bytes:
+    """Render ListObjects (V1)'s ``ListBucketResult``, children in the reference's order.
+
+    ``Marker`` and ``Delimiter`` are always present (empty when not given), as in the
+    reference's samples; each object carries its ``Owner``.
+    """
+    enc = _encoder(params)
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>',
+             f"<Name>{escape(bucket)}</Name>",
+             f"<Prefix>{enc(params.prefix)}</Prefix>",
+             f"<Marker>{enc(params.marker)}</Marker>",
+             f"<MaxKeys>{params.max_keys}</MaxKeys>",
+             f"<Delimiter>{enc(params.delimiter)}</Delimiter>"]
+    if params.url_encoded:
+        parts.append("<EncodingType>url</EncodingType>")
+    parts.append(f"<IsTruncated>{'true' if page.next_marker is not None else 'false'}"
+                 "</IsTruncated>")
+    if page.next_marker is not None:
+        parts.append(f"<NextMarker>{enc(page.next_marker)}</NextMarker>")
+    parts.extend(_contents(meta, enc, owner=True) for meta in page.contents)
+    parts.extend(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>"
+                 for prefix in page.common_prefixes)
+    parts.append("</ListBucketResult>")
+    return "".join(parts).encode("utf-8")
 
 
 def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
     """Render the ``ListBucketResult`` XML body."""
 
-    def enc(value: str) -> str:
-        return escape(quote(value, safe="") if params.url_encoded else value)
-
+    enc = _encoder(params)
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>',
              f"<Name>{escape(bucket)}</Name>",
              f"<Prefix>{enc(params.prefix)}</Prefix>"]
@@ -138,18 +231,7 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
     if page.next_token:
         parts.append(f"<NextContinuationToken>{page.next_token}</NextContinuationToken>")
     parts.append(f"<KeyCount>{page.key_count}</KeyCount>")
-    for meta in page.contents:
-        last_modified = meta.last_modified.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        parts.append(
-            "<Contents>"
-            f"<Key>{enc(meta.key)}</Key>"
-            f"<LastModified>{last_modified}</LastModified>"
-            f'<ETag>"{meta.etag}"</ETag>'
-            "<Type>Normal</Type>"
-            f"<Size>{meta.size}</Size>"
-            f"<StorageClass>{escape(meta.storage_class)}</StorageClass>"
-            "</Contents>"
-        )
+    parts.extend(_contents(meta, enc, owner=False) for meta in page.contents)
     for prefix in page.common_prefixes:
         parts.append(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>")
     parts.append("</ListBucketResult>")
