@@ -187,8 +187,7 @@ class PooledHTTPServer(HTTPServer):
         self.limits = limits
         self.request_queue_size = limits.backlog
         self._handler = handler
-        super().__init__(address, handler)
-        self.name = f"{name}-{self.server_address[1]}"
+        # Made before binding: a failed bind calls server_close(), which closes these.
         self._selector = selectors.DefaultSelector()
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
@@ -207,6 +206,8 @@ class PooledHTTPServer(HTTPServer):
         self._stopped = threading.Event()
         self._stopped.set()
         self._workers: list[threading.Thread] = []
+        super().__init__(address, handler)
+        self.name = f"{name}-{self.server_address[1]}"
 
     @property
     def open_connections(self) -> int:

@@ -61,23 +61,23 @@ class Served:
         return f"{self.name}-{self.address[1]}"
 
 
-def start_emulator(state: Path, limits: ServerLimits) -> Served:
+def start_emulator(state: Path, limits: ServerLimits, port: int = 0) -> Served:
     emu = Emulator.start(state, lookup=identities().lookup, clock=lambda: FIXED_NOW,
-                         server_limits=limits)
+                         port=port, server_limits=limits)
     emu.buckets.put(BucketConfig(name=BUCKET))
     return Served("oss-http", ("127.0.0.1", emu.port), PUB_KEY_PATH, 200, emu.stop)
 
 
-def start_sts(state: Path, limits: ServerLimits) -> Served:
+def start_sts(state: Path, limits: ServerLimits, port: int = 0) -> Served:
     del state
     stub = StsStub(IdentityStore([]), {}, clock=lambda: datetime.now(timezone.utc))
-    running = stub.start(limits=limits)
+    running = stub.start(port=port, limits=limits)
     # No action named: STS's 400 MissingParameter, a full answer from the service.
     return Served("sts-stub", ("127.0.0.1", running.port), "/", 400, running.stop)
 
 
 SERVERS = {"emulator": start_emulator, "sts stub": start_sts}
-Starter = Callable[[Path, ServerLimits], Served]
+Starter = Callable[[Path, ServerLimits, int], Served]
 
 
 @pytest.fixture(params=sorted(SERVERS))
@@ -164,7 +164,7 @@ def server_threads(server: Served) -> int:
 def test_a_normal_request_is_answered_within_a_second_while_150_sockets_stall(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
-    server = starter(tmp_path, PATIENT)
+    server = starter(tmp_path, PATIENT, 0)
     try:
         for index in range(STALLED):
             sockets.append(stall(server, KINDS[index % len(KINDS)]))
@@ -184,7 +184,7 @@ def test_a_normal_request_is_answered_within_a_second_while_150_sockets_stall(
 def test_a_stalled_socket_is_dropped_by_the_idle_timeout(
     starter: Starter, kind: str, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
-    server = starter(tmp_path, HASTY)
+    server = starter(tmp_path, HASTY, 0)
     try:
         sockets.append(stall(server, kind))
         assert dropped_within(sockets[-1], HASTY.idle_timeout + SLACK_SECONDS)
@@ -196,7 +196,7 @@ def test_beyond_max_connections_a_new_client_waits_until_a_slot_frees(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     limits = ServerLimits(workers=WORKERS, max_connections=8, idle_timeout=0.5)
-    server = starter(tmp_path, limits)
+    server = starter(tmp_path, limits, 0)
     try:
         opened = time.monotonic()
         sockets.extend(stall(server, "silent") for _ in range(limits.max_connections))
@@ -206,6 +206,14 @@ def test_beyond_max_connections_a_new_client_waits_until_a_slot_frees(
         assert server_threads(server) == WORKERS + 1
     finally:
         server.stop()
+
+
+def test_a_busy_port_fails_with_oserror(starter: Starter, tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        with pytest.raises(OSError):
+            starter(tmp_path, PATIENT, int(taken.getsockname()[1])).stop()
 
 
 # --- large bodies (the emulator: the STS stub refuses any body over 64 KiB at once) ----
