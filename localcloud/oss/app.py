@@ -1,21 +1,34 @@
-"""The emulator application: addressing, routing, CORS, website reads and error rendering.
+"""The emulator application: addressing, authentication, routing, CORS and error rendering.
 
-Owns the mapping of an HTTP request to an OSS operation (virtual-hosted or path-style
-bucket addressing, the website origin, preflights) and the one place an :class:`OssError`
-becomes an XML response. Operations themselves live in :mod:`objectapi`,
-:mod:`postupload` and :mod:`website`. No sockets: :mod:`server` calls :meth:`__call__`.
+Owns the path of a request to its operation: bucket addressing (virtual-hosted or
+path-style, the website origin), preflights, the caller's authentication (before anything
+else, as OSS does), the classification of the request by
+:mod:`localcloud.oss.operations` (method + subresources + operation header) and the
+dispatch to the handler that serves it; and the one place an :class:`OssError` becomes an
+XML response. An operation without a handler, or a request carrying a parameter or header
+the emulator does not model, answers 501 NotImplemented and changes nothing. Operations
+themselves live in :mod:`objectapi`, :mod:`objectacl`, :mod:`copyobject`,
+:mod:`deletemulti`, :mod:`postupload` and :mod:`website`. No sockets: :mod:`server` calls
+:meth:`EmulatorApp.__call__`.
 """
 
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from localcloud.oss import cors, website
+from localcloud.identity import Principal
+from localcloud.oss import access, cors, website
 from localcloud.oss.access import Lookup
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
+from localcloud.oss.catalog import method_not_allowed, not_implemented
+from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES, CopyObject
+from localcloud.oss.deletemulti import DeleteMultipleObjects
 from localcloud.oss.errors import OssError, render_error
+from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objectapi import ObjectApi
+from localcloud.oss.operations import OSS_METHODS, Operation, Scope, classify, scope_of
 from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner, handle_post_object
 from localcloud.oss.store import ObjectStore
@@ -23,17 +36,26 @@ from localcloud.oss.wire import HEADER_EC, Request, Response
 
 PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file name
 
+#: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
+Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
 
-def not_implemented() -> OssError:
-    """Return the answer for an operation the emulator does not offer."""
-    return OssError(501, "NotImplemented", "A header you provided implies functionality "
-                    "that is not implemented.")
+__all__ = ["PUB_KEY_PATH", "EmulatorApp", "RoutingSettings", "method_not_allowed",
+           "not_implemented"]
 
 
-def method_not_allowed() -> OssError:
-    """Return the answer for a method OSS does not accept on this resource."""
-    return OssError(405, "MethodNotAllowed",
-                    "The specified method is not allowed against this resource.")
+@dataclass(frozen=True)
+class RoutingSettings:
+    """Readings of OSS behaviour that the router makes and a test may relax.
+
+    ``reject_unknown_query``: a query key that is neither a subresource nor a parameter
+    of the matched operation nor part of a signature is a 501 (OSS ignores keys it does
+    not know, UNCONFIRMED for each one; an unknown key may as well be an operation the
+    emulator does not know, so the stricter reading refuses it). ``copy_max_bytes``: the
+    largest object CopyObject copies (see :data:`copyobject.DEFAULT_COPY_MAX_BYTES`).
+    """
+
+    reject_unknown_query: bool = True
+    copy_max_bytes: int = DEFAULT_COPY_MAX_BYTES
 
 
 @dataclass
@@ -53,10 +75,31 @@ class EmulatorApp:
     post_settings: PostSettings = field(default_factory=PostSettings)
     website_host: str | None = "localhost"
     website_bucket: str | None = None
+    routing: RoutingSettings = field(default_factory=RoutingSettings)
     objects: ObjectApi = field(init=False)
+    handlers: Mapping[str, Handler] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.objects = ObjectApi(self.store, self.buckets, self.lookup)
+        self.objects = ObjectApi(self.store, self.buckets)
+        acls = ObjectAcl(self.store)
+        objects = self.objects
+        # The operations served; every other row of operations.OPERATIONS is a 501.
+        self.handlers = {
+            "PutObject": objects.put_object,
+            "CopyObject": self._copy_object,
+            "GetObject": objects.get_object,
+            "HeadObject": objects.head_object,
+            "GetObjectMeta": objects.head_object,
+            "DeleteObject": objects.delete_object,
+            "GetObjectAcl": acls.get,
+            "PutObjectAcl": acls.put,
+            "ListObjects": lambda request, bucket, _key, caller: objects.list_objects(
+                request, bucket, caller),
+            "ListObjectsV2": lambda request, bucket, _key, caller: objects.list_objects_v2(
+                request, bucket, caller),
+            "DeleteMultipleObjects": DeleteMultipleObjects(self.store),
+            "PostObject": self._post_object,
+        }
 
     def __call__(self, request: Request) -> Response:
         """Answer one request; OSS refusals become OSS XML errors."""
@@ -104,12 +147,9 @@ class EmulatorApp:
         method = request.method
         if request.path == PUB_KEY_PATH and method in ("GET", "HEAD"):
             return Response(200, {"Content-Type": "application/x-pem-file"}, self.public_key_pem)
-        if bucket_name is None:
-            raise OssError(403, "AccessDenied", "Anonymous access is forbidden for this "
-                           "operation.")
-        if bucket is None:
-            raise no_such_bucket()
-        if method == "OPTIONS":
+        if method not in OSS_METHODS:
+            raise method_not_allowed()
+        if bucket is not None and method == "OPTIONS":
             headers = cors.preflight(
                 bucket.cors_rules,
                 request.header("origin") or None,
@@ -117,39 +157,75 @@ class EmulatorApp:
                 request.header(cors.REQUEST_HEADERS.lower()) or None,
             )
             return Response(200, headers)
-        if is_website and method in ("GET", "HEAD"):
+        if bucket is not None and is_website and method in ("GET", "HEAD"):
+            # The website origin serves anonymous reads only; nothing there is an API call.
             return website.serve(self.store, bucket, key, request)
-        if not key:
-            return self._bucket_operation(request, bucket)
-        if method == "PUT":
-            return self.objects.put_object(request, bucket, key)
-        if method == "GET":
-            return self.objects.get_object(request, bucket, key)
-        if method == "HEAD":
-            return self.objects.head_object(request, bucket, key)
-        if method == "DELETE":
-            return self.objects.delete_object(request, bucket, key)
-        raise method_not_allowed()
-
-    def _bucket_operation(self, request: Request, bucket: BucketConfig) -> Response:
-        method, query = request.method, request.query
-        if method == "POST" and not query:
-            return handle_post_object(
-                request,
-                bucket,
-                store=self.store,
-                lookup=self.lookup,
-                settings=self.post_settings,
-                location_base=self._location_base(request, bucket),
-                signer=self.signer,
-            )
-        if method == "GET" and query.get("list-type") == "2":
-            return self.objects.list_objects_v2(request, bucket)
-        if method in ("GET", "HEAD") and not query and bucket.index_document:
+        # OSS authenticates before anything else: a bad signature or an unknown AccessKey
+        # is a 403 whatever the operation, and whether the bucket exists or not.
+        principal = access.authenticate(request, bucket=bucket_name or "", key=key,
+                                        lookup=self.lookup, now=request.now)
+        if bucket_name is None:
+            return self._service_operation(request, principal)
+        if bucket is None:
+            raise no_such_bucket()
+        if (principal is None and not key and bucket.index_document
+                and method in ("GET", "HEAD") and not request.query):
+            # An anonymous read of a website bucket's root is the index document; a signed
+            # one is ListObjects, an API call that never answers with website content.
             return website.serve(self.store, bucket, "", request)
-        if method in ("GET", "PUT", "DELETE", "POST", "HEAD"):
+        scope = scope_of(bucket_name, key)
+        query = request.query
+        if scope == "object" and method == "POST" and not query:
+            # OSS has no plain POST on an object (PostObject goes to the bucket).
+            raise method_not_allowed()
+        operation = self._served(request, scope)
+        handler = self.handlers.get(operation.name) if operation is not None else None
+        if operation is None or handler is None:
+            # Refuse as OSS would refuse this caller; else 501, and nothing changes. An
+            # unknown operation admits only what a public-read-write bucket admits anyone.
+            action = operation.action if operation is not None else ""
+            if operation is not None or principal is None:
+                access.authorize(principal, action, bucket=bucket.name, key=key,
+                                 acl=bucket.acl)
             raise not_implemented()
-        raise method_not_allowed()
+        return handler(request, bucket, key, principal)
+
+    def _served(self, request: Request, scope: Scope) -> Operation | None:
+        """Return the request's operation, or None when no OSS operation has its shape
+        or it carries a header or parameter the emulator does not model."""
+        found = classify(request.method, scope, request.query.keys(), request.headers)
+        if found.unmodelled_headers or (found.unknown_params
+                                        and self.routing.reject_unknown_query):
+            return None
+        return found.operation
+
+    def _service_operation(self, request: Request, principal: Principal | None) -> Response:
+        """No bucket addressed: ListBuckets and friends, none of which is offered."""
+        if principal is None:
+            raise OssError(403, "AccessDenied", "Anonymous access is forbidden for this "
+                           "operation.")
+        del request
+        raise not_implemented()
+
+    def _copy_object(self, request: Request, bucket: BucketConfig, key: str,
+                     principal: Principal | None) -> Response:
+        copier = CopyObject(self.store, self.buckets, self.routing.copy_max_bytes)
+        return copier(request, bucket, key, principal)
+
+    def _post_object(self, request: Request, bucket: BucketConfig, key: str,
+                     principal: Principal | None) -> Response:
+        # PostObject is signed by its form fields, not by headers: the header principal
+        # (normally None) plays no part.
+        del key, principal
+        return handle_post_object(
+            request,
+            bucket,
+            store=self.store,
+            lookup=self.lookup,
+            settings=self.post_settings,
+            location_base=self._location_base(request, bucket),
+            signer=self.signer,
+        )
 
     @staticmethod
     def _location_base(request: Request, bucket: BucketConfig) -> str:

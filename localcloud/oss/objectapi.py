@@ -1,8 +1,9 @@
-"""The object API subset the official SDK uses: Put/Get/Head/Delete object, ListObjectsV2.
+"""The basic object API: Put/Get/Head/Delete object, GetObjectMeta, ListObjects V1 and V2.
 
 Owns each operation's request parsing and response shape (headers, XML). Callers pass a
-routed request with its bucket and key; authentication and ACL/RAM checks go through
-:mod:`localcloud.oss.access`, bytes through :class:`ObjectStore`. No socket code.
+routed request with its bucket, key and the principal the router authenticated; ACL/RAM
+checks go through :mod:`localcloud.oss.access`, bytes through :class:`ObjectStore`.
+No socket code.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from localcloud.oss.catalog import (
     MSG_TOO_LARGE,
     invalid_argument,
     invalid_digest,
+    not_implemented,
 )
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import OssError
-from localcloud.oss.listing import ListParams, list_page, render_list_v2
+from localcloud.oss.listing import ListParams, list_page, render_list_v1, render_list_v2
+from localcloud.oss.operations import RESPONSE_OVERRIDES
 from localcloud.oss.store import OBJECT_ACLS, ObjectMeta, ObjectStore
 from localcloud.oss.wire import (
     HEADER_CRC64,
@@ -129,24 +132,19 @@ class FileBody:
 
 
 class ObjectApi:
-    """The object operations over one store and bucket registry."""
+    """The object operations over one store and bucket registry.
 
-    def __init__(
-        self, store: ObjectStore, buckets: BucketRegistry, lookup: access.Lookup
-    ) -> None:
+    Every operation takes the caller the router already authenticated (None: anonymous).
+    """
+
+    def __init__(self, store: ObjectStore, buckets: BucketRegistry) -> None:
         self._store = store
         self._buckets = buckets
-        self._lookup = lookup
 
-    def _caller(self, request: Request, bucket: str, key: str) -> Principal | None:
-        return access.authenticate(
-            request, bucket=bucket, key=key, lookup=self._lookup, now=request.now
-        )
-
-    def put_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+    def put_object(self, request: Request, bucket: BucketConfig, key: str,
+                   principal: Principal | None) -> Response:
         """Store the request body as an object (streamed to a temp file, then renamed)."""
         check_key(key)
-        principal = self._caller(request, bucket.name, key)
         access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
                          acl=bucket.acl)
         check_stored_headers(request)
@@ -212,10 +210,10 @@ class ObjectApi:
             raise
         return path, size, md5.digest(), crc
 
-    def get_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+    def get_object(self, request: Request, bucket: BucketConfig, key: str,
+                   principal: Principal | None) -> Response:
         """Return an object's bytes (whole, or the requested byte range) and headers."""
         check_key(key)
-        principal = self._caller(request, bucket.name, key)
         with self._store.open(bucket.name, key) as found:
             if found is None:
                 access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key,
@@ -225,6 +223,7 @@ class ObjectApi:
             acl = access.effective_acl(meta.acl, bucket.acl)
             access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key, acl=acl)
             headers = object_headers(meta)
+            headers.update(response_overrides(request.query, principal))
             start, length, status = 0, meta.size, 200
             span = parse_range(request.header("range"), meta.size,
                                standard=request.header("x-oss-range-behavior") == "standard")
@@ -236,10 +235,10 @@ class ObjectApi:
             stream = os.fdopen(os.dup(handle.fileno()), "rb")
         return Response(status, headers, FileBody(stream, start, length), content_length=length)
 
-    def head_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+    def head_object(self, request: Request, bucket: BucketConfig, key: str,
+                    principal: Principal | None) -> Response:
         """Return an object's headers (HeadObject, and GetObjectMeta for ``?objectMeta``)."""
         check_key(key)
-        principal = self._caller(request, bucket.name, key)
         meta = self._store.head(bucket.name, key)
         acl = access.effective_acl(meta.acl if meta else None, bucket.acl)
         access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key, acl=acl)
@@ -247,28 +246,63 @@ class ObjectApi:
             raise no_such_key()
         headers = object_headers(meta)
         if "objectMeta" in request.query:
+            # GetObjectMeta: only ETag, size and Last-Modified (plus the CRC the SDK's
+            # result reads); the size is the Content-Length, as the reference documents.
             headers = {n: headers[n] for n in ("ETag", "Last-Modified", HEADER_CRC64)}
-        return Response(200, headers, b"", content_length=meta.size if "objectMeta"
-                        not in request.query else 0)
+        return Response(200, headers, b"", content_length=meta.size)
 
-    def delete_object(self, request: Request, bucket: BucketConfig, key: str) -> Response:
+    def delete_object(self, request: Request, bucket: BucketConfig, key: str,
+                      principal: Principal | None) -> Response:
         """Delete an object; deleting a missing key succeeds too, as in OSS."""
         check_key(key)
-        principal = self._caller(request, bucket.name, key)
         access.authorize(principal, "oss:DeleteObject", bucket=bucket.name, key=key,
                          acl=bucket.acl)
         self._store.delete(bucket.name, key)
         return Response(204)
 
-    def list_objects_v2(self, request: Request, bucket: BucketConfig) -> Response:
+    def list_objects_v2(self, request: Request, bucket: BucketConfig,
+                        principal: Principal | None) -> Response:
         """List keys with prefix, delimiter, start-after, max-keys and continuation."""
-        principal = self._caller(request, bucket.name, "")
         access.authorize(principal, "oss:ListObjects", bucket=bucket.name, key="",
                          acl=bucket.acl)
+        if request.query.get("list-type") != "2":
+            # Only list-type=2 is documented; another value is not understood.
+            raise not_implemented()
         params = ListParams.from_query(request.query)
         page = list_page(self._store.list(bucket.name), params)
         body = render_list_v2(bucket.name, params, page)
         return Response(200, {"Content-Type": "application/xml"}, body)
+
+    def list_objects(self, request: Request, bucket: BucketConfig,
+                     principal: Principal | None) -> Response:
+        """ListObjects (V1): prefix, marker, delimiter, max-keys, NextMarker paging."""
+        access.authorize(principal, "oss:ListObjects", bucket=bucket.name, key="",
+                         acl=bucket.acl)
+        params = ListParams.from_query_v1(request.query)
+        page = list_page(self._store.list(bucket.name), params)
+        body = render_list_v1(bucket.name, params, page)
+        return Response(200, {"Content-Type": "application/xml"}, body)
+
+
+def response_overrides(query: dict[str, str], principal: Principal | None) -> dict[str, str]:
+    """Return the headers GetObject's ``response-*`` parameters replace.
+
+    Anonymous callers may not use them (documented: 400 InvalidRequest). A value with a
+    control character could split the response's headers, so it is refused.
+    """
+    wanted = {name: value for name, value in query.items() if name in RESPONSE_OVERRIDES}
+    if not wanted:
+        return {}
+    if principal is None:
+        raise OssError(400, "InvalidRequest", "Request specific response headers cannot be "
+                       "used for anonymous GET requests.")
+    headers: dict[str, str] = {}
+    for name, value in wanted.items():
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            # UNCONFIRMED wording; the refusal keeps CR/LF out of the response head.
+            raise invalid_argument(f"Argument {name} is invalid.", name=name, value="")
+        headers[_canonical(name[len("response-"):])] = value
+    return headers
 
 
 def parse_range(value: str, size: int, *, standard: bool) -> tuple[int, int] | None:

@@ -1,0 +1,99 @@
+"""Raw OSS requests over real HTTP, V4-signed by the official SDK's signer (or unsigned).
+
+The SDK is used only to sign: the request line, query and headers are written exactly as
+given, so a test controls what reaches the emulator byte for byte.
+"""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from urllib.parse import quote
+
+from alibabacloud_oss_v2.credentials import StaticCredentialsProvider
+from alibabacloud_oss_v2.signer import SignerV4
+from alibabacloud_oss_v2.types import HttpRequest, SigningContext
+
+from localcloud.identity import Principal
+
+_CODE = re.compile(rb"<Code>([^<]*)</Code>")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back: status, lower-cased headers, body, and the OSS error Code if any."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+
+    @property
+    def code(self) -> str:
+        """The error document's Code (from the body, or ``x-oss-err`` on HEAD), or ""."""
+        document = self.body
+        if not document and "x-oss-err" in self.headers:
+            document = base64.b64decode(self.headers["x-oss-err"])
+        found = _CODE.search(document)
+        return found.group(1).decode() if found else ""
+
+
+def query_string(query: Mapping[str, str]) -> str:
+    """``a&b=1``: a valueless subresource without ``=``, values percent-encoded."""
+    return "&".join(name if value == "" else f"{quote(name, safe='')}={quote(value, safe='')}"
+                    for name, value in query.items())
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request to send; ``key`` "" addresses the bucket, ``bucket`` "" the service."""
+
+    method: str
+    bucket: str
+    key: str = ""
+    query: Mapping[str, str] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: bytes = b""
+
+    @property
+    def target(self) -> str:
+        """The request target, path-style."""
+        path = "/"
+        if self.bucket:
+            path += self.bucket + "/" + quote(self.key, safe="/")
+        qs = query_string(self.query)
+        return path + ("?" + qs if qs else "")
+
+
+def sign(call: Call, principal: Principal, host: str) -> dict[str, str]:
+    """Return the call's headers plus the SDK's V4 ``Authorization`` for ``principal``."""
+    headers = {"Host": host, **call.headers}
+    request = HttpRequest(call.method, f"http://{host}{call.target}", headers=headers)
+    context = SigningContext(
+        product="oss",
+        region="cn-hangzhou",
+        bucket=call.bucket or None,
+        key=call.key or None,
+        request=request,
+        credentials=StaticCredentialsProvider(
+            principal.access_key_id, principal.access_key_secret, principal.security_token
+        ).get_credentials(),
+    )
+    SignerV4().sign(context)
+    return dict(request.headers)
+
+
+def send(port: int, call: Call, principal: Principal | None = None) -> Answer:
+    """Send ``call`` to the emulator on ``port``, signed by ``principal`` (None: anonymous)."""
+    host = f"127.0.0.1:{port}"
+    headers = sign(call, principal, host) if principal else {"Host": host, **call.headers}
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request(call.method, call.target, body=call.body or None, headers=headers)
+        answer = conn.getresponse()
+        body = answer.read()
+        return Answer(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
+    finally:
+        conn.close()
