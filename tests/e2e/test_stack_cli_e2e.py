@@ -1,14 +1,22 @@
-"""``python -m localcloud`` as a user runs it: busy ports give one clear line, no traceback."""
+"""``python -m localcloud`` as a user runs it.
+
+Busy ports give one clear line and no traceback, and only a port something listens on is
+busy.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from localcloud.ports import port_free
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -38,3 +46,102 @@ def test_bad_port_setting_is_reported_without_traceback(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr + done.stdout
     assert done.stderr.splitlines() == [
         "localcloud: DEV_OSS_PORT='ninety' is not a port number (0-65535; 0 = any free port)"]
+
+
+def port_left_in_time_wait(*, reuse_address: bool = True) -> int:
+    """Return a port nothing listens on any more, held by a connection its server closed.
+
+    ``reuse_address``: the listener set SO_REUSEADDR, as gunicorn's and the STS stub's do.
+    """
+    with socket.socket() as server:
+        if reuse_address:
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        port: int = server.getsockname()[1]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as client:
+            server.accept()[0].close()  # the server closes first: the TIME_WAIT is its
+            assert client.recv(1) == b""
+    return port
+
+
+def test_a_port_something_listens_on_is_busy() -> None:
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        assert not port_free("127.0.0.1", server.getsockname()[1])
+
+
+def test_a_port_only_closed_connections_hold_is_free() -> None:
+    port = port_left_in_time_wait()
+    with socket.socket() as plain:
+        with pytest.raises(OSError):
+            plain.bind(("127.0.0.1", port))  # what the old check tried, and refused
+    assert port_free("127.0.0.1", port)
+
+
+def test_restart_on_a_port_in_time_wait_comes_up(tmp_path: Path) -> None:
+    port = port_left_in_time_wait()
+    with CliRun(tmp_path, DEV_FUNCTION_PORT=str(port)) as run:
+        assert f"Function       http://127.0.0.1:{port}" in run.output()
+
+
+class CliRun:
+    """``python -m localcloud`` in a process group of its own, until its banner is out."""
+
+    def __init__(self, tmp_path: Path, **env: str) -> None:
+        self.home = tmp_path / "home"
+        self.home.mkdir(exist_ok=True)
+        self.log = tmp_path / "out.txt"
+        self.env = {**os.environ, "DEV_OSS_PORT": "0", "DEV_STS_PORT": "0",
+                    "DEV_FUNCTION_PORT": "0", "DEV_STATE_DIR": str(tmp_path / "state"),
+                    "HOME": str(self.home), **env}
+        self.env.pop("XDG_RUNTIME_DIR", None)
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> CliRun:
+        if self.start_and_wait_for("Press Ctrl-C to stop.") == "exited":
+            pytest.fail(f"localcloud exited:\n{self.output()}")
+        return self
+
+    def start_and_wait_for(self, text: str, timeout: float = 60) -> str:
+        """Start the CLI; return "seen" once ``text`` is in its output, or "exited"."""
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen([sys.executable, "-m", "localcloud"], cwd=REPO,
+                                         env=self.env, stdin=subprocess.DEVNULL, stdout=out,
+                                         stderr=subprocess.STDOUT, start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.proc.poll() is not None:
+                return "exited"
+            if time.monotonic() > deadline:
+                pytest.fail(f"no {text!r} in the output of localcloud:\n{self.output()}")
+            time.sleep(0.02)
+        return "seen"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8")
+
+    def wait_for(self, text: str, timeout: float = 60) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while text not in self.output():
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                pytest.fail(f"no {text!r} in the output of localcloud:\n{self.output()}")
+            time.sleep(0.02)
+
+    def stop(self) -> int:
+        assert self.proc is not None
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGINT)
+        return self.proc.wait(timeout=30)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc is None:
+            return
+        try:
+            self.stop()
+        finally:
+            if self.proc.poll() is None:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
