@@ -133,13 +133,16 @@ class LocalCloud:
         sts_settings: StsSettings | None = None,
         publish_web: bool = True,
         inherited_env: Mapping[str, str] | None = None,
+        callback_origins: tuple[str, ...] | None = None,
     ) -> LocalCloud:
         """Start every part; raise PortInUse naming the variable when a port is taken.
 
         ``inherited_env`` (the CLI passes its own environment) is what the function starts
         from; without it the function sees only what the stack sets, so tests stay hermetic.
         ``web_bucket`` must differ from ``bucket``: the page's origin must never serve an
-        upload (ValueError otherwise).
+        upload (ValueError otherwise). Upload callbacks reach only ``callback_origins`` (URLs
+        whose scheme, host and port count; by default the function's origin); a form's
+        ``callbackUrl`` anywhere else gets OSS's 203 ``CallbackFailed`` and no connection.
         """
         if web_bucket == bucket:
             raise ValueError(f"the page bucket must not be the upload bucket ({bucket!r})")
@@ -159,9 +162,15 @@ class LocalCloud:
         ])
         if function_port and start_function and not port_free(host, function_port):
             raise PortInUse(function_port, config.ENV_FUNCTION_PORT, "signing function")
+        if start_function and not function_port:
+            # Chosen before the emulator starts: its callbacks may reach only the function.
+            function_port = free_port(host)
+        if callback_origins is None:
+            callback_origins = (f"http://{host}:{function_port}",) if start_function else ()
         try:
             emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
-                                      port=oss_port, website_bucket=web_bucket)
+                                      port=oss_port, website_bucket=web_bucket,
+                                      callback_origins=callback_origins)
         except OSError as exc:
             raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:

@@ -1,20 +1,32 @@
 """Deliver an upload callback to the application server, as OSS does after storing.
 
-Owns the HTTP side of the callback: trying each ``callbackUrl`` in order (5 s timeout,
-shorter only when a test asks for it),
-the ``authorization`` and ``x-oss-pub-key-url`` headers, and judging the answer (200 with
-a JSON body = success). Rendering and signing the body belong to
-:mod:`localcloud.oss.callback`; this module only sends. No storage.
+Owns the HTTP side of the callback: which URLs may be called at all, trying each allowed
+``callbackUrl`` in order within OSS's 5 s (connecting, sending and the whole answer; shorter
+only when a test asks for it), the ``authorization`` and ``x-oss-pub-key-url`` headers, and
+judging the answer (200 with a JSON body = success). Rendering and signing the body belong
+to :mod:`localcloud.oss.callback`; this module only sends. No storage.
+
+The emulator runs next to other loopback services (the STS stub, the function, whatever
+else listens on the machine), and a form chooses the URL. So only origins the stack
+configured are called; any other URL fails exactly as a URL OSS cannot reach fails, and
+nothing connects to it.
 """
 
 from __future__ import annotations
 
 import base64
 import http.client
+import io
 import json
-from collections.abc import Callable
+import socket
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 TIMEOUT_SECONDS = 5.0
 MAX_URLS = 5
@@ -25,6 +37,74 @@ NOT_JSON = "Response body is not valid json format."
 # exact punctuation is UNCONFIRMED (written like the other messages, with a full stop).
 TOO_SLOW = "Cost too long time."
 TOO_LONG = "Error status : 400.User server return too long content-length value"
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def origin_of(url: str) -> str | None:
+    """Return an http(s) URL's origin as ``scheme://host:port``, or None if it has none.
+
+    Scheme and host are lowercased and the default port is written out, so equal origins
+    compare equal as text. Names are not resolved: ``localhost`` and ``127.0.0.1`` differ.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme = parts.scheme.lower()
+    host = parts.hostname
+    if scheme not in _DEFAULT_PORTS or not host:
+        return None
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{scheme}://{host}:{_DEFAULT_PORTS[scheme] if port is None else port}"
+
+
+def allowed_origins(urls: Iterable[str]) -> frozenset[str]:
+    """Return the origins of ``urls`` (paths ignored); ValueError names one that has none."""
+    origins = set()
+    for url in urls:
+        origin = origin_of(url.strip())
+        if origin is None:
+            raise ValueError(f"not an http(s) callback target: {url!r}")
+        origins.add(origin)
+    return frozenset(origins)
+
+
+class _DeadlineReader(io.RawIOBase):
+    """A socket's bytes, each wait cut to what is left before ``deadline``."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: WriteableBuffer, /) -> int:
+        self._sock.settimeout(_time_left(self._deadline))
+        return self._sock.recv_into(buffer)
+
+
+class _DeadlineResponse(http.client.HTTPResponse):
+    """The application's answer, read within the callback's deadline as a whole.
+
+    A socket timeout alone bounds each wait, so an application dripping a byte at a time
+    could hold the upload indefinitely; OSS gives up after 5 s in total.
+    """
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__(sock, method="POST")
+        self.fp.close()
+        self.fp = io.BufferedReader(_DeadlineReader(sock, deadline))
+
+
+def _time_left(deadline: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:  # settimeout(0) would mean "never wait", not "time is up"
+        raise TimeoutError("callback deadline passed")
+    return left
 
 
 @dataclass(frozen=True)
@@ -44,11 +124,12 @@ def _exchange(
     body: bytes,
     timeout: float,
 ) -> tuple[int, bytes] | str:
-    """POST once; return (status, body) or the failure message OSS would report.
+    """POST once within ``timeout``; return (status, body) or the failure OSS would report.
 
     Connecting is separated from waiting for the answer because OSS words the two
     differently: no connection is ``Error status : -1``, a slow answer ``Cost too long time``.
     """
+    deadline = time.monotonic() + timeout
     conn_type = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
     conn = conn_type(hostname, port, timeout=timeout)
     try:
@@ -57,9 +138,17 @@ def _exchange(
         except (OSError, http.client.HTTPException):
             return CANNOT_CONNECT
         try:
+            sock = conn.sock
+            if sock is None:
+                return CANNOT_CONNECT
+            sock.settimeout(_time_left(deadline))  # sendall's timeout bounds the whole send
             conn.request("POST", target, body=body, headers=headers)
-            answer = conn.getresponse()
-            return answer.status, answer.read(MAX_ANSWER_BYTES + 1)
+            answer = _DeadlineResponse(sock, deadline)
+            try:
+                answer.begin()
+                return answer.status, answer.read(MAX_ANSWER_BYTES + 1)
+            finally:
+                answer.close()
         except TimeoutError:  # socket.timeout is an alias of TimeoutError since 3.10
             return TOO_SLOW
         except (OSError, http.client.HTTPException):
@@ -76,18 +165,21 @@ def post_callback(
     body_type: str,
     pub_key_url: str,
     sign: Callable[[str, str, bytes], str],
+    allowed: frozenset[str],
     timeout: float = TIMEOUT_SECONDS,
 ) -> CallbackAnswer:
-    """Send the callback to each URL until one answers 200 with JSON.
+    """Send the callback to each allowed URL until one answers 200 with JSON.
 
-    ``sign`` is called as ``sign(path, query, body) -> str`` with the path as sent (still
+    ``allowed`` holds the origins that may be called (see :func:`allowed_origins`); a URL
+    of any other origin fails as an unreachable one does, without connecting. ``sign`` is
+    called as ``sign(path, query, body) -> str`` with the path as sent (still
     percent-encoded: the signer decodes it once) and returns the Base64 RSA signature for
     the ``authorization`` header. The failure reported is the last URL's.
     """
     failure = CANNOT_CONNECT
     for url in urls[:MAX_URLS]:
         parts = urlsplit(url)
-        if parts.scheme not in ("http", "https") or not parts.hostname:
+        if origin_of(url) not in allowed or not parts.hostname:
             failure = CANNOT_CONNECT
             continue
         path = parts.path or "/"

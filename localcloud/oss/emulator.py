@@ -1,13 +1,14 @@
 """Lifecycle of one OSS emulator: build its parts over a state directory, serve, stop.
 
 Owns wiring only: the object store and bucket registry under ``<state_dir>/buckets``,
-the callback RSA key (generated per run, never written to disk), the application and
-its HTTP shell (with its thread pool and socket timeouts). Decisions about requests live
-in :mod:`localcloud.oss.app`.
+the callback RSA key (generated per run, never written to disk) and the origins callbacks
+may reach, the application and its HTTP shell (with its thread pool and socket timeouts).
+Decisions about requests live in :mod:`localcloud.oss.app`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,7 +18,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from localcloud.oss.access import Lookup
 from localcloud.oss.app import PUB_KEY_PATH, EmulatorApp
 from localcloud.oss.buckets import BucketRegistry
-from localcloud.oss.callbackclient import TIMEOUT_SECONDS
+from localcloud.oss.callbackclient import TIMEOUT_SECONDS, allowed_origins
 from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner
 from localcloud.oss.server import EMULATOR_LIMITS, Clock, HttpServer, utc_now
@@ -62,14 +63,19 @@ class Emulator:
         website_bucket: str | None = None,
         clock: Clock = utc_now,
         callback_timeout: float = TIMEOUT_SECONDS,
+        callback_origins: Iterable[str] = (),
         server_limits: ServerLimits = EMULATOR_LIMITS,
     ) -> Emulator:
         """Open the state directory, bind ``host:port`` (OSError if busy) and serve.
 
+        Upload callbacks reach only URLs of ``callback_origins`` (URLs whose scheme, host
+        and port count; ValueError for one that is not http(s)); by default none, and every
+        callback fails with 203 ``CallbackFailed`` as an unreachable URL does.
         ``server_limits`` sets the worker threads, connection cap and socket timeouts.
         ``clock`` and ``callback_timeout`` exist for tests: a fixed clock makes signed
         forms deterministic, a short timeout exercises a slow callback application.
         """
+        origins = allowed_origins(callback_origins)
         root = Path(state_dir) / "buckets"
         root.mkdir(parents=True, exist_ok=True)
         store = ObjectStore(root)
@@ -97,6 +103,7 @@ class Emulator:
             private_key=private_key,
             pub_key_url=f"http://127.0.0.1:{bound}{PUB_KEY_PATH}",
             timeout=callback_timeout,
+            allowed_origins=origins,
         )
         return cls(app=app, server=server, host=host, port=bound)
 

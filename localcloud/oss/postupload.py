@@ -28,11 +28,13 @@ class CallbackSigner:
     """The emulator's own RSA key for callbacks and the URL where its public half is served.
 
     ``timeout`` is OSS's fixed 5 s; only tests shorten it, to exercise a slow application.
+    ``allowed_origins`` are the only origins callbacks may reach (none unless configured).
     """
 
     private_key: rsa.RSAPrivateKey = field(repr=False)
     pub_key_url: str
     timeout: float = callbackclient.TIMEOUT_SECONDS
+    allowed_origins: frozenset[str] = frozenset()
 
 
 def _success_headers(md5_hex: str, crc64: int) -> dict[str, str]:
@@ -140,6 +142,7 @@ def _run_callback(
         body_type=spec.body_type,
         pub_key_url=signer.pub_key_url,
         sign=sign,
+        allowed=signer.allowed_origins,
         timeout=signer.timeout,
     )
     if answer.body is not None:

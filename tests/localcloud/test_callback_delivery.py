@@ -104,7 +104,8 @@ def app_server() -> Iterator[AppServer]:
     server.daemon_threads = True
     app = AppServer(int(server.server_address[1]))
     server.RequestHandlerClass = _handler_for(app)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                              daemon=True)
     thread.start()
     try:
         yield app
@@ -116,9 +117,11 @@ def app_server() -> Iterator[AppServer]:
 
 
 @pytest.fixture
-def emulator(tmp_path: Path) -> Iterator[Emulator]:
+def emulator(tmp_path: Path, app_server: AppServer) -> Iterator[Emulator]:
+    # The application server is the one callback target (the stack configures the function).
     emu = Emulator.start(tmp_path, lookup=identities().lookup, clock=lambda: FIXED_NOW,
-                         callback_timeout=CALLBACK_TIMEOUT)
+                         callback_timeout=CALLBACK_TIMEOUT,
+                         callback_origins=(app_server.url("/"),))
     emu.buckets.put(BucketConfig(name=BUCKET))
     try:
         yield emu
