@@ -19,6 +19,7 @@ ENV_STATE_DIR = "DEV_STATE_DIR"
 ENV_BUCKET = "DEV_BUCKET"
 ENV_WEB_BUCKET = "DEV_WEB_BUCKET"
 ENV_HOST = "DEV_HOST"
+ENV_EXTRA_ORIGINS = "DEV_EXTRA_ORIGINS"
 
 DEFAULT_OSS_PORT = 9100
 DEFAULT_STS_PORT = 9200
@@ -32,6 +33,9 @@ REGION = "cn-hangzhou"
 # OSS bucket naming: 3-63 characters, lowercase letters, digits and hyphens, no hyphen
 # at either end.
 BUCKET_NAME_RE = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
+# A browser origin as CORS compares it: scheme, host and optional port; no path, no slash.
+ORIGIN_RE = re.compile(r"^https?://(?:[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*|\[[0-9A-Fa-f:.]+\])"
+                       r"(?::[0-9]{1,5})?$")
 
 
 class ConfigError(ValueError):
@@ -44,6 +48,8 @@ class Settings:
 
     ``bucket`` receives the uploads; ``web_bucket`` holds the page and is the only one
     with website hosting, so nothing uploaded is ever served from the page's origin.
+    ``extra_origins`` are pages served elsewhere (a dev server) that the function's CORS
+    and the upload bucket's CORS rule allow besides the emulated page's own origin.
     """
 
     oss_port: int = DEFAULT_OSS_PORT
@@ -53,6 +59,7 @@ class Settings:
     bucket: str = DEFAULT_BUCKET
     web_bucket: str = DEFAULT_WEB_BUCKET
     host: str = DEFAULT_HOST
+    extra_origins: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
@@ -71,6 +78,14 @@ class Settings:
         oss_port = port(ENV_OSS_PORT, DEFAULT_OSS_PORT)
         sts_port = port(ENV_STS_PORT, DEFAULT_STS_PORT)
         function_port = port(ENV_FUNCTION_PORT, DEFAULT_FUNCTION_PORT)
+        chosen = [(name, value) for name, value in ((ENV_OSS_PORT, oss_port),
+                                                     (ENV_STS_PORT, sts_port),
+                                                     (ENV_FUNCTION_PORT, function_port)) if value]
+        for index, (name, value) in enumerate(chosen):
+            for other, other_value in chosen[index + 1:]:
+                if value == other_value:
+                    problems.append(f"{name} and {other} are both {value}: each part needs "
+                                    "its own port")
         bucket = env.get(ENV_BUCKET, "").strip() or DEFAULT_BUCKET
         if not BUCKET_NAME_RE.match(bucket):
             problems.append(f"{ENV_BUCKET}={bucket!r} is not a valid OSS bucket name")
@@ -82,6 +97,12 @@ class Settings:
                             "uploads need separate buckets (separate origins)")
         state_dir = Path(env.get(ENV_STATE_DIR, "").strip() or DEFAULT_STATE_DIR)
         host = env.get(ENV_HOST, "").strip() or DEFAULT_HOST
+        extra_origins = tuple(
+            item.strip() for item in env.get(ENV_EXTRA_ORIGINS, "").split(",") if item.strip())
+        for origin in extra_origins:
+            if not ORIGIN_RE.match(origin):
+                problems.append(f"{ENV_EXTRA_ORIGINS}: {origin!r} is not an origin "
+                                "(scheme://host[:port], no path)")
         if problems:
             raise ConfigError("; ".join(problems))
         return cls(
@@ -92,4 +113,5 @@ class Settings:
             bucket=bucket,
             web_bucket=web_bucket,
             host=host,
+            extra_origins=tuple(dict.fromkeys(extra_origins)),
         )

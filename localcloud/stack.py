@@ -6,18 +6,16 @@ upload role, two buckets as deployed (the private upload bucket with CORS and no
 hosting; the page bucket with website hosting, the only bucket the website origin
 serves), ``web/`` uploaded into the page bucket with a generated ``config.js``, the
 function as a gunicorn subprocess with its normal environment (upload callback included,
-as deployed), and ``endpoints.json`` for scripts. It never imports the signing function.
+as deployed; CORS for the page's origin and ``DEV_EXTRA_ORIGINS``), ``endpoints.json`` for
+scripts, and the state directory's lock (one running stack per directory). The function's
+process lifecycle is :mod:`localcloud.functionproc`. It never imports the signing function.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,12 +36,14 @@ from localcloud.devidentity import (
     load_or_make_ram_user,
     upload_role_permission,
 )
+from localcloud.functionproc import FUNCTION_DIR, FunctionProcess
 from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
 from localcloud.oss.wire import HEADER_CRC64, HEADER_REQUEST_ID
-from localcloud.ports import PortInUse, free_port, port_free
+from localcloud.ports import PortInUse, free_port, port_free, require_free
+from localcloud.statelock import StateDirInUse, StateLock
 from localcloud.sts.roles import StsSettings
 from localcloud.sts.server import RunningSts
 from localcloud.sts_wiring import start_sts
@@ -51,18 +51,21 @@ from localcloud.webupload import upload_web
 
 __all__ = [
     "ACCOUNT_ID", "UPLOAD_PREFIX", "UPLOAD_ROLE_ARN", "UPLOAD_ROLE_NAME", "Credentials",
-    "LocalCloud", "PortInUse", "execution_policy", "upload_role_permission",
+    "FUNCTION_DIR", "LocalCloud", "PortInUse", "StateDirInUse", "execution_policy",
+    "upload_role_permission",
 ]
 
 ENDPOINTS_FILE = "endpoints.json"
 REPO_ROOT = Path(__file__).resolve().parent.parent
-FUNCTION_DIR = REPO_ROOT / "functions" / "sign"
 WEB_DIR = REPO_ROOT / "web"
 EXPOSED_HEADERS = ("ETag", HEADER_REQUEST_ID, HEADER_CRC64, "Content-MD5")
 #: The signing function's variables for the upload callback (its README table).
 CALLBACK_URL_VAR = "UPLOAD_CALLBACK_URL"
 PUBKEY_PREFIXES_VAR = "CALLBACK_PUBKEY_URL_PREFIXES"
 GRANT_SECRET_VAR = "GRANT_SECRET"
+CORS_ORIGINS_VAR = "CORS_ALLOWED_ORIGINS"
+#: Where the function's output goes, in the state directory.
+FUNCTION_LOG = "function.log"
 INDEX_DOCUMENT = "index.html"
 
 
@@ -88,8 +91,15 @@ class LocalCloud:
     function_url: str | None
     #: The environment the function inherits before the stack's own settings (see function_env).
     inherited_env: Mapping[str, str] = field(default_factory=dict)
-    function_process: subprocess.Popen[bytes] | None = None
+    #: Origins allowed besides the page's (DEV_EXTRA_ORIGINS): a page on a dev server.
+    extra_origins: tuple[str, ...] = ()
+    function: FunctionProcess | None = None
+    #: The function's CORS_ALLOWED_ORIGINS as started (None: no function).
+    function_cors_origins: str | None = None
+    #: The function's output (``function.log`` in the state directory).
     log_path: Path | None = None
+    #: The state directory's lock, held until :meth:`stop`.
+    lock: StateLock | None = field(default=None, repr=False)
 
     @property
     def oss_url(self) -> str:
@@ -116,6 +126,11 @@ class LocalCloud:
         """The page's origin: the page bucket's website; it never serves the upload bucket."""
         return f"http://localhost:{self.emulator.port}"
 
+    @property
+    def page_origins(self) -> tuple[str, ...]:
+        """The origins a page may be served from: the website's, then ``extra_origins``."""
+        return tuple(dict.fromkeys((self.website_origin, *self.extra_origins)))
+
     @classmethod
     def start(
         cls,
@@ -133,21 +148,70 @@ class LocalCloud:
         sts_settings: StsSettings | None = None,
         publish_web: bool = True,
         inherited_env: Mapping[str, str] | None = None,
-        callback_origins: tuple[str, ...] | None = None,
+        extra_origins: tuple[str, ...] = (),
+        cancel: threading.Event | None = None,
     ) -> LocalCloud:
-        """Start every part; raise PortInUse naming the variable when a port is taken.
+        """Start every part; raise PortInUse naming the variable when something listens.
 
-        ``inherited_env`` (the CLI passes its own environment) is what the function starts
-        from; without it the function sees only what the stack sets, so tests stay hermetic.
+        StateDirInUse when another running stack holds ``state_dir``. ``inherited_env``
+        (the CLI passes its own environment) is what the function starts from; without it
+        the function sees only what the stack sets, so tests stay hermetic.
         ``web_bucket`` must differ from ``bucket``: the page's origin must never serve an
-        upload (ValueError otherwise). Upload callbacks reach only ``callback_origins`` (URLs
-        whose scheme, host and port count; by default the function's origin); a form's
-        ``callbackUrl`` anywhere else gets OSS's 203 ``CallbackFailed`` and no connection.
+        upload (ValueError otherwise). ``cors_origins`` replaces the page's origin in the
+        upload bucket's CORS rule only; ``extra_origins`` are added to the rule and to the
+        function's ``CORS_ALLOWED_ORIGINS`` (one set in ``inherited_env`` is kept as is).
+        ``cancel``, once set, ends a start-up still waiting for the function
+        (StartCancelled).
         """
         if web_bucket == bucket:
             raise ValueError(f"the page bucket must not be the upload bucket ({bucket!r})")
         state_dir = Path(state_dir).resolve()
         state_dir.mkdir(parents=True, exist_ok=True)
+        suggestion = f"{config.DEFAULT_STATE_DIR}/{oss_port or 'other'}"
+        lock = StateLock.acquire(state_dir, env_var=config.ENV_STATE_DIR, suggestion=suggestion)
+        try:
+            require_free(host, [
+                (oss_port, config.ENV_OSS_PORT, "OSS emulator"),
+                (sts_port, config.ENV_STS_PORT, "STS stub"),
+                (function_port if start_function else 0, config.ENV_FUNCTION_PORT,
+                 "signing function"),
+            ])
+            return cls._start_locked(
+                state_dir, lock, host=host, oss_port=oss_port, sts_port=sts_port,
+                function_port=function_port, bucket=bucket, web_bucket=web_bucket,
+                start_function=start_function, function_env_overrides=function_env_overrides,
+                cors_origins=cors_origins, sts_settings=sts_settings, publish_web=publish_web,
+                inherited_env=inherited_env, extra_origins=extra_origins, cancel=cancel)
+        except PortInUse as busy:
+            lock.release()
+            if not busy.lingering and busy.port and port_free(host, busy.port):
+                raise PortInUse(busy.port, busy.env_var, busy.what, lingering=True) from busy
+            raise
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _start_locked(
+        cls,
+        state_dir: Path,
+        lock: StateLock,
+        *,
+        host: str,
+        oss_port: int,
+        sts_port: int,
+        function_port: int,
+        bucket: str,
+        web_bucket: str,
+        start_function: bool,
+        function_env_overrides: Mapping[str, str] | None,
+        cors_origins: tuple[str, ...] | None,
+        sts_settings: StsSettings | None,
+        publish_web: bool,
+        inherited_env: Mapping[str, str] | None,
+        extra_origins: tuple[str, ...],
+        cancel: threading.Event | None,
+    ) -> LocalCloud:
         exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
         ram_c = load_or_make_ram_user(state_dir / ENDPOINTS_FILE)
         grant_secret = load_or_make_grant_secret(state_dir / ENDPOINTS_FILE)
@@ -160,17 +224,9 @@ class LocalCloud:
             Principal(ram_c.access_key_id, ram_c.access_key_secret,
                       policies=(execution_policy(),), arn=RAM_USER_ARN),
         ])
-        if function_port and start_function and not port_free(host, function_port):
-            raise PortInUse(function_port, config.ENV_FUNCTION_PORT, "signing function")
-        if start_function and not function_port:
-            # Chosen before the emulator starts: its callbacks may reach only the function.
-            function_port = free_port(host)
-        if callback_origins is None:
-            callback_origins = (f"http://{host}:{function_port}",) if start_function else ()
         try:
             emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
-                                      port=oss_port, website_bucket=web_bucket,
-                                      callback_origins=callback_origins)
+                                      port=oss_port, website_bucket=web_bucket)
         except OSError as exc:
             raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:
@@ -186,8 +242,11 @@ class LocalCloud:
                     execution_credentials=exec_c, admin_credentials=admin_c,
                     ram_user_credentials=ram_c, grant_secret=grant_secret, function_url=None,
                     inherited_env=dict(inherited_env or {}))
+        cloud.lock = lock
+        cloud.extra_origins = tuple(extra_origins)
         try:
-            origins = cors_origins or (cloud.website_origin,)
+            origins = tuple(dict.fromkeys((*(cors_origins or (cloud.website_origin,)),
+                                           *cloud.extra_origins)))
             # No index document: the upload bucket has no website, so nothing a browser
             # stored is ever served as a page (a state dir from the one-bucket days had one).
             emulator.buckets.put(BucketConfig(
@@ -204,10 +263,11 @@ class LocalCloud:
             if start_function:
                 port = function_port or free_port(host)
                 cloud.function_url = f"http://{host}:{port}"
-                cloud._start_function(host, port, function_env_overrides or {})
+                cloud._start_function(host, port, function_env_overrides or {}, cancel=cancel)
             if publish_web:
                 upload_web(cloud, WEB_DIR)
             cloud.write_endpoints()
+            cloud._record_owner()
         except BaseException:
             cloud.stop()
             raise
@@ -227,20 +287,21 @@ class LocalCloud:
         public-key URL prefix (only that one: the emulator is the only "OSS" here).
         ``UPLOAD_CALLBACK_URL`` / ``CALLBACK_PUBKEY_URL_PREFIXES`` already set in the
         inherited environment win over these defaults (``UPLOAD_CALLBACK_URL= make dev``
-        turns the callback off); ``overrides`` win over everything. ``GRANT_SECRET`` is
-        the state directory's own (endpoints.json), never one inherited from the shell.
+        turns the callback off), and so does ``CORS_ALLOWED_ORIGINS`` over the page's
+        origins (:attr:`page_origins`); ``overrides`` win over everything. ``GRANT_SECRET``
+        is the state directory's own (endpoints.json), never one inherited from the shell.
         """
         env = {k: v for k, v in self.inherited_env.items() if not k.startswith("ALIBABA_CLOUD_")}
         if self.function_url:
             env.setdefault(CALLBACK_URL_VAR, f"{self.function_url}/callback")
         env.setdefault(PUBKEY_PREFIXES_VAR, self.callback_pubkey_prefix)
+        env.setdefault(CORS_ORIGINS_VAR, ",".join(self.page_origins))
         env.update({
             "OSS_BUCKET": self.bucket,
             "OSS_REGION": self.region,
             "OSS_HOST": self.post_url,
             "OSS_STS_ROLE_ARN": UPLOAD_ROLE_ARN,
             "STS_ENDPOINT": self.sts_url,
-            "CORS_ALLOWED_ORIGINS": self.website_origin,
             GRANT_SECRET_VAR: self.grant_secret,
             "ALIBABA_CLOUD_ACCESS_KEY_ID": self.execution_credentials.access_key_id,
             "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.execution_credentials.access_key_secret,
@@ -251,34 +312,23 @@ class LocalCloud:
         env.update(overrides)
         return env
 
-    def _start_function(self, host: str, port: int, overrides: Mapping[str, str]) -> None:
-        self.log_path = self.state_dir / "function.log"
-        log = open(self.log_path, "ab")  # noqa: SIM115 - owned by the child's lifetime
-        try:
-            # Served as self-hosters and FC custom runtimes serve it: the function's own
-            # gunicorn.conf.py (gevent worker, read deadlines for slow clients).
-            self.function_process = subprocess.Popen(
-                [sys.executable, "-m", "gunicorn", "--config",
-                 str(FUNCTION_DIR / "gunicorn.conf.py"), "--chdir", str(FUNCTION_DIR),
-                 "--bind", f"{host}:{port}"],
-                env=self.function_env(overrides),
-                stdout=log, stderr=subprocess.STDOUT, cwd=str(REPO_ROOT),
-            )
-        finally:
-            log.close()
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.function_process.poll() is not None:
-                raise RuntimeError(f"the signing function exited; see {self.log_path}")
-            try:
-                with urllib.request.urlopen(f"{self.function_url}/healthz", timeout=2) as answer:
-                    answer.read()
-                return
-            except urllib.error.HTTPError:
-                return  # it answers: up, whatever it thinks of /healthz
-            except OSError:
-                time.sleep(0.1)
-        raise RuntimeError(f"the signing function did not start; see {self.log_path}")
+    def _start_function(self, host: str, port: int, overrides: Mapping[str, str], *,
+                        cancel: threading.Event | None) -> None:
+        self.log_path = self.state_dir / FUNCTION_LOG
+        env = self.function_env(overrides)
+        self.function_cors_origins = env.get(CORS_ORIGINS_VAR, "")
+        self.function = FunctionProcess.start(bind=f"{host}:{port}", env=env,
+                                              log_path=self.log_path)
+        self.function.wait_ready(f"{self.function_url}/healthz", cancel=cancel)
+
+    def _record_owner(self) -> None:
+        """Put this stack's ports and page URL in the lock file, for a second instance."""
+        if self.lock is None:
+            return
+        ports = {"OSS": self.emulator.port, "STS": self.sts.port}
+        if self.function_url:
+            ports["function"] = int(self.function_url.rsplit(":", 1)[1])
+        self.lock.record({"ports": ports, "page_url": self.website_url})
 
     def endpoints(self) -> dict[str, Any]:
         """Return what endpoints.json records."""
@@ -313,16 +363,18 @@ class LocalCloud:
         return path
 
     def stop(self) -> None:
-        """Stop the function, the STS stub and the emulator."""
-        if self.function_process is not None and self.function_process.poll() is None:
-            self.function_process.terminate()
-            try:
-                self.function_process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.function_process.kill()
-                self.function_process.wait()
-        self.sts.stop()
-        self.emulator.stop()
+        """Stop the function (no process of it left), the STS stub and the emulator.
+
+        The state directory's lock is released last, once every port is closed.
+        """
+        try:
+            if self.function is not None:
+                self.function.stop()
+            self.sts.stop()
+            self.emulator.stop()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     def __enter__(self) -> LocalCloud:
         return self

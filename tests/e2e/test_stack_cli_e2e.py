@@ -1,7 +1,8 @@
 """``python -m localcloud`` as a user runs it.
 
 Busy ports give one clear line and no traceback, and only a port something listens on is
-busy.
+busy; the first URL printed is the page, every other one says what it is; the function's
+log lines show in the terminal; the stack leaves no gunicorn control socket behind.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -86,6 +89,23 @@ def test_restart_on_a_port_in_time_wait_comes_up(tmp_path: Path) -> None:
         assert f"Function       http://127.0.0.1:{port}" in run.output()
 
 
+def test_a_port_nothing_listens_on_is_never_reported_as_in_use(tmp_path: Path) -> None:
+    # Left by a listener without SO_REUSEADDR: a server binding it without the option fails
+    # until the kernel frees it. The stack comes up, or says why in one line.
+    port = port_left_in_time_wait(reuse_address=False)
+    run = CliRun(tmp_path, DEV_OSS_PORT=str(port))
+    try:
+        outcome = run.start_and_wait_for("Press Ctrl-C to stop.")
+    finally:
+        run.__exit__()
+    if outcome == "exited":
+        assert run.proc is not None and run.proc.returncode == 2
+        [line] = [line for line in run.output().splitlines() if line.strip()]
+        assert line == (f"localcloud: port {port} for the OSS emulator is still held by "
+                        "connections closed a moment ago (nothing listens; free within a "
+                        "minute); wait, or set DEV_OSS_PORT to another port (0 = any free port).")
+
+
 class CliRun:
     """``python -m localcloud`` in a process group of its own, until its banner is out."""
 
@@ -145,3 +165,76 @@ class CliRun:
             if self.proc.poll() is None:
                 os.killpg(self.proc.pid, signal.SIGKILL)
                 self.proc.wait()
+
+
+def banner_urls(output: str) -> dict[str, str]:
+    """Map each banner label to the first URL on its line."""
+    urls = {}
+    for line in output.splitlines():
+        label, _, rest = line.partition("  ")
+        words = [word for word in rest.split() if word.startswith("http://")]
+        if words and not line.startswith("function | "):
+            urls[label.strip()] = words[0].rstrip(",")
+    return urls
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, refused.headers.get("Content-Type", ""), refused.read()
+
+
+def test_first_url_printed_is_the_page_and_every_other_url_says_what_it_is(
+    tmp_path: Path,
+) -> None:
+    with CliRun(tmp_path) as run:
+        output = run.output()
+        urls = banner_urls(output)
+        assert output.splitlines()[0].startswith("Upload page    http://localhost:")
+        assert list(urls) == ["Upload page", "Function", "Upload bucket", "OSS API",
+                              "STS stub", "CORS origins"]
+        status, content_type, body = fetch(urls["Upload page"])
+        assert (status, content_type.split(";")[0]) == (200, "text/html")
+        assert b"<html" in body.lower()
+        status, _, body = fetch(urls["OSS API"])
+        assert (status, b"<Code>AccessDenied</Code>" in body) == (403, True)
+        assert "a browser gets AccessDenied" in output
+        assert fetch(urls["Function"] + "/healthz")[0] == 200
+    assert output.splitlines()[-1] == "Press Ctrl-C to stop."
+
+
+def test_function_log_lines_are_echoed_to_the_terminal_and_kept_in_function_log(
+    tmp_path: Path,
+) -> None:
+    with CliRun(tmp_path) as run:
+        function_url = banner_urls(run.output())["Function"]
+        fetch(function_url + "/healthz?from=the-test")
+        run.wait_for("function | ")
+        run.wait_for('"route":"/healthz"')
+        assert run.stop() == 0
+        echoed = [line.removeprefix("function | ") for line in run.output().splitlines()
+                  if line.startswith("function | ")]
+    kept = (tmp_path / "state" / "function.log").read_text(encoding="utf-8").splitlines()
+    assert echoed == kept  # every line of this run, nothing else, in order
+    assert any("Shutting down" in line for line in echoed)
+    assert run.output().splitlines()[-1] == "localcloud: stopped."
+
+
+def test_the_stack_creates_no_gunicorn_control_socket(tmp_path: Path) -> None:
+    with CliRun(tmp_path) as run:
+        assert banner_urls(run.output())["Function"]
+        created_while_running = sorted(str(p) for p in run.home.rglob("*"))
+    assert created_while_running == []
+    assert not (run.home / ".gunicorn").exists()
+
+
+def test_extra_origins_are_printed_with_the_page_origin(tmp_path: Path) -> None:
+    extra = "http://localhost:5173, https://dev.example:8443"
+    with CliRun(tmp_path, DEV_EXTRA_ORIGINS=extra) as run:
+        page = banner_urls(run.output())["Upload page"].rstrip("/")
+        [cors] = [line for line in run.output().splitlines() if line.startswith("CORS origins")]
+    assert cors == (f"CORS origins   {page}, http://localhost:5173, https://dev.example:8443  "
+                    "(function and upload bucket; more: DEV_EXTRA_ORIGINS)")
