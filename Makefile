@@ -1,11 +1,16 @@
-# The two set-up commands: `make dev` and `make test` (see README.md).
+# The two set-up commands: `make dev` and `make test` (see README.md); `make help` lists all.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: dev test venv chromium node-deps lint package bench soak clean
+.PHONY: help dev test venv chromium node-deps lint package bench bench-record soak clean
+.DEFAULT_GOAL := help
+
+# Every target with a `## ` note on its line, one line each.
+help: ## list the targets, one line each
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-z][a-z-]*:.*## / {printf "  make %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else "Python 3.10 or newer is required")'
@@ -13,9 +18,9 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
 	@touch $@
 
-venv: $(STAMP)
+venv: $(STAMP) ## create or refresh .venv (requirements.txt, requirements-dev.txt)
 
-chromium:
+chromium: ## install Debian's chromium for the browser tests when missing (as root)
 	@bash scripts/ensure-chromium.sh
 
 # Node.js and ali-oss for the tests that run tests/node/*.mjs (npm registry).
@@ -23,30 +28,36 @@ $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json tests/node/e
 	@bash tests/node/ensure-node.sh
 	@touch $@
 
-node-deps: $(NODE_STAMP)
+node-deps: $(NODE_STAMP) ## install Node.js and tests/node's pinned ali-oss (npm registry)
 
-dev: venv
+dev: venv ## run the local cloud in the foreground and print the page URL; Ctrl-C stops it
 	$(BIN)/python -m localcloud
 
-test: venv chromium node-deps
+test: venv chromium node-deps ## run every test, browser tests included
 	$(BIN)/python -m pytest
 
 # The zip FC receives (CPython 3.10, manylinux x86_64 deps); needs PyPI.
-package: venv
+package: venv ## build the FC deployment zip, build/oss-upload-signer.zip
 	$(BIN)/python -m deploy.package --out build/oss-upload-signer.zip
 
-lint: venv
+lint: venv ## ruff and mypy (strict)
 	$(BIN)/ruff check functions localcloud tests bench scripts
 	$(BIN)/mypy
 
-# One table of measured figures; also written to bench/RESULTS.md.
-bench: venv
+# One table of measured figures, written to build/bench/RESULTS.md (untracked);
+# BENCH_RECORD=1, or `make bench-record`, writes the tracked bench/RESULTS.md instead.
+BENCH_OUT = $(if $(filter 1 yes true,$(BENCH_RECORD)),bench/RESULTS.md,build/bench/RESULTS.md)
+
+bench: venv ## run the benchmarks: one table, written to build/bench/RESULTS.md
 	@bash bench/ensure-wrk.sh
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --out $(BENCH_OUT)
+
+bench-record: ## run the benchmarks and update the tracked bench/RESULTS.md
+	@$(MAKE) --no-print-directory bench BENCH_RECORD=1
 
 # The long reliability runs (pytest -m slow); `make test` runs the bounded ones.
-soak: venv
+soak: venv ## the long reliability runs (pytest -m slow)
 	$(BIN)/python -m pytest -m slow tests/reliability
 
-clean:
+clean: ## remove .venv, .localcloud, test-output, build and tests/node/node_modules
 	rm -rf $(VENV) .localcloud test-output build tests/node/node_modules

@@ -1,11 +1,12 @@
-"""``make bench``: every benchmark in one run, one table, written to bench/RESULTS.md.
+"""``make bench``: every benchmark in one run, one table, written to build/bench/RESULTS.md.
 
 Rows: in-process grant cost against the published samples' design (ratio measured in this
 run), HTTP load under gunicorn, cold start, STS economy, the emulator's 1 GiB upload and
 the page weight. Each row shows measured, target and whether it is met. Loopback only;
-fake credentials only. Measures; nothing here is a test.
+fake credentials only. Measures; nothing here is a test. The tracked bench/RESULTS.md is
+rewritten only when asked (``make bench-record``, ``BENCH_RECORD=1`` or ``--out``).
 
-    .venv/bin/python bench/run.py [--quick]
+    .venv/bin/python bench/run.py [--quick] [--out PATH]
 """
 
 from __future__ import annotations
@@ -252,7 +253,8 @@ def table(rows: list[Row]) -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small counts, 64 MiB upload")
-    parser.add_argument("--out", default=str(ROOT / "bench" / "RESULTS.md"))
+    parser.add_argument("--out", default=str(ROOT / "build" / "bench" / "RESULTS.md"),
+                        help="where to write the results (bench/RESULTS.md to record them)")
     args = parser.parse_args()
     q = args.quick
     started = datetime.now(timezone.utc)
@@ -275,7 +277,9 @@ def main() -> None:
     text = ["# Benchmark results", "", f"Command: `{command}`  ",
             f"Run: {started:%Y-%m-%d %H:%M} UTC", "", "Machine:", *info, "",
             *lines, "", NOTES]
-    Path(args.out).write_text("\n".join(text) + "\n", encoding="utf-8")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(text) + "\n", encoding="utf-8")
     print(f"written to {args.out}", file=sys.stderr)
 
 
