@@ -150,6 +150,7 @@ class LocalCloud:
         inherited_env: Mapping[str, str] | None = None,
         extra_origins: tuple[str, ...] = (),
         cancel: threading.Event | None = None,
+        callback_origins: tuple[str, ...] | None = None,
     ) -> LocalCloud:
         """Start every part; raise PortInUse naming the variable when something listens.
 
@@ -161,7 +162,9 @@ class LocalCloud:
         upload bucket's CORS rule only; ``extra_origins`` are added to the rule and to the
         function's ``CORS_ALLOWED_ORIGINS`` (one set in ``inherited_env`` is kept as is).
         ``cancel``, once set, ends a start-up still waiting for the function
-        (StartCancelled).
+        (StartCancelled). Upload callbacks reach only ``callback_origins`` (URLs whose
+        scheme, host and port count; by default the function's origin); a form's
+        ``callbackUrl`` anywhere else gets OSS's 203 ``CallbackFailed`` and no connection.
         """
         if web_bucket == bucket:
             raise ValueError(f"the page bucket must not be the upload bucket ({bucket!r})")
@@ -181,7 +184,8 @@ class LocalCloud:
                 function_port=function_port, bucket=bucket, web_bucket=web_bucket,
                 start_function=start_function, function_env_overrides=function_env_overrides,
                 cors_origins=cors_origins, sts_settings=sts_settings, publish_web=publish_web,
-                inherited_env=inherited_env, extra_origins=extra_origins, cancel=cancel)
+                inherited_env=inherited_env, extra_origins=extra_origins, cancel=cancel,
+                callback_origins=callback_origins)
         except PortInUse as busy:
             lock.release()
             if not busy.lingering and busy.port and port_free(host, busy.port):
@@ -211,6 +215,7 @@ class LocalCloud:
         inherited_env: Mapping[str, str] | None,
         extra_origins: tuple[str, ...],
         cancel: threading.Event | None,
+        callback_origins: tuple[str, ...] | None,
     ) -> LocalCloud:
         exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
         ram_c = load_or_make_ram_user(state_dir / ENDPOINTS_FILE)
@@ -224,9 +229,15 @@ class LocalCloud:
             Principal(ram_c.access_key_id, ram_c.access_key_secret,
                       policies=(execution_policy(),), arn=RAM_USER_ARN),
         ])
+        if start_function and not function_port:
+            # Chosen before the emulator starts: its callbacks may reach only the function.
+            function_port = free_port(host)
+        if callback_origins is None:
+            callback_origins = (f"http://{host}:{function_port}",) if start_function else ()
         try:
             emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
-                                      port=oss_port, website_bucket=web_bucket)
+                                      port=oss_port, website_bucket=web_bucket,
+                                      callback_origins=callback_origins)
         except OSError as exc:
             raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:
