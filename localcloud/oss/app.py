@@ -28,7 +28,7 @@ from localcloud.oss.deletemulti import DeleteMultipleObjects
 from localcloud.oss.errors import OssError, render_error
 from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objectapi import ObjectApi
-from localcloud.oss.operations import OSS_METHODS, Operation, Scope, classify, scope_of
+from localcloud.oss.operations import OSS_METHODS, Classified, classify, scope_of
 from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner, handle_post_object
 from localcloud.oss.store import ObjectStore
@@ -165,7 +165,7 @@ class EmulatorApp:
         principal = access.authenticate(request, bucket=bucket_name or "", key=key,
                                         lookup=self.lookup, now=request.now)
         if bucket_name is None:
-            return self._service_operation(request, principal)
+            return self._service_operation(principal)
         if bucket is None:
             raise no_such_bucket()
         if (principal is None and not key and bucket.index_document
@@ -178,33 +178,34 @@ class EmulatorApp:
         if scope == "object" and method == "POST" and not query:
             # OSS has no plain POST on an object (PostObject goes to the bucket).
             raise method_not_allowed()
-        operation = self._served(request, scope)
-        handler = self.handlers.get(operation.name) if operation is not None else None
-        if operation is None or handler is None:
+        found = classify(method, scope, query.keys(), request.headers)
+        handler = self._handler_for(found)
+        if handler is None:
             # Refuse as OSS would refuse this caller; else 501, and nothing changes. An
             # unknown operation admits only what a public-read-write bucket admits anyone.
-            action = operation.action if operation is not None else ""
-            if operation is not None or principal is None:
+            if found.operation is not None or principal is None:
+                action = found.operation.action if found.operation is not None else ""
                 access.authorize(principal, action, bucket=bucket.name, key=key,
                                  acl=bucket.acl)
             raise not_implemented()
         return handler(request, bucket, key, principal)
 
-    def _served(self, request: Request, scope: Scope) -> Operation | None:
-        """Return the request's operation, or None when no OSS operation has its shape
-        or it carries a header or parameter the emulator does not model."""
-        found = classify(request.method, scope, request.query.keys(), request.headers)
-        if found.unmodelled_headers or (found.unknown_params
-                                        and self.routing.reject_unknown_query):
+    def _handler_for(self, found: Classified) -> Handler | None:
+        """Return the handler serving the request as classified, or None (a 501): no OSS
+        operation has its shape, it is not served here, or it carries a header or
+        parameter the emulator does not model."""
+        if found.operation is None or found.unmodelled_headers:
             return None
-        return found.operation
+        if found.unknown_params and self.routing.reject_unknown_query:
+            return None
+        return self.handlers.get(found.operation.name)
 
-    def _service_operation(self, request: Request, principal: Principal | None) -> Response:
+    @staticmethod
+    def _service_operation(principal: Principal | None) -> Response:
         """No bucket addressed: ListBuckets and friends, none of which is offered."""
         if principal is None:
             raise OssError(403, "AccessDenied", "Anonymous access is forbidden for this "
                            "operation.")
-        del request
         raise not_implemented()
 
     def _copy_object(self, request: Request, bucket: BucketConfig, key: str,

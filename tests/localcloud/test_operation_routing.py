@@ -26,13 +26,16 @@ KEY = "dir/k.txt"
 DATA = b"the object's bytes\n" * 64
 ADMIN = Principal("FAKE-AK-ROUTE-ADMIN", "fake-route-secret-0000")
 UNKNOWN = Principal("FAKE-AK-NOBODY", "fake-nobody-secret-0000")
+READER = Principal("FAKE-AK-ROUTE-READER", "fake-route-reader-secret-0000", policies=(
+    {"Statement": [{"Effect": "Allow", "Action": "oss:GetObject",
+                    "Resource": f"acs:oss:*:*:{BUCKET}/*"}]},))
 TAGGING = b"<Tagging><TagSet><Tag><Key>a</Key><Value>b</Value></Tag></TagSet></Tagging>"
 
 
 @pytest.fixture(scope="module")
 def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
     emu = Emulator.start(tmp_path_factory.mktemp("routing") / "state",
-                         lookup=IdentityStore([ADMIN]).lookup)
+                         lookup=IdentityStore([ADMIN, READER]).lookup)
     try:
         yield emu
     finally:
@@ -209,6 +212,30 @@ def test_anonymous_callers_on_a_private_bucket_are_denied_whatever_the_operation
 
     expected = (405, "MethodNotAllowed") if row.status == 405 else (403, "AccessDenied")
     assert (answer.status, answer.code) == expected
+    assert snapshot(emulator) == before
+
+
+READER_ROWS = {
+    "PutObjectTagging": (ROWS["PutObjectTagging"], 403, "AccessDenied"),
+    "GetObjectTagging": (ROWS["GetObjectTagging"], 403, "AccessDenied"),
+    "InitiateMultipartUpload": (ROWS["InitiateMultipartUpload"], 403, "AccessDenied"),
+    "PUT x-oss-tagging": (ROWS["PUT x-oss-tagging"], 403, "AccessDenied"),
+    "GET ?x-oss-process (a read)": (ROWS["GetObject with x-oss-process"], 501,
+                                    "NotImplemented"),
+    "GET ?unknown (a read)": (ROWS["GET ?unknown"], 501, "NotImplemented"),
+}
+
+
+@pytest.mark.parametrize("case", READER_ROWS.values(), ids=READER_ROWS.keys())
+def test_a_caller_whose_policy_lacks_the_operations_action_is_denied_before_the_501(
+    emulator: Emulator, case: tuple[Row, int, str]
+) -> None:
+    row, status, code = case
+    before = snapshot(emulator)
+
+    answer = answer_of(emulator, row, READER)
+
+    assert (answer.status, answer.code) == (status, code)
     assert snapshot(emulator) == before
 
 
