@@ -67,6 +67,7 @@ class ListParams:
     max_keys: int = DEFAULT_MAX_KEYS
     url_encoded: bool = False
     marker: str = ""
+    fetch_owner: bool = False
 
     @classmethod
     def from_query_v1(cls, query: Mapping[str, str]) -> ListParams:
@@ -97,6 +98,8 @@ class ListParams:
             continuation_token=token,
             max_keys=max_keys,
             url_encoded=url_encoded,
+            # Any value but "true" leaves the owner out (UNCONFIRMED; true/false documented).
+            fetch_owner=query.get("fetch-owner", "") == "true",
         )
 
     def resume_after(self) -> str:
@@ -231,7 +234,7 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
     if page.next_token:
         parts.append(f"<NextContinuationToken>{page.next_token}</NextContinuationToken>")
     parts.append(f"<KeyCount>{page.key_count}</KeyCount>")
-    parts.extend(_contents(meta, enc, owner=False) for meta in page.contents)
+    parts.extend(_contents(meta, enc, owner=params.fetch_owner) for meta in page.contents)
     for prefix in page.common_prefixes:
         parts.append(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>")
     parts.append("</ListBucketResult>")

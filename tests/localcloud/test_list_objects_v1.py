@@ -1,4 +1,7 @@
-"""ListObjects (V1, ``GET /bucket/`` without ``list-type``) pages and groups keys as OSS does."""
+"""ListObjects (V1, ``GET /bucket/`` without ``list-type``) pages and groups keys as OSS does.
+
+Also ListObjectsV2's ``fetch-owner``, the one V2 parameter its own tests do not cover.
+"""
 
 from __future__ import annotations
 
@@ -136,3 +139,13 @@ def test_the_official_sdks_v1_paginator_sees_every_key(listed: Cloud) -> None:
 def test_anonymous_listing_of_a_private_bucket_is_access_denied(listed: Cloud) -> None:
     answer = listed.send(list_call(listed, prefix="a/"), None)
     assert (answer.status, answer.code) == (403, "AccessDenied")
+
+
+@pytest.mark.parametrize(("fetch_owner", "owner"), [(True, "localcloud"), (False, None)])
+def test_list_objects_v2_shows_each_owner_only_with_fetch_owner(
+    listed: Cloud, fetch_owner: bool, owner: str | None
+) -> None:
+    result = listed.client().list_objects_v2(oss.ListObjectsV2Request(
+        bucket=listed.bucket, fetch_owner=fetch_owner, max_keys=1))
+    first = (result.contents or [])[0]
+    assert (first.key, first.owner.id if first.owner else None) == ("a/1", owner)
