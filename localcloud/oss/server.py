@@ -262,7 +262,9 @@ EMULATOR_LIMITS = ServerLimits(workers=64)
 
 
 class _Server(PooledHTTPServer):
-    allow_reuse_address = False  # a busy port must fail, not be shared
+    # SO_REUSEADDR on Linux lets a restart bind over connections left in TIME_WAIT (the
+    # loop closes idle ones itself), yet a port another socket listens on still fails.
+    allow_reuse_address = True
 
     def __init__(self, address: tuple[str, int], app: Handler, clock: Clock,
                  limits: ServerLimits) -> None:

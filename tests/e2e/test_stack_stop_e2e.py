@@ -250,10 +250,6 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "the emulator's listener does not set SO_REUSEADDR (localcloud/oss/server.py, "
-    "allow_reuse_address = False), so connections it closed hold its port for up to a "
-    "minute; the stack says so in one line. Remove this mark once it does."))
 def test_restart_on_the_same_ports_right_after_ctrl_c_comes_up(
     tmp_path: Path, cli_runs: list[subprocess.Popen[bytes]]
 ) -> None:
