@@ -39,8 +39,7 @@ PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file na
 #: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
 Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
 
-__all__ = ["PUB_KEY_PATH", "EmulatorApp", "RoutingSettings", "method_not_allowed",
-           "not_implemented"]
+__all__ = ["PUB_KEY_PATH", "EmulatorApp", "Handler", "RoutingSettings"]
 
 
 @dataclass(frozen=True)
