@@ -208,6 +208,47 @@ def test_beyond_max_connections_a_new_client_waits_until_a_slot_frees(
         server.stop()
 
 
+def test_pipelined_requests_on_one_connection_are_answered_in_order(
+    starter: Starter, tmp_path: Path, sockets: list[socket.socket]
+) -> None:
+    server = starter(tmp_path, HASTY, 0)
+    try:
+        sock = socket.create_connection(server.address, timeout=5)
+        sockets.append(sock)
+        one = f"GET {server.probe_path} HTTP/1.1\r\nHost: pipelined.test\r\n"
+        sock.sendall(f"{one}\r\n{one}\r\n{one}Connection: close\r\n\r\n".encode())
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+        status_line = f"HTTP/1.1 {server.probe_status} ".encode()
+        assert received.startswith(status_line)
+        assert received.count(status_line) == 3
+    finally:
+        server.stop()
+
+
+def test_a_client_expecting_100_continue_gets_it_before_sending_its_body(
+    starter: Starter, tmp_path: Path, sockets: list[socket.socket]
+) -> None:
+    server = starter(tmp_path, HASTY, 0)
+    try:
+        sock = socket.create_connection(server.address, timeout=5)
+        sockets.append(sock)
+        sock.sendall(b"POST / HTTP/1.1\r\nHost: expect.test\r\nExpect: 100-continue\r\n"
+                     b"Content-Type: application/x-www-form-urlencoded\r\n"
+                     b"Content-Length: 9\r\n\r\n")
+        sock.settimeout(ANSWER_LIMIT_SECONDS)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue\r\n")
+        sock.sendall(b"Action=No")
+        sock.settimeout(5)
+        answer = http.client.HTTPResponse(sock)
+        answer.begin()
+        answer.read()
+        assert 400 <= answer.status < 500  # a full answer: neither server takes POST / here
+    finally:
+        server.stop()
+
+
 def test_a_busy_port_fails_with_oserror(starter: Starter, tmp_path: Path) -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
