@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from localcloud.ports import port_free
+from tests.e2e.processes import stop_tree
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -162,9 +163,7 @@ class CliRun:
         try:
             self.stop()
         finally:
-            if self.proc.poll() is None:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-                self.proc.wait()
+            stop_tree(self.proc)
 
 
 def banner_urls(output: str) -> dict[str, str]:

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from localcloud.functionproc import FunctionProcess
+from tests.e2e.processes import HAVE_PROC, descendants, still_running, stop_tree
 
 REPO = Path(__file__).resolve().parents[2]
 FIGURES = REPO / "test-output" / "stack_stop_figures.txt"
@@ -35,8 +36,7 @@ ITERATIONS = 20
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
 
-pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(),
-                                reason="reads the process tree from /proc")
+pytestmark = pytest.mark.skipif(not HAVE_PROC, reason="reads the process tree from /proc")
 
 
 def _group_sigint(proc: subprocess.Popen[bytes]) -> None:
@@ -72,42 +72,6 @@ STOPS: dict[str, Callable[[subprocess.Popen[bytes]], None]] = {
     "SIGINT to the group twice": _group_sigint_twice,
     "SIGINT to the group, SIGTERM 0.2 s later": _group_sigint_then_sigterm_later,
 }
-
-
-def process_table() -> dict[int, tuple[int, str, str]]:
-    """Map every pid to (parent pid, state, start time) from /proc."""
-    table = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        fields = stat[stat.rindex(")") + 2:].split()
-        table[int(entry.name)] = (int(fields[1]), fields[0], fields[19])
-    return table
-
-
-def descendants(root: int) -> dict[int, str]:
-    """Return the live descendants of ``root`` as pid -> start time."""
-    table = process_table()
-    found: dict[int, str] = {}
-    frontier = [root]
-    while frontier:
-        parent = frontier.pop()
-        for pid, (ppid, _state, started) in table.items():
-            if ppid == parent and pid not in found:
-                found[pid] = started
-                frontier.append(pid)
-    return found
-
-
-def still_running(processes: dict[int, str]) -> list[int]:
-    """Return those of ``processes`` (pid -> start time) that still run (zombies do not)."""
-    table = process_table()
-    return [pid for pid, started in processes.items()
-            if pid in table and table[pid][2] == started and table[pid][1] != "Z"]
 
 
 def listening(host: str, port: int) -> bool:
@@ -171,13 +135,11 @@ def wait_until_up(proc: subprocess.Popen[bytes], state_dir: Path, log: Path) -> 
 
 @pytest.fixture
 def cli_runs() -> Iterator[list[subprocess.Popen[bytes]]]:
-    """CLI processes a test starts; killed with their groups if the test failed midway."""
+    """CLI processes a test starts; stopped with all they started if it failed midway."""
     runs: list[subprocess.Popen[bytes]] = []
     yield runs
     for proc in runs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop_tree(proc)
 
 
 def test_any_stop_twenty_times_leaves_no_process_and_no_listening_port(
