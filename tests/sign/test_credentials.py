@@ -7,8 +7,9 @@ from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from datetime import timedelta
 
 import pytest
-from uploadsign.credentials import CredentialCache, TemporaryCredentials
+from uploadsign.credentials import TemporaryCredentials
 from uploadsign.errors import CredentialsUnavailable, StsError, StsThrottled
+from uploadsign.sts import CredentialCache
 
 from .support import FAKE_STS_SECRET, FAKE_STS_TOKEN, FakeClock, FakeFetcher
 

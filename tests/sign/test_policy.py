@@ -7,8 +7,8 @@ from datetime import datetime, timedelta
 
 from uploadsign import policy, signing
 from uploadsign.config import Settings
-from uploadsign.credentials import Lookup
 from uploadsign.grants import GrantService
+from uploadsign.sts import Lookup
 from uploadsign.upload_request import UploadRequest
 
 from .support import (

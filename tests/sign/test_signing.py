@@ -78,7 +78,7 @@ def test_key_chain_steps_compose_to_the_signing_key() -> None:
     k = signing.region_key(k, "cn-hangzhou")
     k = signing.service_key(k)
     assert hmac.new(k, b"aliyun_v4_request", hashlib.sha256).hexdigest() == C2_KEY
-    assert signing.cached_signing_key("sk", "20231216", "cn-hangzhou").hex() == C2_KEY
+    assert signing.signing_key("sk", "20231216", "cn-hangzhou").hex() == C2_KEY
 
 
 def test_signer_reproduces_c2_from_its_conditions() -> None:

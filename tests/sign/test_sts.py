@@ -17,9 +17,8 @@ import pytest
 import requests
 import responses
 from uploadsign.config import Settings
-from uploadsign.credentials import CredentialCache
 from uploadsign.errors import CredentialsUnavailable, StsError, StsThrottled
-from uploadsign.sts import build_fetcher, session_policy
+from uploadsign.sts import CredentialCache, build_fetcher, session_policy
 
 from .support import (
     BASE_ENV,

@@ -22,8 +22,6 @@ ACCESS_LOGGER = "uploadsign.access"
 FC_REQUEST_ID = "HTTP_X_FC_REQUEST_ID"
 UNMATCHED_ROUTE = "(unmatched)"
 _REQUEST_ID_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
-#: Built once (``json.dumps`` with options builds one per call); a record holds no cycles.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, check_circular=False)
 
 log = logging.getLogger(ACCESS_LOGGER)
 
@@ -44,8 +42,7 @@ class RequestRecord:
 
     def line(self) -> str:
         """Return the JSON line (compact, stable key order)."""
-        # Spelled out rather than ``asdict``: that deep-copies every field, per request.
-        return _ENCODER.encode({
+        return json.dumps({
             "event": "request",
             "request_id": self.request_id,
             "method": self.method,
@@ -56,7 +53,7 @@ class RequestRecord:
             "grant_id": self.grant_id,
             "sts_cache": self.sts_cache,
             "error": self.error,
-        })
+        }, separators=(",", ":"), ensure_ascii=True)
 
 
 def request_id(environ: Mapping[str, Any]) -> str:
@@ -67,20 +64,5 @@ def request_id(environ: Mapping[str, Any]) -> str:
 
 
 def emit(record: RequestRecord) -> None:
-    """Write the record's line at INFO (built only when INFO is enabled for the logger).
-
-    What ``log.info(line)`` does minus its frame walk: ``Logger.info`` runs ``findCaller``
-    (several frames and ``os.path.normcase`` per call) only to name this function, which
-    is known. ``makeRecord`` keeps any installed record factory; ``Logger.handle`` keeps
-    the logger's filters, its handlers and propagation to the root (FC, gunicorn).
-    """
-    if log.isEnabledFor(logging.INFO):
-        # The line as the message, no arguments: a record with arguments pays for an
-        # ``isinstance(args[0], Mapping)`` check, and the line never needs %-formatting.
-        log.handle(log.makeRecord(
-            log.name, logging.INFO, _SOURCE, _LINE, record.line(), (), None, _FUNCTION
-        ))
-
-
-#: Where the access records say they come from: this function, as ``findCaller`` says.
-_SOURCE, _LINE, _FUNCTION = emit.__code__.co_filename, emit.__code__.co_firstlineno, "emit"
+    """Write the record's line at INFO."""
+    log.info(record.line())

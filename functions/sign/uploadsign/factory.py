@@ -18,10 +18,10 @@ from uploadsign.auth import Authenticator, OriginAuthenticator
 from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
 from uploadsign.completion import CompletionLog
 from uploadsign.config import Settings
-from uploadsign.credentials import CredentialCache, Fetcher
 from uploadsign.grants import GrantService
 from uploadsign.httpfetch import Fetch
 from uploadsign.ratelimit import RateLimiter
+from uploadsign.sts import CredentialCache, Fetcher
 from uploadsign.web import SignApp
 
 log = logging.getLogger("uploadsign")

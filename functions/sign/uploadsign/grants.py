@@ -11,7 +11,7 @@ from its caller, so it does no I/O of its own.
 
 from __future__ import annotations
 
-import os
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,8 +20,9 @@ from typing import Any
 from uploadsign import callback, granttoken, keys, mediatypes, policy
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
-from uploadsign.credentials import Lookup, TemporaryCredentials
+from uploadsign.credentials import TemporaryCredentials
 from uploadsign.keys import RandomSource
+from uploadsign.sts import Lookup
 from uploadsign.upload_request import UploadRequest
 
 CredentialsProvider = Callable[[], Lookup]
@@ -48,8 +49,7 @@ class GrantService:
         self,
         settings: Settings,
         credentials: CredentialsProvider,
-        # ``os.urandom`` is what ``secrets.token_bytes`` returns, minus two Python calls.
-        random_source: RandomSource = os.urandom,
+        random_source: RandomSource = secrets.token_bytes,
     ) -> None:
         self.settings = settings
         self._credentials = credentials

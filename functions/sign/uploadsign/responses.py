@@ -28,15 +28,13 @@ _REASONS = {
 }
 
 Response = tuple[int, dict[str, str], bytes]
-#: Built once (``json.dumps`` with options builds one per call); our documents hold no cycles.
-_ENCODER = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 
 def json_response(
     status: int, payload: object, headers: Mapping[str, str] | None = None
 ) -> Response:
     """Serialize ``payload`` as a non-cacheable JSON answer."""
-    body = _ENCODER.encode(payload).encode("utf-8")
+    body = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     return status, {"Content-Type": JSON_TYPE, "Cache-Control": "no-store", **(headers or {})}, body
 
 

@@ -1,8 +1,13 @@
-"""Thin adapter over the STS SDK: AssumeRole on the upload role.
+"""Upload credentials from STS: AssumeRole on the upload role, and the per-instance cache.
 
 Owns the session policy (``oss:PutObject`` and ``oss:PutObjectAcl`` on
 ``acs:oss:*:*:{bucket}/{upload dir}*``), the SDK client set-up and the translation of
-SDK answers and exceptions into :class:`TemporaryCredentials` or :class:`StsError`. The
+SDK answers and exceptions into :class:`TemporaryCredentials` or :class:`StsError`, and
+:class:`CredentialCache`: single-flight and thread-safe because an FC instance serves
+concurrent requests (however many arrive while the credentials are stale, one thread calls
+STS); it refreshes ahead of expiry, keeps serving cached credentials while a refresh fails
+but they are still usable, and answers 503 with ``Retry-After`` only when nothing usable
+remains (clock and fetcher injected). The
 Alibaba SDKs are imported inside :func:`build_fetcher`, not at module import, to keep
 cold starts short.
 
@@ -16,19 +21,24 @@ does not retry by itself.
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
-from typing import Any
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from uploadsign.config import Settings
-from uploadsign.credentials import TemporaryCredentials
-from uploadsign.errors import StsError, StsThrottled
+from uploadsign.credentials import SAFETY_MARGIN, TemporaryCredentials, credentials_from_map
+from uploadsign.errors import CredentialsUnavailable, StsError, StsThrottled
+
+log = logging.getLogger(__name__)
 
 #: PutObjectAcl too: grants pin ``x-oss-object-acl: private``, and whether OSS checks
 #: that action for an ACL set on upload is unconfirmed (oss-multipart.md), so allow it.
 ACTIONS = ("oss:PutObject", "oss:PutObjectAcl")
-_EXPIRATION_RE = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})T(\d{1,2}):(\d{1,2}):(\d{1,2})Z")
+#: After a failed refresh, wait this long before calling STS again (avoid a storm).
+FAILURE_BACKOFF = timedelta(seconds=2)
+DEFAULT_RETRY_AFTER_SECONDS = 5
 
 
 def session_policy(bucket: str, upload_dir: str) -> str:
@@ -44,39 +54,6 @@ def session_policy(bucket: str, upload_dir: str) -> str:
         ],
     }
     return json.dumps(document, separators=(",", ":"))
-
-
-def parse_expiration(value: object) -> datetime:
-    """Parse STS's ``2015-04-09T11:52:19Z`` into an aware UTC datetime."""
-    if not isinstance(value, str):
-        raise StsError("MalformedResponse", "credentials carry no Expiration")
-    # The pattern ``strptime("%Y-%m-%dT%H:%M:%SZ")`` accepts, without ``strptime``: its
-    # first use imports ``_strptime`` and compiles its patterns, at every cold start.
-    match = _EXPIRATION_RE.fullmatch(value)
-    try:
-        if match is None:
-            raise ValueError(value)
-        year, month, day, hour, minute, second = (int(part) for part in match.groups())
-        return datetime(year, month, day, hour, minute, second, tzinfo=timezone.utc)
-    except ValueError as exc:
-        raise StsError("MalformedResponse", "Expiration is not ISO 8601 UTC") from exc
-
-
-def credentials_from_map(body: Mapping[str, Any]) -> TemporaryCredentials:
-    """Build credentials from the ``Credentials`` object of an AssumeRole answer."""
-    creds = body.get("Credentials")
-    if not isinstance(creds, Mapping):
-        raise StsError("MalformedResponse", "answer has no Credentials object")
-    values = [creds.get(name) for name in ("AccessKeyId", "AccessKeySecret", "SecurityToken")]
-    if not all(isinstance(value, str) and value for value in values):
-        raise StsError("MalformedResponse", "Credentials object is incomplete")
-    key_id, secret, token = (str(value) for value in values)
-    return TemporaryCredentials(
-        access_key_id=key_id,
-        access_key_secret=secret,
-        security_token=token,
-        expiration=parse_expiration(creds.get("Expiration")),
-    )
 
 
 def build_fetcher(settings: Settings) -> Callable[[], TemporaryCredentials]:
@@ -125,3 +102,104 @@ def build_fetcher(settings: Settings) -> Callable[[], TemporaryCredentials]:
         return credentials_from_map(body)
 
     return fetch
+
+
+class Lookup(NamedTuple):
+    """Credentials and where they came from: ``hit``, ``miss`` (STS called) or ``stale``."""
+
+    credentials: TemporaryCredentials
+    source: str
+
+
+HIT, MISS, STALE = "hit", "miss", "stale"
+
+Fetcher = Callable[[], TemporaryCredentials]
+Clock = Callable[[], datetime]
+
+
+class CredentialCache:
+    """Hold one set of assumed credentials and refresh it ahead of expiry."""
+
+    def __init__(
+        self,
+        fetch: Fetcher,
+        clock: Clock,
+        *,
+        refresh_margin: timedelta,
+        failure_backoff: timedelta = FAILURE_BACKOFF,
+    ) -> None:
+        self._fetch = fetch
+        self._clock = clock
+        # Never serve from the fast path what the usable check would refuse.
+        self._refresh_margin = max(refresh_margin, SAFETY_MARGIN)
+        self._failure_backoff = failure_backoff
+        self._lock = threading.Lock()
+        self._current: TemporaryCredentials | None = None
+        self._failed_at: datetime | None = None
+        self._retry_after = DEFAULT_RETRY_AFTER_SECONDS
+
+    def __repr__(self) -> str:
+        return f"CredentialCache(cached={self._current is not None})"
+
+    def get(self) -> TemporaryCredentials:
+        """Return usable credentials, calling STS at most once per refresh."""
+        return self.lookup().credentials
+
+    def lookup(self) -> Lookup:
+        """Like :meth:`get`, also saying whether STS was called (for the access log)."""
+        now = self._clock()
+        current = self._current
+        if current is not None and self._fresh(current, now):
+            return Lookup(current, HIT)
+        if current is not None and current.usable_at(now):
+            # Stale but usable: one thread refreshes, the others keep serving.
+            if not self._lock.acquire(blocking=False):
+                return Lookup(current, STALE)
+        else:
+            self._lock.acquire()
+        try:
+            return self._refresh_locked()
+        finally:
+            self._lock.release()
+
+    def _fresh(self, creds: TemporaryCredentials, now: datetime) -> bool:
+        return now < creds.expiration - self._refresh_margin
+
+    def _refresh_locked(self) -> Lookup:
+        now = self._clock()
+        current = self._current
+        if current is not None and self._fresh(current, now):
+            return Lookup(current, HIT)  # another thread refreshed while we waited
+        usable = current if current is not None and current.usable_at(now) else None
+        if self._failed_at is not None and now < self._failed_at + self._failure_backoff:
+            return Lookup(self._fallback(usable, None), STALE)
+        try:
+            fresh = self._fetch()
+        except StsError as exc:
+            self._failed_at = now
+            if exc.retry_after is not None and exc.retry_after > 0:
+                self._retry_after = exc.retry_after
+            log.warning(
+                "AssumeRole failed (%s); %s",
+                exc.code,
+                "serving cached credentials" if usable else "no usable credentials cached",
+            )
+            return Lookup(self._fallback(usable, exc), STALE)
+        if not fresh.usable_at(now):
+            self._failed_at = now
+            log.warning("AssumeRole returned credentials that are already near expiry")
+            return Lookup(self._fallback(usable, None), STALE)
+        self._current = fresh
+        self._failed_at = None
+        self._retry_after = DEFAULT_RETRY_AFTER_SECONDS
+        return Lookup(fresh, MISS)
+
+    def _fallback(
+        self, usable: TemporaryCredentials | None, cause: StsError | None
+    ) -> TemporaryCredentials:
+        if usable is not None:
+            return usable
+        raise CredentialsUnavailable(
+            "upload credentials are temporarily unavailable; retry later",
+            retry_after=self._retry_after,
+        ) from cause
