@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: help dev test venv chromium node-deps lint package bench bench-record soak clean
+.PHONY: help dev test venv chromium node-deps lint package bench bench-record soak sdk-suite clean
 .DEFAULT_GOAL := help
 
 # Every target with a `## ` note on its line, one line each.
@@ -58,6 +58,12 @@ bench-record: ## run the benchmarks and update the tracked bench/RESULTS.md
 # The long reliability runs (pytest -m slow); `make test` runs the bounded ones.
 soak: venv ## the long reliability runs (pytest -m slow)
 	$(BIN)/python -m pytest -m slow tests/reliability
+
+# The official Python SDK's object-level integration tests against a fresh local cloud;
+# SUITE is a checkout of aliyun/alibabacloud-oss-python-sdk-v2 (nothing is fetched).
+sdk-suite: venv ## run the SDK's integration tests (SUITE=/path/to/checkout): counts by file
+	@test -n "$(SUITE)" || { echo "usage: make sdk-suite SUITE=/path/to/alibabacloud-oss-python-sdk-v2"; exit 2; }
+	$(BIN)/python scripts/run_sdk_suite.py "$(SUITE)"
 
 clean: ## remove .venv, .localcloud, test-output, build and tests/node/node_modules
 	rm -rf $(VENV) .localcloud test-output build tests/node/node_modules
