@@ -220,11 +220,12 @@ def access_denied_by_ram() -> OssError:
 
 
 def invalid_object_name(ec: str | None = None) -> OssError:
-    """An object name OSS's rules refuse; with no EC: one holding a control character.
+    """An object name OSS's rules refuse; with no EC: one holding NUL or DEL.
 
     The wording is the OSS 400 page's ("The specified object is not valid"; the page
-    drops final periods everywhere). UNCONFIRMED that OSS refuses control characters in a
-    name at all: the stricter reading refuses them, with no EC (none is documented).
+    drops final periods everywhere). UNCONFIRMED that OSS refuses NUL or DEL in a name at
+    all (it accepts the other control characters): the stricter reading refuses them,
+    with no EC (none is documented).
     """
     return OssError(400, "InvalidObjectName", MSG_OBJECT_INVALID, ec=ec)
 

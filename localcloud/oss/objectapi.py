@@ -63,8 +63,8 @@ def _put_too_large() -> OssError:
 def check_key(key: str) -> None:
     """Refuse keys OSS refuses (every object operation calls this; PostObject too, via wire).
 
-    Empty, over 1023 bytes, not UTF-8, starting with / or \\, or holding a control
-    character: 400 InvalidObjectName (:func:`localcloud.oss.wire.check_object_name`).
+    Empty, over 1023 bytes, not UTF-8, starting with / or \\, or holding NUL or DEL:
+    400 InvalidObjectName (:func:`localcloud.oss.wire.check_object_name`).
     """
     check_object_name(key)
 

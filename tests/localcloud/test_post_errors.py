@@ -305,8 +305,8 @@ ROWS: dict[str, Row] = {
                          "The Length of Object name must be less than 1024.", "0016-00000002")),
     "key-with-nul": Row(lambda: signed(key="uploads/a\x00b"),
                         (400, "InvalidObjectName", "The specified object is not valid.", None)),
-    "key-with-crlf": Row(lambda: signed(key="uploads/a\r\nb"),
-                         (400, "InvalidObjectName", "The specified object is not valid.", None)),
+    "key-with-del": Row(lambda: signed(key="uploads/a\x7fb"),
+                        (400, "InvalidObjectName", "The specified object is not valid.", None)),
     "callback-not-base64-json": Row(
         lambda: signed(extra_fields=[("callback", "bm90IGpzb24=")]),
         (400, "InvalidArgument", "The callback configuration is not json format.", None),
