@@ -40,7 +40,7 @@ def gunicorn(env: Mapping[str, str], port: int, workers: int = 2,
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--chdir", str(REPO / "functions" / "sign"),
          "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads),
-         "--worker-class", "gthread", "--log-level", "warning", "app:app"],
+         "--worker-class", "gthread", "--log-level", "warning", "index:app"],
         env={**os.environ, **env}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from uploadsign.factory import build_app
-from uploadsign.web import SignApp
+from uploadsign.routes import SignApp
 
 from localcloud.identity import IdentityStore, Principal
 from localcloud.stack import UPLOAD_ROLE_ARN, execution_policy, upload_role_permission

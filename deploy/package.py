@@ -1,6 +1,6 @@
 """Build the deployment zip FC receives: the function code plus its vendored dependencies.
 
-Layout of the zip (FC unpacks it to ``/code``): ``index.py``, ``app.py`` and
+Layout of the zip (FC unpacks it to ``/code``): ``index.py`` (the entry module) and
 ``uploadsign/`` at the root, the pinned runtime dependencies under ``vendor/``
 (``PYTHONPATH=/code/vendor`` in s.yaml and template.yml puts them on ``sys.path``).
 Staging happens in ``build/``, never in the source tree. Entries are written in a fixed

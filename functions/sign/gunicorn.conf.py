@@ -1,4 +1,4 @@
-"""gunicorn settings for the signing function's WSGI app (``app:app``), kept in one place.
+"""gunicorn settings for the signing function's WSGI app (``index:app``), kept in one place.
 
 Read by gunicorn, never imported by the application: ``make dev`` (the local cloud adds
 ``--bind``), self-hosting and an FC custom runtime all start the function as
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Any
 
-wsgi_app = "app:app"
+wsgi_app = "index:app"
 worker_class = "gevent"
 #: One process per instance; its greenlets serve concurrent requests.
 workers = 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from openapi_spec_validator import validate
-from uploadsign import errors, web
+from uploadsign import errors, routes
 
 from tests.api.spec import operations, resolve, spec, validator
 
@@ -18,7 +18,7 @@ def test_document_is_valid_openapi_3_1() -> None:
 
 def test_every_route_and_method_of_the_app_is_documented_and_nothing_else() -> None:
     documented = {(method, path) for method, path, _ in operations()}
-    served = {(method, path) for path, methods in web.ROUTES.items() for method in methods}
+    served = {(method, path) for path, methods in routes.ROUTES.items() for method in methods}
     assert documented == served
 
 

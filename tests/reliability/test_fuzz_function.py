@@ -24,7 +24,7 @@ from uploadsign import fc
 from uploadsign.credentials import TemporaryCredentials
 from uploadsign.errors import MAX_JSON_DEPTH
 from uploadsign.factory import build_app
-from uploadsign.web import SignApp
+from uploadsign.routes import SignApp
 
 from bench.loopback import ORIGIN, call, function_env, loopback, wsgi_environ
 from tests.api.spec import json_schema_of, operations, response_for, validator
@@ -178,14 +178,13 @@ def test_any_method_and_path_gets_a_documented_answer(app: SignApp, method: str,
 @pytest.fixture(scope="module")
 def handler() -> Iterator[Any]:
     """``index.handler`` configured through the environment, STS stub on loopback."""
-    import app as app_module
     import index
 
     patch = pytest.MonkeyPatch()
     with loopback() as lb:
         for name, value in function_env(lb.sts_url).items():
             patch.setenv(name, value)
-        patch.setattr(app_module.app, "_app", None)  # built on the next request, from this env
+        patch.setattr(index.app, "_app", None)  # built on the next request, from this env
         try:
             yield index.handler
         finally:

@@ -11,6 +11,7 @@ import pytest
 from uploadsign import fc
 from uploadsign.errors import StsError
 from uploadsign.factory import build_app
+from uploadsign.wsgi import LazyApp
 from werkzeug.test import Client
 
 from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
@@ -53,6 +54,19 @@ def test_every_request_writes_exactly_one_line(
         ("GET", "(unmatched)", 404, "not_found"),
     ]
     assert all(isinstance(x["latency_ms"], float) and x["latency_ms"] >= 0 for x in lines)
+
+
+def test_an_unreadable_fc_event_and_a_misconfigured_function_write_their_line_too(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO")
+    bad_event = fc.handle_event(client.application, b"not json")
+    misconfigured = Client(LazyApp(lambda: build_app({}))).get("/healthz")
+    assert (bad_event["statusCode"], misconfigured.status_code) == (400, 500)
+    assert [(x["route"], x["status"], x["error"]) for x in access_lines(caplog)] == [
+        ("(unmatched)", 400, "bad_event"),
+        ("(unmatched)", 500, "misconfigured"),
+    ]
 
 
 def test_grant_line_names_the_grant_the_caller_and_the_sts_cache_state(

@@ -27,7 +27,7 @@ WATCHED = (
     "alibabacloud_sts20150401",
     "alibabacloud_credentials",
     "uploadsign.factory",
-    "uploadsign.web",
+    "uploadsign.routes",
     "uploadsign.jwtauth",
     "uploadsign.jwks",
 )

@@ -2,7 +2,7 @@
 
 Every error a client can provoke, and every dependency failure, is a subclass of
 :class:`SignError` carrying its HTTP status and a stable machine-readable ``code``.
-``web`` turns them into JSON in exactly one place. Messages are written for the
+``wsgi.serve`` turns them into JSON in exactly one place. Messages are written for the
 client: they never carry secrets, request bodies or SDK internals.
 
 :func:`load_json` lives here beside :class:`MalformedJson`, the one error it raises: every
@@ -43,6 +43,12 @@ class MalformedJson(BadRequest):
     """The body is not a UTF-8 JSON object."""
 
     code = "malformed_json"
+
+
+class BadEvent(BadRequest):
+    """(FC handler) The event is not a valid FC 3.0 HTTP-trigger event."""
+
+    code = "bad_event"
 
 
 class InvalidHeader(BadRequest):

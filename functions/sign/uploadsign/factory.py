@@ -21,8 +21,8 @@ from uploadsign.config import Settings
 from uploadsign.grants import GrantService
 from uploadsign.httpfetch import Fetch
 from uploadsign.ratelimit import RateLimiter
+from uploadsign.routes import SignApp
 from uploadsign.sts import CredentialCache, Fetcher
-from uploadsign.web import SignApp
 
 log = logging.getLogger("uploadsign")
 

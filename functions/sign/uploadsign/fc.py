@@ -11,21 +11,22 @@ The event is client input: it is read with ``errors.load_json`` (bounded nesting
 numbers) and header names must be HTTP tokens; header values reach the app as they
 are, and the app checks the ones it reads.
 
-Depends on the standard library and ``errors``; it knows nothing about the app behind it.
+Depends on the standard library, ``errors`` and ``wsgi``'s hand-over key; it knows nothing
+about the app behind it.
 """
 
 from __future__ import annotations
 
 import base64
 import io
-import json
 import re
 import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from uploadsign.errors import MalformedJson, load_json
+from uploadsign.errors import BadEvent, MalformedJson, load_json
+from uploadsign.wsgi import ADAPTER_ERROR
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication, WSGIEnvironment
@@ -37,8 +38,8 @@ _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/java
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-class EventError(ValueError):
-    """The event is not an FC 3.0 HTTP-trigger event."""
+#: The event is not an FC 3.0 HTTP-trigger event (a 400 ``bad_event``).
+EventError = BadEvent
 
 
 def load_event(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
@@ -184,10 +185,11 @@ def to_fc_response(status: int, headers: Mapping[str, str], body: bytes) -> dict
 
 
 def handle_event(app: WSGIApplication, event: bytes | str | Mapping[str, Any]) -> dict[str, Any]:
-    """Serve one FC event with ``app``; a malformed event gets a JSON 400."""
+    """Serve one FC event with ``app``; a malformed event gets a JSON 400 ``bad_event``."""
     try:
         environ = to_environ(load_event(event))
     except EventError as exc:
-        body = json.dumps({"error": {"code": "bad_event", "message": str(exc)}}).encode()
-        return to_fc_response(400, {"Content-Type": "application/json; charset=utf-8"}, body)
+        # Answered and access-logged where every error is (``wsgi.serve``), through the
+        # environ of an empty event (GET /): the event's own method and path are unknown.
+        environ = {**to_environ({}), ADAPTER_ERROR: exc}
     return to_fc_response(*call_app(app, environ))

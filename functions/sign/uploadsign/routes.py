@@ -1,10 +1,7 @@
-"""The WSGI application: routing, CORS, auth, rate limit, body limit, JSON errors, access log.
+"""The routes of the signing function: routing, CORS preflights, auth, rate limit, body limit.
 
-Plain stdlib WSGI (no framework at runtime). Errors become JSON in exactly one place,
-:meth:`SignApp.__call__`: a ``SignError`` maps to its status and code; anything else
-is logged and answered with a generic 500 that leaks nothing. Every request, whatever
-its outcome, writes one ``uploadsign.access`` line. The answer helpers live in
-``responses``; ``lazy.LazyApp`` defers the build to the first request.
+Plain stdlib WSGI (no framework at runtime). Handlers raise ``SignError``s; they become
+answers, and every request its access line, in one place: :func:`uploadsign.wsgi.serve`.
 
 Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
 ``callback_verify``, ``upload_request``) and pure modules; does not import the SDK.
@@ -12,13 +9,12 @@ Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from uploadsign import accesslog, completion, cors, upload_request
+from uploadsign import completion, cors, upload_request
 from uploadsign.accesslog import RequestRecord
 from uploadsign.auth import Authenticator, Caller, RequestFacts
 from uploadsign.callback_verify import CallbackVerifier
@@ -28,18 +24,16 @@ from uploadsign.errors import (
     NotFound,
     PayloadTooLarge,
     RequestTimeout,
-    SignError,
 )
 from uploadsign.grants import Grant, GrantService
 from uploadsign.ratelimit import RateLimiter
-from uploadsign.responses import Response, error_response, json_response, send
+from uploadsign.wsgi import Response, json_response, serve
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 else:
     StartResponse = WSGIEnvironment = Any
 
-log = logging.getLogger(__name__)
 
 LEGACY_PATH = "/get_post_signature_for_oss_upload"
 UPLOADS_PATH = "/uploads"
@@ -82,29 +76,8 @@ class SignApp:
         self._max_body = max_body_bytes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        started = self._monotonic()
-        record = RequestRecord(
-            request_id=accesslog.request_id(environ),
-            method=str(environ.get("REQUEST_METHOD", "GET")).upper()[:16],
-        )
-        origin = environ.get("HTTP_ORIGIN")
-        allowed = self.settings.cors_allowed_origins
-        try:
-            response = self._dispatch(environ, record)
-        except SignError as error:
-            record.error = error.code
-            response = error_response(error)
-        except Exception:
-            log.exception("unhandled error on %s", record.route)
-            record.error = SignError.code
-            response = error_response(SignError("internal error"))
-        status, headers, body = response
-        if record.method != "OPTIONS":
-            headers = {**headers, **cors.response_headers(origin, allowed)}
-        record.status = status
-        record.latency_ms = round((self._monotonic() - started) * 1000.0, 3)
-        accesslog.emit(record)
-        return send((status, headers, body), start_response)
+        return serve(environ, start_response, self._dispatch,
+                     allowed_origins=self.settings.cors_allowed_origins, monotonic=self._monotonic)
 
     def _dispatch(self, environ: WSGIEnvironment, record: RequestRecord) -> Response:
         path = environ.get("PATH_INFO") or "/"
