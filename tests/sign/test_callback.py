@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from uploadsign import granttoken, httpfetch, policy
+from uploadsign import callback, httpfetch, policy
 from uploadsign.callback_verify import (
     FAILURE_TTL_SECONDS,
     KEY_FILE_NAMES,
@@ -353,7 +353,7 @@ def key_server(key: rsa.RSAPrivateKey) -> Iterator[FileServer]:
 GRANT_SECRET = "fake-grant-secret-for-tests-only-0123456789"
 OLD_GRANT_SECRET = "fake-old-grant-secret-for-tests-only-987654"
 GRANT_EXPIRES = int(FIXED_NOW.timestamp()) + 600
-GRANTED = granttoken.GrantClaims(
+GRANTED = callback.GrantClaims(
     grant_id="0a1b2c3d4e5f60718293a4b5", bucket="example-bucket",
     key="uploads/2024/05/01/ab.png", size=1234, media_type="image/png", expires=GRANT_EXPIRES,
 )
@@ -375,8 +375,8 @@ def client(clock: FakeClock, fetcher: FakeFetcher, key_server: FileServer) -> Cl
     return Client(build_app(env, fetcher_factory=lambda s: fetcher, clock=clock))
 
 
-def token(claims: granttoken.GrantClaims = GRANTED, secret: str = GRANT_SECRET) -> str:
-    return granttoken.mint(secret.encode(), claims)
+def token(claims: callback.GrantClaims = GRANTED, secret: str = GRANT_SECRET) -> str:
+    return callback.mint_token(secret.encode(), claims)
 
 
 def callback_body(**overrides: Any) -> bytes:
@@ -424,9 +424,9 @@ def test_grant_carries_the_callback_grant_id_and_grant_token_all_pinned(client: 
 
 def test_grant_token_binds_grant_id_bucket_key_size_type_and_expiry(client: Client) -> None:
     grant = client.post("/uploads", json=GOOD, headers={"Origin": ORIGIN}).get_json()
-    expires = granttoken.expiry(grant["fields"]["x:grant-token"])
+    expires = callback.token_expiry(grant["fields"]["x:grant-token"])
     assert expires == int(FIXED_NOW.timestamp()) + 600
-    claims = granttoken.GrantClaims(
+    claims = callback.GrantClaims(
         grant_id=grant["grant_id"], bucket="example-bucket", key=grant["key"], size=1234,
         media_type="image/png", expires=expires,
     )

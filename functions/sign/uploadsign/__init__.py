@@ -1,10 +1,11 @@
 """Signing function for browser-direct OSS PostObject uploads.
 
-Layers, one way only: ``fc`` / ``web`` / ``lazy`` (platform adapters; ``responses`` holds
-the answer shapes) → ``grants`` / ``upload_request`` / ``auth`` / ``jwtauth`` /
-``ratelimit`` / ``completion`` (application) → ``policy`` / ``signing`` / ``keys`` /
-``callback`` (pure core). ``sts`` is the one module that talks to Alibaba Cloud,
-``httpfetch`` the one that makes other outgoing requests (JWKS, callback public keys,
+Layers, one way only: ``fc`` / ``wsgi`` (platform adapters; ``wsgi.serve`` is the one place
+errors become answers and every request is access-logged) → ``routes`` / ``grants`` /
+``upload_request`` / ``auth`` / ``jwtauth`` / ``ratelimit`` / ``callback`` /
+``callback_verify`` (application) → ``policy`` / ``signing`` / ``credentials`` / ``keys``
+(pure core). ``sts`` is the one module that talks to Alibaba Cloud (and caches what it
+got), ``httpfetch`` the one that makes other outgoing requests (JWKS, callback public keys,
 both behind injectable fetchers); ``config`` is the one module that reads the environment
 (the names live in ``envvars``, the value checks in ``validators``); ``accesslog`` writes
 the per-request JSON line. Heavy imports (PyJWT, ``cryptography``, ``urllib.request``)

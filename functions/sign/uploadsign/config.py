@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from uploadsign.callback import MIN_SECRET_BYTES
 from uploadsign.envvars import *  # noqa: F403 - the names are part of this module's API
 from uploadsign.envvars import (
     AUTH_AUDIENCE,
@@ -60,7 +61,6 @@ from uploadsign.envvars import (
     UPLOAD_SUCCESS_ACTION_STATUS,
 )
 from uploadsign.errors import ConfigurationError
-from uploadsign.granttoken import MIN_SECRET_BYTES
 from uploadsign.validators import (
     BUCKET_RE,
     REGION_RE,

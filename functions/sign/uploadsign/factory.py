@@ -15,8 +15,8 @@ from datetime import datetime, timedelta, timezone
 
 from uploadsign import httpfetch, sts
 from uploadsign.auth import Authenticator, OriginAuthenticator
+from uploadsign.callback import CallbackLog
 from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
-from uploadsign.completion import CompletionLog
 from uploadsign.config import Settings
 from uploadsign.grants import GrantService
 from uploadsign.httpfetch import Fetch
@@ -90,6 +90,6 @@ def build_app(
         verifier=CallbackVerifier(
             settings.callback_pubkey_url_prefixes, PublicKeyCache(http_fetch, monotonic=monotonic)
         ),
-        completions=CompletionLog(),
+        completions=CallbackLog(),
         monotonic=monotonic,
     )

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from uploadsign import callback, granttoken, keys, mediatypes, policy
+from uploadsign import callback, keys, mediatypes, policy
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
 from uploadsign.credentials import TemporaryCredentials
@@ -154,7 +154,7 @@ class GrantService:
             policy.FORBID_OVERWRITE: "true",
         }
         if self._callback_field is not None:
-            claims = granttoken.GrantClaims(
+            claims = callback.GrantClaims(
                 grant_id=grant_id,
                 bucket=s.bucket,
                 key=key,
@@ -164,7 +164,7 @@ class GrantService:
             )
             form[callback.CALLBACK] = self._callback_field
             form[callback.GRANT_ID] = grant_id
-            form[callback.GRANT_TOKEN] = granttoken.mint(s.grant_secrets[0], claims)
+            form[callback.GRANT_TOKEN] = callback.mint_token(s.grant_secrets[0], claims)
         auth = policy.auth_fields(creds, now, s.region)
         conditions = policy.upload_conditions(
             bucket=s.bucket, auth=auth, form=form, size=request.size

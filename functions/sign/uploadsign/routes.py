@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from uploadsign import completion, cors, upload_request
+from uploadsign import callback, cors, upload_request
 from uploadsign.accesslog import RequestRecord
 from uploadsign.auth import Authenticator, Caller, RequestFacts
 from uploadsign.callback_verify import CallbackVerifier
@@ -61,7 +61,7 @@ class SignApp:
         authenticator: Authenticator,
         limiter: RateLimiter,
         verifier: CallbackVerifier,
-        completions: completion.CompletionLog,
+        completions: callback.CallbackLog,
         monotonic: Callable[[], float],
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
@@ -138,8 +138,8 @@ class SignApp:
             authorization=header(environ, "HTTP_AUTHORIZATION"),
             pub_key_url=header(environ, "HTTP_X_OSS_PUB_KEY_URL"),
         )
-        done = completion.parse(body, bucket=self.settings.bucket)
-        completion.bind_to_grant(done, self.settings.grant_secrets, self._clock())
+        done = callback.parse_body(body, bucket=self.settings.bucket)
+        callback.bind_to_grant(done, self.settings.grant_secrets, self._clock())
         record.grant_id = done.grant_id
         self._completions.record(done, record.request_id)
         return json_response(200, done.answer())
