@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-import ast
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
-from uploadsign import config, envvars
+from uploadsign import config
 from uploadsign.config import ENV_VARS, Settings, StsEndpoint
 from uploadsign.errors import ConfigurationError
 
 from .support import BASE_ENV, ROLE_ARN
+
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_defaults_fill_everything_but_the_three_required_variables() -> None:
@@ -80,24 +82,21 @@ def test_refresh_margin_must_leave_room_below_the_duration() -> None:
         Settings.from_env(env)
 
 
-def test_env_vars_lists_exactly_the_names_the_module_defines() -> None:
-    source = Path(envvars.__file__).read_text()
-    assigned = {
-        node.targets[0].id
-        for node in ast.parse(source).body
-        if isinstance(node, ast.Assign)
-        and isinstance(node.targets[0], ast.Name)
-        and isinstance(node.value, ast.Constant)
-        and node.targets[0].id == node.value.value
-    }
-    assert set(ENV_VARS) | set(config.PLATFORM_MARKER_VARS) == assigned
-    assert config.ENV_VARS is envvars.ENV_VARS  # still importable from config
+def test_env_vars_lists_exactly_the_names_of_the_table_once() -> None:
+    assert ENV_VARS == tuple(variable.name for variable in config.VARIABLES)
     assert len(ENV_VARS) == len(set(ENV_VARS))
+    assert not set(ENV_VARS) & set(config.PLATFORM_MARKER_VARS)
 
 
-def test_every_variable_is_documented_in_the_module_docstring() -> None:
-    doc = envvars.__doc__ or ""
-    assert [name for name in ENV_VARS if f"``{name}``" not in doc] == []
+def test_every_settings_field_but_the_platform_marker_comes_from_the_table() -> None:
+    table = [variable.field for variable in config.VARIABLES]
+    assert sorted(table) == sorted(f.name for f in fields(Settings) if f.name != "on_fc")
+
+
+def test_the_readme_configuration_table_is_the_one_the_settings_table_writes() -> None:
+    section = README.read_text(encoding="utf-8").split("\n## Configuration\n", 1)[1]
+    lines = [line for line in section.split("\n## ", 1)[0].splitlines() if line.startswith("|")]
+    assert "\n".join(lines) == config.readme_table()
 
 
 def test_settings_repr_hides_the_jwt_secret() -> None:

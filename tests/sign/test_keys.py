@@ -6,7 +6,7 @@ import re
 
 import pytest
 from uploadsign import keys
-from uploadsign.envvars import DEFAULT_KEY_TEMPLATE
+from uploadsign.config import DEFAULT_KEY_TEMPLATE
 from uploadsign.errors import InvalidFilename
 
 from .support import FIXED_NOW

@@ -6,9 +6,9 @@ errors become answers and every request is access-logged) → ``routes`` / ``gra
 ``callback_verify`` (application) → ``policy`` / ``signing`` / ``credentials`` / ``keys``
 (pure core). ``sts`` is the one module that talks to Alibaba Cloud (and caches what it
 got), ``httpfetch`` the one that makes other outgoing requests (JWKS, callback public keys,
-both behind injectable fetchers); ``config`` is the one module that reads the environment
-(the names live in ``envvars``, the value checks in ``validators``); ``accesslog`` writes
-the per-request JSON line. Heavy imports (PyJWT, ``cryptography``, ``urllib.request``)
+both behind injectable fetchers); ``config`` is the one module that reads the environment,
+from one table of variables (names, defaults, checks, the README's doc lines); ``accesslog``
+writes the per-request JSON line. Heavy imports (PyJWT, ``cryptography``, ``urllib.request``)
 happen only in the mode or on the route that needs them, to keep cold starts short.
 """
 

@@ -1,17 +1,17 @@
-"""Settings of the signing function: the one place that reads the environment.
+"""Settings of the signing function: the one table of variables and the one reader.
 
-:meth:`Settings.from_env` takes a mapping (``os.environ`` in production, a dict in
-tests), validates every variable and raises one :class:`ConfigurationError` listing
-every problem at once. Nothing else in the package reads the environment, except the
-``alibabacloud_credentials`` SDK, which reads the execution identity FC injects
-(``PLATFORM_ENV_VARS``).
+:data:`VARIABLES` is the single source of every environment variable: its name, the
+:class:`Settings` field it fills, its default (written once, as a user would write it),
+the parser that checks it and the README's doc line. ``Settings``' defaults, the
+validation in :meth:`Settings.from_env` and the README's configuration table
+(:func:`readme_table`, checked by a test) all come from it; ``ENV_VARS`` lists its names
+for the deploy checks. ``from_env`` takes a mapping (``os.environ`` in production, a dict
+in tests) and raises one :class:`ConfigurationError` listing every problem at once.
+Nothing else in the package reads the environment, except the ``alibabacloud_credentials``
+SDK, which reads the execution identity FC injects (``PLATFORM_ENV_VARS``).
 
-The variables (names, defaults, meaning) are listed in :mod:`uploadsign.envvars`, what a
-valid value looks like in :mod:`uploadsign.validators`; both are re-exported here, so
-``ENV_VARS``, ``PLATFORM_ENV_VARS`` and every name constant stay importable from
-``uploadsign.config``.
-
-Depends on the standard library, ``envvars``, ``validators`` and ``errors`` only.
+Depends on the standard library, ``errors`` and the pure value checks of ``callback``,
+``keys`` and ``mediatypes`` only.
 """
 
 from __future__ import annotations
@@ -23,59 +23,168 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from uploadsign.callback import MIN_SECRET_BYTES
-from uploadsign.envvars import *  # noqa: F403 - the names are part of this module's API
-from uploadsign.envvars import (
-    AUTH_AUDIENCE,
-    AUTH_ISSUER,
-    AUTH_JWKS_URL,
-    AUTH_JWT_SECRET,
-    AUTH_LEEWAY_SECONDS,
-    AUTH_MODE,
-    AUTH_MODES,
-    CALLBACK_PUBKEY_URL_PREFIXES,
-    CORS_ALLOWED_ORIGINS,
-    DEFAULT_KEY_TEMPLATE,
-    DEFAULT_PUBKEY_URL_PREFIXES,
-    FC_FUNCTION_NAME,
-    GRANT_SECRET,
-    MAX_OBJECT_BYTES,
-    MIN_HS256_SECRET_BYTES,
-    OSS_BUCKET,
-    OSS_HOST,
-    OSS_KEY_TEMPLATE,
-    OSS_REGION,
-    OSS_STS_ROLE_ARN,
-    OSS_UPLOAD_DIR,
-    RATE_LIMIT_PER_MINUTE,
-    STS_DURATION_SECONDS,
-    STS_ENDPOINT,
-    STS_REFRESH_MARGIN_SECONDS,
-    STS_ROLE_SESSION_NAME,
-    STS_TIMEOUT_SECONDS,
-    UPLOAD_ALLOWED_ACTIVE_TYPES,
-    UPLOAD_ALLOWED_CONTENT_TYPES,
-    UPLOAD_CALLBACK_URL,
-    UPLOAD_EXPIRE_SECONDS,
-    UPLOAD_MAX_BYTES,
-    UPLOAD_SAMPLE_ROUTE,
-    UPLOAD_SUCCESS_ACTION_STATUS,
-)
 from uploadsign.errors import ConfigurationError
-from uploadsign.validators import (
-    BUCKET_RE,
-    REGION_RE,
-    ROLE_ARN_RE,
-    SESSION_RE,
-    is_base_url,
-    is_key_template,
-    is_mime_type,
-    is_origin,
-    is_upload_dir,
-    is_url_prefix,
-)
+from uploadsign.keys import is_key_template
+from uploadsign.mediatypes import is_mime_type
 
-_SUCCESS_STATUSES = ("200", "201", "204")
+MAX_OBJECT_BYTES = 5 * 1024**3  # PostObject limit
+AUTH_MODES = ("none", "jwt")
+MIN_HS256_SECRET_BYTES = 32  # RFC 7518 §3.2: at least the hash output size
+FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
+#: Set by FC itself; read only to warn about anonymous mode on the platform.
+PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)
+#: Injected by FC from the execution role and read by ``alibabacloud_credentials``.
+PLATFORM_ENV_VARS: tuple[str, ...] = (
+    "ALIBABA_CLOUD_ACCESS_KEY_ID",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
+    "ALIBABA_CLOUD_SECURITY_TOKEN",
+)
 _SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
+
+
+class Invalid(ValueError):
+    """A value's problem, worded to follow the variable's name."""
+
+
+Parser = Callable[[str], Any]
+
+
+# Parsers and checks: each takes the stripped value (the default when unset) and returns
+# the typed value or raises Invalid.
+
+
+def matching(pattern: str, hint: str) -> Parser:
+    """Accept a non-empty value matching ``pattern``."""
+    regex = re.compile(pattern, re.ASCII)
+
+    def parse(value: str) -> str:
+        if not value:
+            raise Invalid(f"is required ({hint})")
+        if not regex.match(value):
+            raise Invalid(f"is invalid: expected {hint}")
+        return value
+
+    return parse
+
+
+def integer(low: int, high: int) -> Parser:
+    """Accept an integer in ``low..high``."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            raise Invalid("must be an integer") from None
+        if not low <= number <= high:
+            raise Invalid(f"must be between {low} and {high}")
+        return number
+
+    return parse
+
+
+def listed(check: Callable[[str], bool], hint: str) -> Parser:
+    """Accept a comma list whose every entry passes ``check``."""
+
+    def parse(value: str) -> tuple[str, ...]:
+        items = tuple(item.strip() for item in value.split(",") if item.strip())
+        bad = [item for item in items if not check(item)]
+        if bad:
+            raise Invalid(f"has invalid entries {bad!r}: expected {hint}")
+        return items
+
+    return parse
+
+
+def one_of(*choices: str) -> Parser:
+    """Accept one of ``choices`` (case-insensitive)."""
+
+    def parse(value: str) -> str:
+        if value.lower() not in choices:
+            raise Invalid(f"must be one of {', '.join(choices)}")
+        return value.lower()
+
+    return parse
+
+
+def switch(value: str) -> bool:
+    """Accept on/off (also true/false, 1/0)."""
+    if value.lower() not in _SWITCH:
+        raise Invalid("must be on or off")
+    return _SWITCH[value.lower()]
+
+
+def text(value: str) -> str:
+    """Accept anything."""
+    return value
+
+
+def checked(check: Callable[[str], bool], problem: str) -> Parser:
+    """Accept a value passing ``check``."""
+
+    def parse(value: str) -> str:
+        if not check(value):
+            raise Invalid(problem)
+        return value
+
+    return parse
+
+
+def is_base_url(value: str) -> bool:
+    """Say whether ``value`` is an http(s) URL without query or fragment."""
+    parts = urlsplit(value)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and not (
+        parts.query or parts.fragment
+    )
+
+
+def is_origin(value: str) -> bool:
+    """Say whether ``value`` is ``*`` or a ``scheme://host[:port]`` origin."""
+    return value == "*" or (is_base_url(value) and urlsplit(value).path == "")
+
+
+def is_url_prefix(value: str) -> bool:
+    """Say whether ``value`` is an http(s) prefix whose host is closed by a ``/``."""
+    # The host must be closed by a "/" so "https://gosspublic.alicdn.com.evil/" cannot pass.
+    parts = urlsplit(value)
+    return is_base_url(value) and parts.path.startswith("/") and "@" not in parts.netloc
+
+
+def region(value: str) -> str:
+    """Accept a region ID; name the fix for the usual slip, an endpoint name."""
+    if value.startswith("oss-"):
+        fix = value.removeprefix("oss-").split(".", 1)[0]
+        raise Invalid(f"is the region ID without oss-: use {fix!r}, not {value!r}")
+    return str(_region_id(value))
+
+
+_region_id = matching(r"^[a-z]{2,}(-[a-z0-9]+)+$", "a region ID such as cn-hangzhou")
+
+
+def upload_dir(value: str) -> str:
+    """Accept a relative key prefix; add the missing trailing ``/``."""
+    value = value if value.endswith("/") else value + "/"
+    if not re.match(r"^([A-Za-z0-9!_.*'()-]+/)+$", value) or ".." in value.split("/"):
+        raise Invalid("must be a relative prefix like uploads/ (letters, digits, -_.)")
+    return value
+
+
+def sts_endpoint(value: str) -> StsEndpoint:
+    """Accept a host or an ``http(s)://host[:port]`` URL (https when no scheme)."""
+    parts = urlsplit(value if "://" in value else "https://" + value)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+        raise Invalid("must be a host or an http(s)://host[:port] URL")
+    return StsEndpoint(host=parts.netloc, protocol=parts.scheme)
+
+
+def grant_secrets(value: str) -> tuple[bytes, ...]:
+    """Accept a comma list of secrets of at least MIN_SECRET_BYTES bytes each."""
+    secrets = tuple(item.strip().encode("utf-8") for item in value.split(",") if item.strip())
+    if any(len(secret) < MIN_SECRET_BYTES for secret in secrets):
+        raise Invalid(
+            f"holds a short secret: every secret must be at least {MIN_SECRET_BYTES} bytes "
+            "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    return secrets
 
 
 @dataclass(frozen=True)
@@ -87,8 +196,134 @@ class StsEndpoint:
 
 
 @dataclass(frozen=True)
+class Variable:
+    """One environment variable: the field it fills, its default, its parser, its doc."""
+
+    name: str
+    field: str
+    #: Raw text used when unset (``{bucket}``/``{region}`` filled in); None = required.
+    default: str | None
+    parse: Parser
+    doc: str
+    #: The README's default column when it is not the default itself in backquotes.
+    shown: str = ""
+    #: Secrets are taken as written (no stripping), as they were always read.
+    strip: bool = True
+
+    def default_text(self) -> str:
+        """Return the README's default column."""
+        return self.shown or ("required" if self.default is None else f"`{self.default}`")
+
+
+_GOSS = "http://gosspublic.alicdn.com/,https://gosspublic.alicdn.com/"
+_TYPE_HINT = "lower-case type/subtype"
+_BUCKET = r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$"
+_ARN = r"^acs:ram::\d+:role/[A-Za-z0-9._@/-]+$"
+_TEMPLATE_PROBLEM = (
+    "must start with {dir}, contain {id} once, use only "
+    "{dir} {sub}/ {date} {id} {ext} (last) and letters, digits, /-_.!*'()"
+)
+V = Variable
+#: Every variable the function reads, in the README's order.
+VARIABLES: tuple[Variable, ...] = (
+    V("OSS_BUCKET", "bucket", None, matching(_BUCKET, "a bucket name such as my-uploads"),
+      "bucket that receives uploads; pinned in every policy"),
+    V("OSS_REGION", "region", None, region,
+      "region ID without `oss-`, e.g. `cn-hangzhou`; part of the signing scope"),
+    V("OSS_HOST", "host", "https://{bucket}.oss-{region}.aliyuncs.com",
+      checked(is_base_url, "must be an http(s) URL without query or fragment"),
+      "URL the browser posts to; virtual-host or path-style (`http://127.0.0.1:9100/{bucket}`)"),
+    V("OSS_UPLOAD_DIR", "upload_dir", "uploads/", upload_dir,
+      "key prefix of every upload and scope of the STS session policy (a trailing `/` is added)"),
+    V("OSS_STS_ROLE_ARN", "role_arn", None, matching(_ARN, "acs:ram::<account>:role/<name>"),
+      "the upload role, `acs:ram::<account>:role/<name>`"),
+    V("STS_ENDPOINT", "sts_endpoint", "sts.{region}.aliyuncs.com", sts_endpoint,
+      "STS host; `https://host`, or `http://127.0.0.1:PORT` for a local stub"),
+    V("STS_DURATION_SECONDS", "sts_duration_seconds", "3600", integer(900, 43200),
+      "lifetime asked for the assumed credentials (900…43200, at most the role's "
+      "MaxSessionDuration)"),
+    V("STS_TIMEOUT_SECONDS", "sts_timeout_seconds", "5", integer(1, 60),
+      "connect and read timeout of one AssumeRole call (1…60)"),
+    V("STS_REFRESH_MARGIN_SECONDS", "sts_refresh_margin_seconds", "300", integer(60, 43200),
+      "refresh cached credentials this long before they expire"),
+    V("STS_ROLE_SESSION_NAME", "sts_role_session_name", "oss-direct-upload",
+      checked(lambda name: bool(re.match(r"^[\w.@-]{2,64}$", name, re.ASCII)),
+              "must be 2..64 of [A-Za-z0-9_.@-]"),
+      "role session name, visible in ActionTrail"),
+    V("UPLOAD_EXPIRE_SECONDS", "upload_expire_seconds", "600", integer(10, 86400),
+      "lifetime of a signed policy (10…86400), capped by the credentials' expiry"),
+    V("UPLOAD_MAX_BYTES", "upload_max_bytes", "10485760", integer(1, MAX_OBJECT_BYTES),
+      "largest file accepted (1 B…5 GiB)"),
+    V("UPLOAD_ALLOWED_CONTENT_TYPES", "allowed_content_types", "",
+      listed(is_mime_type, _TYPE_HINT),
+      "comma list of exact MIME types, e.g. `image/png,image/jpeg`", "empty = any"),
+    V("UPLOAD_SUCCESS_ACTION_STATUS", "success_action_status", "200",
+      checked({"200", "201", "204"}.__contains__, "must be one of 200, 201, 204"),
+      "what OSS answers a successful POST with: `200`, `201` (XML body) or `204`"),
+    V("CORS_ALLOWED_ORIGINS", "cors_allowed_origins", "",
+      listed(is_origin, "* or scheme://host[:port] without a path"),
+      "comma list of page origins; `*` only when set literally", "empty = none"),
+    V("AUTH_MODE", "auth_mode", "none", one_of(*AUTH_MODES),
+      "`none` (anonymous, allowed origins only) or `jwt` (bearer tokens); see below"),
+    V("AUTH_JWT_SECRET", "auth_jwt_secret", "", text,
+      "HS256 secret, at least 32 bytes (jwt mode; never put it in a file)", "empty",
+      strip=False),
+    V("AUTH_JWKS_URL", "auth_jwks_url", "", text,
+      "JWKS URL for RS256/ES256 tokens (jwt mode; exclusive with the secret)", "empty"),
+    V("AUTH_ISSUER", "auth_issuer", "", text, "required `iss` claim", "empty = not checked"),
+    V("AUTH_AUDIENCE", "auth_audience", "", text, "required `aud` claim", "empty = not checked"),
+    V("AUTH_LEEWAY_SECONDS", "auth_leeway_seconds", "30", integer(0, 300),
+      "clock skew allowed on `exp`/`nbf`"),
+    V("OSS_KEY_TEMPLATE", "key_template", "{dir}{date}/{id}{ext}",
+      checked(is_key_template, _TEMPLATE_PROBLEM),
+      "object key layout; `{sub}` (jwt mode) gives each user a prefix"),
+    V("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", "60", integer(0, 100000),
+      "grants per caller per minute, per instance; `0` = off"),
+    V("UPLOAD_CALLBACK_URL", "callback_url", "",
+      checked(lambda url: not url or (is_base_url(url) and "?" not in url),
+              "must be an http(s) URL without query"),
+      "URL OSS calls after storing (normally `https://<function>/callback`)",
+      "empty = no callback"),
+    V("CALLBACK_PUBKEY_URL_PREFIXES", "callback_pubkey_url_prefixes", _GOSS,
+      listed(is_url_prefix, "http(s)://host/ prefixes"),
+      "where a callback's public key may be fetched from",
+      "the two `gosspublic.alicdn.com` prefixes"),
+    V("GRANT_SECRET", "grant_secrets", "", grant_secrets,
+      "comma list of random secrets (32+ bytes each, e.g. `python3 -c 'import secrets; "
+      "print(secrets.token_hex(32))'`) that sign grant tokens; the first signs, all verify, "
+      "so append the old one when rotating. Not an AccessKey; never logged",
+      "required with `UPLOAD_CALLBACK_URL`"),
+    V("UPLOAD_SAMPLE_ROUTE", "sample_route", "off", switch,
+      "`on` serves the sample-compatible route (see its residual risk above)"),
+    V("UPLOAD_ALLOWED_ACTIVE_TYPES", "allowed_active_types", "",
+      listed(is_mime_type, _TYPE_HINT),
+      "script-capable types stored as themselves (still as downloads), e.g. `image/svg+xml`; "
+      "others become `application/octet-stream`", "empty"),
+)
+del V
+#: Every variable the function reads; deploy checks compare it with s.yaml/template.yml.
+ENV_VARS: tuple[str, ...] = tuple(variable.name for variable in VARIABLES)
+_BY_NAME = {variable.name: variable for variable in VARIABLES}
+DEFAULT_KEY_TEMPLATE: str = _BY_NAME["OSS_KEY_TEMPLATE"].default or ""
+
+
+def default(name: str) -> Any:
+    """Return the parsed default of the variable ``name`` (a Settings field default)."""
+    raw = _BY_NAME[name].default
+    assert raw is not None, name
+    return _BY_NAME[name].parse(raw)
+
+
+def readme_table() -> str:
+    """Return the README's configuration table, written from :data:`VARIABLES`."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{v.name}` | {v.default_text()} | {v.doc} |" for v in VARIABLES]
+    return "\n".join(rows)
+
+
+@dataclass(frozen=True)
 class Settings:
-    """Validated configuration.
+    """Validated configuration; every default comes from :data:`VARIABLES`.
 
     Its secrets, the HS256 key of ``AUTH_JWT_SECRET`` and the ``GRANT_SECRET`` keys, are
     hidden from ``repr``; the execution identity is not here at all (the SDK reads it).
@@ -100,230 +335,78 @@ class Settings:
     upload_dir: str
     role_arn: str
     sts_endpoint: StsEndpoint
-    sts_duration_seconds: int = 3600
-    sts_timeout_seconds: int = 5
-    sts_refresh_margin_seconds: int = 300
-    sts_role_session_name: str = "oss-direct-upload"
-    upload_expire_seconds: int = 600
-    upload_max_bytes: int = 10 * 1024 * 1024
-    allowed_content_types: tuple[str, ...] = ()
-    allowed_active_types: tuple[str, ...] = ()
-    success_action_status: str = "200"
-    cors_allowed_origins: tuple[str, ...] = ()
-    auth_mode: str = "none"
-    auth_jwt_secret: str = field(default="", repr=False)
-    auth_jwks_url: str = ""
-    auth_issuer: str = ""
-    auth_audience: str = ""
-    auth_leeway_seconds: int = 30
-    key_template: str = DEFAULT_KEY_TEMPLATE
-    rate_limit_per_minute: int = 60
-    callback_url: str = ""
-    callback_pubkey_url_prefixes: tuple[str, ...] = DEFAULT_PUBKEY_URL_PREFIXES
-    grant_secrets: tuple[bytes, ...] = field(default=(), repr=False)
-    sample_route: bool = False
+    sts_duration_seconds: int = default("STS_DURATION_SECONDS")
+    sts_timeout_seconds: int = default("STS_TIMEOUT_SECONDS")
+    sts_refresh_margin_seconds: int = default("STS_REFRESH_MARGIN_SECONDS")
+    sts_role_session_name: str = default("STS_ROLE_SESSION_NAME")
+    upload_expire_seconds: int = default("UPLOAD_EXPIRE_SECONDS")
+    upload_max_bytes: int = default("UPLOAD_MAX_BYTES")
+    allowed_content_types: tuple[str, ...] = default("UPLOAD_ALLOWED_CONTENT_TYPES")
+    allowed_active_types: tuple[str, ...] = default("UPLOAD_ALLOWED_ACTIVE_TYPES")
+    success_action_status: str = default("UPLOAD_SUCCESS_ACTION_STATUS")
+    cors_allowed_origins: tuple[str, ...] = default("CORS_ALLOWED_ORIGINS")
+    auth_mode: str = default("AUTH_MODE")
+    auth_jwt_secret: str = field(default=default("AUTH_JWT_SECRET"), repr=False)
+    auth_jwks_url: str = default("AUTH_JWKS_URL")
+    auth_issuer: str = default("AUTH_ISSUER")
+    auth_audience: str = default("AUTH_AUDIENCE")
+    auth_leeway_seconds: int = default("AUTH_LEEWAY_SECONDS")
+    key_template: str = default("OSS_KEY_TEMPLATE")
+    rate_limit_per_minute: int = default("RATE_LIMIT_PER_MINUTE")
+    callback_url: str = default("UPLOAD_CALLBACK_URL")
+    callback_pubkey_url_prefixes: tuple[str, ...] = default("CALLBACK_PUBKEY_URL_PREFIXES")
+    grant_secrets: tuple[bytes, ...] = field(default=default("GRANT_SECRET"), repr=False)
+    sample_route: bool = default("UPLOAD_SAMPLE_ROUTE")
     on_fc: bool = False
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> Settings:
         """Build settings from ``env``; raise one error listing every problem."""
-        return _Reader(env).settings()
-
-
-class _Reader:
-    """Collect problems while reading, so the user fixes them all in one go."""
-
-    def __init__(self, env: Mapping[str, str]) -> None:
-        self.env = env
-        self.problems: list[str] = []
-
-    def raw(self, name: str) -> str:
-        return self.env.get(name, "").strip()
-
-    def required(self, name: str, pattern: re.Pattern[str], hint: str) -> str:
-        value = self.raw(name)
-        if not value:
-            self.problems.append(f"{name} is required ({hint})")
-        elif not pattern.match(value):
-            self.problems.append(f"{name} is invalid: expected {hint}")
-        return value
-
-    def integer(self, name: str, default: int, low: int, high: int) -> int:
-        value = self.raw(name)
-        if not value:
-            return default
-        try:
-            number = int(value)
-        except ValueError:
-            self.problems.append(f"{name} must be an integer")
-            return default
-        if not low <= number <= high:
-            self.problems.append(f"{name} must be between {low} and {high}")
-            return default
-        return number
-
-    def listed(self, name: str, check: Callable[[str], bool], hint: str) -> tuple[str, ...]:
-        items = tuple(item.strip() for item in self.raw(name).split(",") if item.strip())
-        bad = [item for item in items if not check(item)]
-        if bad:
-            self.problems.append(f"{name} has invalid entries {bad!r}: expected {hint}")
-        return items
-
-    def settings(self) -> Settings:
-        bucket = self.required(OSS_BUCKET, BUCKET_RE, "a bucket name such as my-uploads")
-        region = self._region()
-        host = self.raw(OSS_HOST) or f"https://{bucket}.oss-{region}.aliyuncs.com"
-        if not is_base_url(host):
-            self.problems.append(f"{OSS_HOST} must be an http(s) URL without query or fragment")
-        upload_dir = self.raw(OSS_UPLOAD_DIR) or "uploads/"
-        if not upload_dir.endswith("/"):
-            upload_dir += "/"
-        if not is_upload_dir(upload_dir):
-            self.problems.append(
-                f"{OSS_UPLOAD_DIR} must be a relative prefix like uploads/ (letters, digits, -_.)"
-            )
-        role_arn = self.required(OSS_STS_ROLE_ARN, ROLE_ARN_RE, "acs:ram::<account>:role/<name>")
-        endpoint = self._sts_endpoint(region)
-        duration = self.integer(STS_DURATION_SECONDS, 3600, 900, 43200)
-        margin = self.integer(STS_REFRESH_MARGIN_SECONDS, 300, 60, 43200)
-        if margin >= duration - 60:
-            self.problems.append(
-                f"{STS_REFRESH_MARGIN_SECONDS} must be at least 60 s below {STS_DURATION_SECONDS}"
-            )
-        session = self.raw(STS_ROLE_SESSION_NAME) or "oss-direct-upload"
-        if not SESSION_RE.match(session):
-            self.problems.append(f"{STS_ROLE_SESSION_NAME} must be 2..64 of [A-Za-z0-9_.@-]")
-        status = self.raw(UPLOAD_SUCCESS_ACTION_STATUS) or "200"
-        if status not in _SUCCESS_STATUSES:
-            self.problems.append(f"{UPLOAD_SUCCESS_ACTION_STATUS} must be one of 200, 201, 204")
-        settings = Settings(
-            bucket=bucket,
-            region=region,
-            host=host.rstrip("/"),
-            upload_dir=upload_dir,
-            role_arn=role_arn,
-            sts_endpoint=endpoint,
-            sts_duration_seconds=duration,
-            sts_timeout_seconds=self.integer(STS_TIMEOUT_SECONDS, 5, 1, 60),
-            sts_refresh_margin_seconds=margin,
-            sts_role_session_name=session,
-            upload_expire_seconds=self.integer(UPLOAD_EXPIRE_SECONDS, 600, 10, 86400),
-            upload_max_bytes=self.integer(UPLOAD_MAX_BYTES, 10 * 1024 * 1024, 1, MAX_OBJECT_BYTES),
-            allowed_content_types=self.listed(
-                UPLOAD_ALLOWED_CONTENT_TYPES,
-                is_mime_type,
-                "lower-case type/subtype",
-            ),
-            allowed_active_types=self.listed(
-                UPLOAD_ALLOWED_ACTIVE_TYPES, is_mime_type, "lower-case type/subtype"
-            ),
-            success_action_status=status,
-            cors_allowed_origins=self.listed(
-                CORS_ALLOWED_ORIGINS, is_origin, "* or scheme://host[:port] without a path"
-            ),
-            **self._auth(),
-            key_template=self._key_template(),
-            rate_limit_per_minute=self.integer(RATE_LIMIT_PER_MINUTE, 60, 0, 100000),
-            **self._callback(),
-            sample_route=self._switch(UPLOAD_SAMPLE_ROUTE, default=False),
-            on_fc=bool(self.raw(FC_FUNCTION_NAME)),
+        values: dict[str, Any] = {}
+        problems: list[str] = []
+        for variable in VARIABLES:
+            raw = env.get(variable.name, "")
+            raw = raw.strip() if variable.strip else raw
+            if not raw and variable.default is not None:
+                raw = variable.default.replace("{bucket}", values.get("bucket", ""))
+                raw = raw.replace("{region}", values.get("region", ""))
+            try:
+                values[variable.field] = variable.parse(raw)
+            except Invalid as exc:
+                problems.append(f"{variable.name} {exc}")
+        problems += _cross_checks(values)
+        if problems:
+            raise ConfigurationError(problems)
+        values["host"] = values["host"].rstrip("/")
+        values["callback_pubkey_url_prefixes"] = (
+            values["callback_pubkey_url_prefixes"] or default("CALLBACK_PUBKEY_URL_PREFIXES")
         )
-        if "{sub}" in settings.key_template and settings.auth_mode != "jwt":
-            self.problems.append(f"{OSS_KEY_TEMPLATE} may use {{sub}} only with {AUTH_MODE}=jwt")
-        if self.problems:
-            raise ConfigurationError(self.problems)
-        return settings
+        return cls(**values, on_fc=bool(env.get(FC_FUNCTION_NAME, "").strip()))
 
-    def _auth(self) -> dict[str, Any]:
-        mode = self.raw(AUTH_MODE).lower() or "none"
-        if mode not in AUTH_MODES:
-            self.problems.append(f"{AUTH_MODE} must be one of none, jwt")
-        secret = self.env.get(AUTH_JWT_SECRET, "")
-        jwks_url = self.raw(AUTH_JWKS_URL)
-        if mode == "jwt":
-            if bool(secret) == bool(jwks_url):
-                self.problems.append(
-                    f"{AUTH_MODE}=jwt needs exactly one of {AUTH_JWT_SECRET} and {AUTH_JWKS_URL}"
-                )
-            if secret and len(secret.encode("utf-8")) < MIN_HS256_SECRET_BYTES:
-                self.problems.append(
-                    f"{AUTH_JWT_SECRET} must be at least {MIN_HS256_SECRET_BYTES} bytes"
-                )
-            if jwks_url and not is_base_url(jwks_url):
-                self.problems.append(f"{AUTH_JWKS_URL} must be an http(s) URL")
-        return {
-            "auth_mode": mode,
-            "auth_jwt_secret": secret,
-            "auth_jwks_url": jwks_url,
-            "auth_issuer": self.raw(AUTH_ISSUER),
-            "auth_audience": self.raw(AUTH_AUDIENCE),
-            "auth_leeway_seconds": self.integer(AUTH_LEEWAY_SECONDS, 30, 0, 300),
-        }
 
-    def _key_template(self) -> str:
-        template = self.raw(OSS_KEY_TEMPLATE) or DEFAULT_KEY_TEMPLATE
-        if not is_key_template(template):
-            self.problems.append(
-                f"{OSS_KEY_TEMPLATE} must start with {{dir}}, contain {{id}} once, use only "
-                "{dir} {sub}/ {date} {id} {ext} (last) and letters, digits, /-_.!*'()"
-            )
-        return template
-
-    def _callback(self) -> dict[str, Any]:
-        url = self.raw(UPLOAD_CALLBACK_URL)
-        if url and not (is_base_url(url) and "?" not in url):
-            self.problems.append(f"{UPLOAD_CALLBACK_URL} must be an http(s) URL without query")
-        prefixes = self.listed(
-            CALLBACK_PUBKEY_URL_PREFIXES, is_url_prefix, "http(s)://host/ prefixes"
+def _cross_checks(values: Mapping[str, Any]) -> list[str]:
+    """Return the problems that involve more than one variable (only of parsed values)."""
+    problems: list[str] = []
+    margin, duration = values.get("sts_refresh_margin_seconds"), values.get("sts_duration_seconds")
+    if margin is not None and duration is not None and margin >= duration - 60:
+        problems.append(
+            "STS_REFRESH_MARGIN_SECONDS must be at least 60 s below STS_DURATION_SECONDS"
         )
-        return {
-            "callback_url": url,
-            "callback_pubkey_url_prefixes": prefixes or DEFAULT_PUBKEY_URL_PREFIXES,
-            "grant_secrets": self._grant_secrets(required=bool(url)),
-        }
-
-    def _region(self) -> str:
-        value = self.raw(OSS_REGION)
-        # The endpoint name (oss-cn-hangzhou[.aliyuncs.com]) is the usual slip: name the fix.
-        if value.startswith("oss-"):
-            region = value.removeprefix("oss-").split(".", 1)[0]
-            self.problems.append(
-                f"{OSS_REGION} is the region ID without oss-: use {region!r}, not {value!r}"
+    secret, jwks_url = values.get("auth_jwt_secret", ""), values.get("auth_jwks_url", "")
+    if values.get("auth_mode") == "jwt":
+        if bool(secret) == bool(jwks_url):
+            problems.append(
+                "AUTH_MODE=jwt needs exactly one of AUTH_JWT_SECRET and AUTH_JWKS_URL"
             )
-            return region
-        return self.required(OSS_REGION, REGION_RE, "a region ID such as cn-hangzhou")
-
-    def _switch(self, name: str, *, default: bool) -> bool:
-        value = self.raw(name).lower()
-        if not value:
-            return default
-        if value not in _SWITCH:
-            self.problems.append(f"{name} must be on or off")
-            return default
-        return _SWITCH[value]
-
-    def _grant_secrets(self, required: bool) -> tuple[bytes, ...]:
-        items = [item.strip() for item in self.env.get(GRANT_SECRET, "").split(",")]
-        secrets = tuple(item.encode("utf-8") for item in items if item)
-        if any(len(secret) < MIN_SECRET_BYTES for secret in secrets):
-            self.problems.append(
-                f"{GRANT_SECRET}: every secret must be at least {MIN_SECRET_BYTES} bytes "
-                "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
-            )
-        elif required and not secrets:
-            self.problems.append(
-                f"{GRANT_SECRET} is required with {UPLOAD_CALLBACK_URL}: it binds each "
-                "callback to its grant (32+ random bytes; not an AccessKey)"
-            )
-        return secrets
-
-    def _sts_endpoint(self, region: str) -> StsEndpoint:
-        value = self.raw(STS_ENDPOINT)
-        if not value:
-            return StsEndpoint(host=f"sts.{region}.aliyuncs.com", protocol="https")
-        if "://" not in value:
-            value = "https://" + value
-        parts = urlsplit(value)
-        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-            self.problems.append(f"{STS_ENDPOINT} must be a host or an http(s)://host[:port] URL")
-        return StsEndpoint(host=parts.netloc, protocol=parts.scheme)
+        if secret and len(secret.encode("utf-8")) < MIN_HS256_SECRET_BYTES:
+            problems.append(f"AUTH_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")
+        if jwks_url and not is_base_url(jwks_url):
+            problems.append("AUTH_JWKS_URL must be an http(s) URL")
+    if "{sub}" in values.get("key_template", "") and values.get("auth_mode") != "jwt":
+        problems.append("OSS_KEY_TEMPLATE may use {sub} only with AUTH_MODE=jwt")
+    if values.get("callback_url") and values.get("grant_secrets") == ():
+        problems.append(
+            "GRANT_SECRET is required with UPLOAD_CALLBACK_URL: it binds each "
+            "callback to its grant (32+ random bytes; not an AccessKey)"
+        )
+    return problems

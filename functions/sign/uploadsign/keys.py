@@ -128,3 +128,30 @@ def key_prefix(template: str, *, upload_dir: str, subject: str | None) -> str:
     head = template[:cut]
     head = head[: head.rfind("/") + 1] if "/" in head.replace("{dir}", "") else "{dir}"
     return head.format_map({"dir": upload_dir, "sub": safe_subject(subject or "anonymous")})
+
+
+_TEMPLATE_LITERAL_RE = re.compile(r"^[A-Za-z0-9!_.*'()/-]*$")
+_PLACEHOLDER_RE = re.compile(r"\{([a-z]+)\}")
+KEY_PLACEHOLDERS = ("dir", "sub", "date", "id", "ext")
+
+
+def is_key_template(template: str) -> bool:
+    """Say whether ``template`` is a safe ``OSS_KEY_TEMPLATE``.
+
+    It must start with ``{dir}``, hold ``{id}`` once, use each placeholder at most once,
+    keep ``{sub}`` as a whole segment and ``{ext}`` last, and its literal parts must be
+    unable to form ``.``/``..`` segments or ``//``.
+    """
+    names = _PLACEHOLDER_RE.findall(template)
+    # {dir} always ends with "/": keep that, so "{dir}../" shows up as a ".." segment.
+    literal = _PLACEHOLDER_RE.sub("x", template.replace("{dir}", "d/", 1))
+    return (
+        template.startswith("{dir}")
+        and names.count("id") == 1
+        and all(name in KEY_PLACEHOLDERS and names.count(name) == 1 for name in names)
+        and _TEMPLATE_LITERAL_RE.match(literal) is not None
+        and "//" not in literal
+        and not {".", ".."} & set(literal.split("/"))
+        and ("{sub}" not in template or "{sub}/" in template)
+        and ("{ext}" not in template or template.endswith("{ext}"))
+    )

@@ -15,23 +15,26 @@ under a ``.png`` key. The rules:
   never executes (:data:`INLINE_SAFE_TYPES`), ``attachment`` for everything else; both
   carry the original name as RFC 6266 / RFC 8187 ``filename*=UTF-8''…``.
 
-Pure: strings in, strings out; depends on ``errors`` and ``validators`` only.
+Pure: strings in, strings out; depends on ``errors`` only.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from functools import lru_cache
 from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from uploadsign.errors import InvalidField
-from uploadsign.validators import is_mime_type
 
 if TYPE_CHECKING:
     import mimetypes
 
 OCTET_STREAM = "application/octet-stream"
+#: RFC 6838 §4.2 restricted names, lower case: each part at most 127 characters.
+_MIME_TOKEN = r"[a-z0-9][a-z0-9!#$&^_.+-]{0,126}"
+_MIME_RE = re.compile(rf"^{_MIME_TOKEN}/{_MIME_TOKEN}$")
 #: Raster images browsers display without running anything; everything else downloads.
 INLINE_SAFE_TYPES: frozenset[str] = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "image/avif", "image/bmp"}
@@ -95,6 +98,11 @@ def essence(declared: str) -> str:
 def is_active(media_type: str) -> bool:
     """Say whether a browser could run script in, or style a page with, ``media_type``."""
     return media_type in ACTIVE_TYPES or media_type.endswith(("+xml", "/xml"))
+
+
+def is_mime_type(value: str) -> bool:
+    """Say whether ``value`` is a lower-case ``type/subtype`` (each part 1..127 chars)."""
+    return bool(_MIME_RE.match(value))
 
 
 def stored_type(media_type: str, allowed_active: Collection[str]) -> str:
