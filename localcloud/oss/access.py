@@ -13,7 +13,9 @@ from datetime import datetime
 from urllib.parse import parse_qsl
 
 from localcloud.identity import Principal, oss_object_resource
+from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import access_denied_by_bucket_acl, access_denied_by_ram
+from localcloud.oss.errors import OssError
 from localcloud.oss.wire import Request
 
 Lookup = Callable[[str], Principal | None]
@@ -44,11 +46,27 @@ def authenticate(
     )
 
 
-def effective_acl(object_acl: str | None, bucket_acl: str) -> str:
-    """Return the ACL that applies: the object's unless it defers to the bucket."""
+def effective_acl(object_acl: str | None, bucket: BucketConfig) -> str:
+    """Return the ACL that applies: the object's unless it defers to the bucket.
+
+    While the bucket blocks public access no public ACL applies, the object's included.
+    """
+    if bucket.block_public_access:
+        return "private"
     if object_acl in (None, "", "default"):
-        return bucket_acl
+        return bucket.acl
     return object_acl
+
+
+def refuse_public_acl(bucket: BucketConfig, acl: str | None) -> None:
+    """Refuse to set a public ACL (bucket or object) while the bucket blocks public access.
+
+    OSS documents that no public ACL can then be configured; the Code and wording of
+    its refusal are UNCONFIRMED (403 AccessDenied, the refusal of every other denial).
+    """
+    if bucket.block_public_access and acl in PUBLIC_READ_ACLS:
+        raise OssError(403, "AccessDenied", "Public access is blocked for this bucket: a "
+                       "public ACL cannot be set while Block Public Access is on.")
 
 
 def authorize(
@@ -71,3 +89,30 @@ def authorize(
     if public_read or public_write:
         return
     raise access_denied_by_ram()
+
+
+def bucket_resource(bucket: str) -> str:
+    """Return the RAM resource name of a bucket itself (``acs:oss:*:*:<bucket>``)."""
+    return f"acs:oss:*:*:{bucket}"
+
+
+#: The RAM resource of service-level operations (ListBuckets, DescribeRegions).
+SERVICE_RESOURCE = "acs:oss:*:*:*"
+
+
+def anonymous_forbidden() -> OssError:
+    """Return the 403 for an anonymous call of an operation only a signed caller may make."""
+    return OssError(403, "AccessDenied", "Anonymous access is forbidden for this operation.")
+
+
+def authorize_signed(principal: Principal | None, action: str, resource: str) -> Principal:
+    """Raise AccessDenied unless a signed caller's RAM policies allow ``action``.
+
+    For the operations no ACL grants (the bucket itself, its ACL, the service): OSS gives
+    them to the owner and the users it authorizes, never to an anonymous caller.
+    """
+    if principal is None:
+        raise anonymous_forbidden()
+    if not principal.is_allowed(action, resource):
+        raise access_denied_by_ram()
+    return principal

@@ -21,16 +21,23 @@ from dataclasses import dataclass, field
 from localcloud.identity import Principal
 from localcloud.oss import access, cors, website
 from localcloud.oss.access import Lookup
+from localcloud.oss.appendobject import AppendObject
+from localcloud.oss.bucketapi import BucketApi
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
 from localcloud.oss.catalog import method_not_allowed, not_implemented
+from localcloud.oss.completeupload import CompleteUpload
 from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES, CopyObject
 from localcloud.oss.deletemulti import DeleteMultipleObjects
 from localcloud.oss.errors import OssError, render_error
+from localcloud.oss.multipartupload import MultipartUpload
 from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objectapi import ObjectApi
+from localcloud.oss.objecttagging import ObjectTagging
 from localcloud.oss.operations import OSS_METHODS, Classified, classify, scope_of
+from localcloud.oss.partstore import UploadStore
 from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.postupload import CallbackSigner, handle_post_object
+from localcloud.oss.serviceapi import ServiceApi
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_EC, Request, Response
 
@@ -38,6 +45,14 @@ PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file na
 
 #: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
 Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
+#: Serves one service-level operation (no bucket addressed): (request, caller).
+ServiceHandler = Callable[[Request, Principal | None], Response]
+
+#: Operations that may address a bucket that does not exist yet, so the caller is
+#: authenticated before the bucket is looked up: PutBucket, and PutBucketAcl (in OSS's
+#: first API one request with PutBucket; the official SDK's integration tests expect an
+#: unknown AccessKey to get 403 InvalidAccessKeyId from both on a new name).
+CREATING_OPERATIONS = frozenset({"PutBucket", "PutBucketAcl"})
 
 __all__ = ["PUB_KEY_PATH", "EmulatorApp", "Handler", "RoutingSettings"]
 
@@ -64,6 +79,8 @@ class EmulatorApp:
     ``website_host``: requests whose Host (without port) equals it are website reads of
     ``website_bucket``, so the page has an origin of its own, distinct from the bucket's
     POST endpoint (``http://127.0.0.1:<port>/<bucket>``) and from the function's.
+    ``endpoint_url``: the URL buckets report as their endpoint (GetBucketInfo,
+    ListBuckets); None: ``http://`` plus the request's Host.
     """
 
     store: ObjectStore
@@ -75,13 +92,27 @@ class EmulatorApp:
     website_host: str | None = "localhost"
     website_bucket: str | None = None
     routing: RoutingSettings = field(default_factory=RoutingSettings)
+    endpoint_url: str | None = None
     objects: ObjectApi = field(init=False)
+    uploads: UploadStore = field(init=False)
+    bucket_api: BucketApi = field(init=False)
     handlers: Mapping[str, Handler] = field(init=False)
+    service_handlers: Mapping[str, ServiceHandler] = field(init=False)
 
     def __post_init__(self) -> None:
         self.objects = ObjectApi(self.store, self.buckets)
+        self.uploads = UploadStore(self.store.root)
+        self.bucket_api = BucketApi(self.store, self.buckets, self.uploads, self.endpoint_of)
+        service = ServiceApi(self.buckets, self.endpoint_of)
+        self.service_handlers = {
+            "ListBuckets": service.list_buckets,
+            "DescribeRegions": service.describe_regions,
+        }
         acls = ObjectAcl(self.store)
+        tagging = ObjectTagging(self.store)
+        multipart = MultipartUpload(self.store, self.buckets, self.uploads)
         objects = self.objects
+        bucket_api = self.bucket_api
         # The operations served; every other row of operations.OPERATIONS is a 501.
         self.handlers = {
             "PutObject": objects.put_object,
@@ -92,13 +123,42 @@ class EmulatorApp:
             "DeleteObject": objects.delete_object,
             "GetObjectAcl": acls.get,
             "PutObjectAcl": acls.put,
+            "GetObjectTagging": tagging.get,
+            "PutObjectTagging": tagging.put,
+            "DeleteObjectTagging": tagging.delete,
             "ListObjects": lambda request, bucket, _key, caller: objects.list_objects(
                 request, bucket, caller),
             "ListObjectsV2": lambda request, bucket, _key, caller: objects.list_objects_v2(
                 request, bucket, caller),
+            "ListObjectVersions": lambda request, bucket, _key, caller: (
+                objects.list_object_versions(request, bucket, caller)),
             "DeleteMultipleObjects": DeleteMultipleObjects(self.store),
             "PostObject": self._post_object,
+            "AppendObject": AppendObject(self.store),
+            "InitiateMultipartUpload": multipart.initiate,
+            "UploadPart": multipart.upload_part,
+            "UploadPartCopy": multipart.upload_part_copy,
+            "CompleteMultipartUpload": CompleteUpload(multipart, self.endpoint_of),
+            "AbortMultipartUpload": multipart.abort,
+            "ListParts": multipart.list_parts,
+            "ListMultipartUploads": multipart.list_uploads,
+            "DeleteBucket": bucket_api.delete_bucket,
+            "GetBucketAcl": bucket_api.get_bucket_acl,
+            "PutBucketAcl": bucket_api.put_bucket_acl,
+            "GetBucketInfo": bucket_api.get_bucket_info,
+            "GetBucketLocation": bucket_api.get_bucket_location,
+            "GetBucketStat": bucket_api.get_bucket_stat,
+            "GetBucketVersioning": bucket_api.get_bucket_versioning,
+            "GetBucketPublicAccessBlock": bucket_api.get_public_access_block,
+            "PutBucketPublicAccessBlock": bucket_api.put_public_access_block,
+            "DeleteBucketPublicAccessBlock": bucket_api.delete_public_access_block,
         }
+
+    def endpoint_of(self, request: Request) -> str:
+        """Return the endpoint URL buckets report (see ``endpoint_url``)."""
+        if self.endpoint_url:
+            return self.endpoint_url
+        return f"http://{request.header('host') or '127.0.0.1'}"
 
     def __call__(self, request: Request) -> Response:
         """Answer one request; OSS refusals become OSS XML errors."""
@@ -159,25 +219,38 @@ class EmulatorApp:
         if bucket is not None and is_website and method in ("GET", "HEAD"):
             # The website origin serves anonymous reads only; nothing there is an API call.
             return website.serve(self.store, bucket, key, request)
-        # OSS authenticates before anything else: a bad signature or an unknown AccessKey
-        # is a 403 whatever the operation, and whether the bucket exists or not.
+        scope = scope_of(bucket_name, key)
+        query = request.query
+        found = classify(method, scope, query.keys(), request.headers)
+        name = found.operation.name if found.operation is not None else None
+        # OSS finds the addressed bucket first: a request to one that does not exist is 404
+        # NoSuchBucket whatever its signature (the official SDK's integration tests expect
+        # it of an unknown AccessKey), except for the operations that may name a new one.
+        if bucket_name is not None and bucket is None and name not in CREATING_OPERATIONS:
+            raise no_such_bucket()
+        # Then the caller: a bad signature or an unknown AccessKey is a 403 whatever the
+        # operation, before it is routed.
         principal = access.authenticate(request, bucket=bucket_name or "", key=key,
                                         lookup=self.lookup, now=request.now)
         if bucket_name is None:
-            return self._service_operation(principal)
+            return self._service_operation(request, found, principal)
+        if self._served(found) == "PutBucket":
+            return self.bucket_api.put_bucket(request, bucket_name, principal)
         if bucket is None:
-            raise no_such_bucket()
+            # A creating operation on a new name that is not served as such: PutBucketAcl
+            # (it never creates), or PutBucket with a header or parameter not modelled.
+            assert found.operation is not None
+            access.authorize_signed(principal, found.operation.action,
+                                    access.bucket_resource(bucket_name))
+            raise no_such_bucket() if name == "PutBucketAcl" else not_implemented()
         if (principal is None and not key and bucket.index_document
-                and method in ("GET", "HEAD") and not request.query):
+                and method in ("GET", "HEAD") and not query):
             # An anonymous read of a website bucket's root is the index document; a signed
             # one is ListObjects, an API call that never answers with website content.
             return website.serve(self.store, bucket, "", request)
-        scope = scope_of(bucket_name, key)
-        query = request.query
         if scope == "object" and method == "POST" and not query:
             # OSS has no plain POST on an object (PostObject goes to the bucket).
             raise method_not_allowed()
-        found = classify(method, scope, query.keys(), request.headers)
         handler = self._handler_for(found)
         if handler is None:
             # Refuse as OSS would refuse this caller; else 501, and nothing changes. An
@@ -185,27 +258,38 @@ class EmulatorApp:
             if found.operation is not None or principal is None:
                 action = found.operation.action if found.operation is not None else ""
                 access.authorize(principal, action, bucket=bucket.name, key=key,
-                                 acl=bucket.acl)
+                                 acl=bucket.acl_in_force)
             raise not_implemented()
         return handler(request, bucket, key, principal)
 
-    def _handler_for(self, found: Classified) -> Handler | None:
-        """Return the handler serving the request as classified, or None (a 501): no OSS
-        operation has its shape, it is not served here, or it carries a header or
-        parameter the emulator does not model."""
+    def _served(self, found: Classified) -> str | None:
+        """Return the name of the operation to serve, or None (a 501): no OSS operation
+        has the request's shape, or it carries a header or parameter the emulator does
+        not model."""
         if found.operation is None or found.unmodelled_headers:
             return None
         if found.unknown_params and self.routing.reject_unknown_query:
             return None
-        return self.handlers.get(found.operation.name)
+        return found.operation.name
 
-    @staticmethod
-    def _service_operation(principal: Principal | None) -> Response:
-        """No bucket addressed: ListBuckets and friends, none of which is offered."""
+    def _handler_for(self, found: Classified) -> Handler | None:
+        """Return the handler serving the request as classified, or None (a 501)."""
+        name = self._served(found)
+        return self.handlers.get(name) if name else None
+
+    def _service_operation(self, request: Request, found: Classified,
+                           principal: Principal | None) -> Response:
+        """No bucket addressed: ListBuckets and DescribeRegions; anything else is a 501."""
         if principal is None:
-            raise OssError(403, "AccessDenied", "Anonymous access is forbidden for this "
-                           "operation.")
-        raise not_implemented()
+            raise access.anonymous_forbidden()
+        name = self._served(found)
+        handler = self.service_handlers.get(name) if name else None
+        if handler is None:
+            if found.operation is not None:
+                access.authorize_signed(principal, found.operation.action,
+                                        access.SERVICE_RESOURCE)
+            raise not_implemented()
+        return handler(request, principal)
 
     def _copy_object(self, request: Request, bucket: BucketConfig, key: str,
                      principal: Principal | None) -> Response:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import re
 from dataclasses import dataclass
 from urllib.parse import quote
-from xml.etree import ElementTree
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
-from localcloud.oss import access
+from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import (
     invalid_argument,
@@ -36,57 +34,54 @@ from localcloud.oss.wire import Request, Response
 #: is MalformedXML" (DeleteMultipleObjects reference, usage details).
 MAX_BODY_BYTES = 2 * 1024 * 1024
 MAX_OBJECTS = 1000
-# A DTD could declare entities that expand without bound; OSS's schema has none.
-_DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
+
+
+#: The only version an object has in a bucket whose versioning was never enabled (the
+#: only kind the emulator models): what ListObjectVersions reports and cleaning tools
+#: then name here.
+NULL_VERSION = "null"
 
 
 @dataclass(frozen=True)
 class DeleteRequest:
-    """What a ``<Delete>`` body asks for."""
+    """What a ``<Delete>`` body asks for; ``versions`` holds each key's VersionId or None."""
 
     keys: tuple[str, ...]
     quiet: bool
-
-
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+    versions: tuple[str | None, ...] = ()
 
 
 def parse_delete(body: bytes) -> DeleteRequest:
     """Read ``<Delete><Quiet/>?<Object><Key/></Object>+</Delete>``.
 
     An empty list and an unknown ``Quiet`` value are read as malformed (UNCONFIRMED; the
-    stricter reading). A ``VersionId`` names a version, which is not modelled: 501.
+    stricter reading). A ``VersionId`` other than ``null`` names a version, which is not
+    modelled: 501.
     """
-    if _DTD.search(body):
-        raise malformed_xml()
-    try:
-        root = ElementTree.fromstring(body)
-    except ElementTree.ParseError:
-        raise malformed_xml() from None
-    if _local(root.tag) != "Delete":
-        raise malformed_xml()
+    root = xmlbody.parse(body, "Delete")
     quiet = False
     keys: list[str] = []
+    versions: list[str | None] = []
     for child in root:
-        name = _local(child.tag)
+        name = xmlbody.local_name(child.tag)
         if name == "Quiet":
             text = (child.text or "").strip().lower()
             if text not in ("true", "false"):
                 raise malformed_xml()
             quiet = text == "true"
         elif name == "Object":
-            parts = {_local(part.tag): part.text or "" for part in child}
-            if "VersionId" in parts:
+            parts = {xmlbody.local_name(part.tag): part.text or "" for part in child}
+            if parts.get("VersionId", NULL_VERSION) != NULL_VERSION:
                 raise not_implemented()
             if not parts.get("Key"):
                 raise user_key_must_be_specified()
             keys.append(parts["Key"])
+            versions.append(parts.get("VersionId"))
         else:
             raise malformed_xml()
     if not keys or len(keys) > MAX_OBJECTS:
         raise malformed_xml()
-    return DeleteRequest(tuple(keys), quiet)
+    return DeleteRequest(tuple(keys), quiet, tuple(versions))
 
 
 def _read_body(request: Request) -> bytes:
@@ -103,14 +98,17 @@ def _read_body(request: Request) -> bytes:
     return body
 
 
-def render_delete_result(keys: tuple[str, ...], *, url_encoded: bool) -> bytes:
-    """Render the verbose ``DeleteResult`` body."""
+def render_delete_result(keys: tuple[str, ...], *, url_encoded: bool,
+                         versions: tuple[str | None, ...] = ()) -> bytes:
+    """Render the verbose ``DeleteResult`` body (a key's VersionId echoed when named)."""
     parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult>']
     if url_encoded:
         parts.append("<EncodingType>url</EncodingType>")
-    for key in keys:
+    for index, key in enumerate(keys):
         shown = quote(key, safe="") if url_encoded else key
-        parts.append(f"<Deleted><Key>{escape(shown)}</Key></Deleted>")
+        version = versions[index] if index < len(versions) else None
+        echoed = f"<VersionId>{escape(version)}</VersionId>" if version else ""
+        parts.append(f"<Deleted><Key>{escape(shown)}</Key>{echoed}</Deleted>")
     parts.append("</DeleteResult>")
     return "".join(parts).encode("utf-8")
 
@@ -128,7 +126,7 @@ class DeleteMultipleObjects:
         if principal is None:
             # An anonymous caller is refused by the bucket ACL before the body is read.
             access.authorize(None, "oss:DeleteObject", bucket=bucket.name, key="",
-                             acl=bucket.acl)
+                             acl=bucket.acl_in_force)
         encoding = request.query.get("encoding-type", "")
         if encoding not in ("", "url"):
             raise invalid_argument("Argument encoding-type is invalid.",
@@ -147,11 +145,12 @@ class DeleteMultipleObjects:
             # UNCONFIRMED how OSS answers a batch that is only partly permitted; refusing
             # the whole request (nothing deleted) is the stricter reading.
             access.authorize(principal, "oss:DeleteObject", bucket=bucket.name, key=name,
-                             acl=bucket.acl)
+                             acl=bucket.acl_in_force)
         for name in wanted.keys:
             self.store.delete(bucket.name, name)
         if wanted.quiet:
             # Quiet mode lists only failures; with none there is no body (reference).
             return Response(200)
         return Response(200, {"Content-Type": "application/xml"},
-                        render_delete_result(wanted.keys, url_encoded=encoding == "url"))
+                        render_delete_result(wanted.keys, url_encoded=encoding == "url",
+                                             versions=wanted.versions))

@@ -99,6 +99,7 @@ class Emulator:
         )
         server = HttpServer(app, clock=clock, limits=server_limits)
         bound = server.start(host, port)
+        app.endpoint_url = f"http://{host}:{bound}"
         app.signer = CallbackSigner(
             private_key=private_key,
             pub_key_url=f"http://127.0.0.1:{bound}{PUB_KEY_PATH}",

@@ -1,4 +1,4 @@
-"""Verify OSS V4 request signatures carried in the ``Authorization`` header or a presigned URL.
+"""Verify OSS request signatures: V4 or V1, in the ``Authorization`` header or a presigned URL.
 
 Owns the emulator's answer to "who sent this object-API request, and did they sign it the way
 OSS checks it": the credential scope (the bucket's region, product ``oss``), the
@@ -27,8 +27,17 @@ from localcloud.oss.catalog import (
     invalid_argument,
 )
 from localcloud.oss.errors import OssError
+from localcloud.oss.v1header import Q_ACCESS_KEY_ID as V1_Q_ACCESS_KEY_ID
+from localcloud.oss.v1header import Q_SIGNATURE as V1_Q_SIGNATURE
 from localcloud.oss.v1header import SCHEME as V1_SCHEME
-from localcloud.oss.v1header import V1Claim, parse_v1, sign_v1, string_to_sign_v1
+from localcloud.oss.v1header import (
+    V1Claim,
+    V1QueryClaim,
+    parse_v1,
+    parse_v1_query,
+    sign_v1,
+    string_to_sign_v1,
+)
 from localcloud.oss.v4canonical import (
     ALGORITHM,
     H_AUTHORIZATION,
@@ -156,7 +165,8 @@ def _unknown_key(access_key_id: str) -> OssError:
 
 
 def _principal_for(
-    claim: V4Claim | V1Claim, lookup: Callable[[str], Principal | None], now: datetime
+    claim: V4Claim | V1Claim | V1QueryClaim, lookup: Callable[[str], Principal | None],
+    now: datetime,
 ) -> Principal:
     """Find the key's holder and check the security token the way OSS does for STS keys."""
     principal = lookup(claim.access_key_id)
@@ -207,6 +217,42 @@ def _verify_v1(
     return principal
 
 
+def _verify_v1_query(
+    method: str,
+    query: Sequence[tuple[str, str]],
+    headers: Mapping[str, str],
+    *,
+    bucket: str | None,
+    key: str | None,
+    lookup: Callable[[str], Principal | None],
+    now: datetime,
+) -> Principal:
+    """Check a V1 presigned URL: not expired, a known key (and token), the signature.
+
+    ``Expires`` is an absolute time with no upper bound in V1; an STS key's URL dies with
+    its credentials (the key is then unknown).
+    """
+    claim = parse_v1_query(dict(query))
+    if now > claim.expires_at:
+        raise access_denied(
+            "Request has expired.",
+            Expires=claim.expires_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            ServerTime=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        )
+    principal = _principal_for(claim, lookup, now)
+    text = string_to_sign_v1(method, headers, bucket, key, query, expires=claim.expires)
+    expected = sign_v1(principal.access_key_secret, text)
+    if not hmac.compare_digest(expected.encode("ascii"), claim.signature.encode("utf-8")):
+        raise OssError(
+            403,
+            "SignatureDoesNotMatch",
+            MSG_SIGNATURE_MISMATCH,
+            extra={"OSSAccessKeyId": claim.access_key_id, "SignatureProvided": claim.signature,
+                   "StringToSign": text},
+        )
+    return principal
+
+
 def verify_header_auth(
     method: str,
     raw_path: str,
@@ -241,6 +287,9 @@ def verify_header_auth(
     elif Q_SIGNATURE_VERSION in params or Q_SIGNATURE in params:
         claim = claim_from_query(params)
         expires = params.get(Q_EXPIRES)
+    elif V1_Q_ACCESS_KEY_ID in params or V1_Q_SIGNATURE in params:
+        return _verify_v1_query(method, query, headers, bucket=bucket, key=key,
+                                lookup=lookup, now=now)
     else:
         return None
 

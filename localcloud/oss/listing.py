@@ -1,8 +1,10 @@
-"""ListObjects (V1) and ListObjectsV2: paging a sorted key list, ``ListBucketResult`` XML.
+"""ListObjects (V1), ListObjectsV2 and ListObjectVersions: paging a sorted key list.
 
 Owns the listing semantics (prefix, delimiter → common prefixes, marker, start-after,
 continuation token, max-keys, ``encoding-type=url``) over metadata already sorted by key,
-and both XML shapes. Pure: no storage access, no HTTP.
+and the three XML shapes (``ListBucketResult`` twice, ``ListVersionsResult``). Versioning
+is never enabled on an emulated bucket, so each object has exactly one version, ``null``,
+and that is all ListObjectVersions lists. Pure: no storage access, no HTTP.
 """
 
 from __future__ import annotations
@@ -78,6 +80,21 @@ class ListParams:
             max_keys=_max_keys(query),
             url_encoded=_url_encoded(query),
             marker=_name(query, "marker"),
+        )
+
+    @classmethod
+    def from_query_versions(cls, query: Mapping[str, str]) -> ListParams:
+        """Parse and validate a ListObjectVersions query (``key-marker`` is the marker).
+
+        With only null versions, no version follows ``version-id-marker`` within
+        ``key-marker``'s key, so listing resumes after that key whatever the marker.
+        """
+        return cls(
+            prefix=_name(query, "prefix"),
+            delimiter=query.get("delimiter", ""),
+            max_keys=_max_keys(query),
+            url_encoded=_url_encoded(query),
+            marker=_name(query, "key-marker"),
         )
 
     @classmethod
@@ -166,18 +183,20 @@ def _last_modified(meta: ObjectMeta) -> str:
     return meta.last_modified.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
-def _contents(meta: ObjectMeta, enc: Callable[[str], str], *, owner: bool) -> str:
+def _contents(meta: ObjectMeta, enc: Callable[[str], str], *, owner: bool,
+              element: str = "Contents", version: bool = False) -> str:
     owner_xml = (f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
                  if owner else "")
+    version_xml = "<VersionId>null</VersionId><IsLatest>true</IsLatest>" if version else ""
     return (
-        "<Contents>"
-        f"<Key>{enc(meta.key)}</Key>"
+        f"<{element}>"
+        f"<Key>{enc(meta.key)}</Key>{version_xml}"
         f"<LastModified>{_last_modified(meta)}</LastModified>"
         f'<ETag>"{meta.etag}"</ETag>'
-        "<Type>Normal</Type>"
+        f"<Type>{escape(meta.object_type)}</Type>"
         f"<Size>{meta.size}</Size>"
         f"<StorageClass>{escape(meta.storage_class)}</StorageClass>"
-        f"{owner_xml}</Contents>"
+        f"{owner_xml}</{element}>"
     )
 
 
@@ -238,4 +257,29 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
     for prefix in page.common_prefixes:
         parts.append(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>")
     parts.append("</ListBucketResult>")
+    return "".join(parts).encode("utf-8")
+
+
+def render_list_versions(bucket: str, params: ListParams, page: ListPage) -> bytes:
+    """Render ``ListVersionsResult``: each object as its one version, ``null``, the latest."""
+    enc = _encoder(params)
+    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListVersionsResult>',
+             f"<Name>{escape(bucket)}</Name>",
+             f"<Prefix>{enc(params.prefix)}</Prefix>",
+             f"<KeyMarker>{enc(params.marker)}</KeyMarker>",
+             "<VersionIdMarker></VersionIdMarker>",
+             f"<MaxKeys>{params.max_keys}</MaxKeys>",
+             f"<Delimiter>{enc(params.delimiter)}</Delimiter>"]
+    if params.url_encoded:
+        parts.append("<EncodingType>url</EncodingType>")
+    parts.append(f"<IsTruncated>{'true' if page.next_marker is not None else 'false'}"
+                 "</IsTruncated>")
+    if page.next_marker is not None:
+        parts.append(f"<NextKeyMarker>{enc(page.next_marker)}</NextKeyMarker>"
+                     "<NextVersionIdMarker>null</NextVersionIdMarker>")
+    parts.extend(_contents(meta, enc, owner=True, element="Version", version=True)
+                 for meta in page.contents)
+    parts.extend(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>"
+                 for prefix in page.common_prefixes)
+    parts.append("</ListVersionsResult>")
     return "".join(parts).encode("utf-8")

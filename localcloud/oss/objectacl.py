@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal, oss_object_resource
+from localcloud.oss.access import refuse_public_acl
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import access_denied_by_ram, invalid_argument
 from localcloud.oss.copyobject import clone_bytes
@@ -80,6 +81,7 @@ class ObjectAcl:
             # UNCONFIRMED; it is refused the same way rather than read as "default".
             raise invalid_argument("no such object access control exists",
                                    name=H_OBJECT_ACL, value=acl)
+        refuse_public_acl(bucket, acl)
         with self.store.open(bucket.name, key) as found:
             if found is None:
                 raise no_such_key()

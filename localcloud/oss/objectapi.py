@@ -14,7 +14,7 @@ import mimetypes
 import os
 import re
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from email.utils import format_datetime
 from pathlib import Path
@@ -31,9 +31,16 @@ from localcloud.oss.catalog import (
 )
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import OssError
-from localcloud.oss.listing import ListParams, list_page, render_list_v1, render_list_v2
+from localcloud.oss.listing import (
+    ListParams,
+    list_page,
+    render_list_v1,
+    render_list_v2,
+    render_list_versions,
+)
 from localcloud.oss.operations import RESPONSE_OVERRIDES
-from localcloud.oss.store import OBJECT_ACLS, ObjectMeta, ObjectStore
+from localcloud.oss.store import OBJECT_ACLS, OBJECT_APPENDABLE, ObjectMeta, ObjectStore
+from localcloud.oss.tagging import H_TAGGING, HEADER_TAGGING_COUNT, tags_from_header
 from localcloud.oss.wire import (
     HEADER_CRC64,
     Request,
@@ -45,8 +52,11 @@ from localcloud.oss.wire import (
 CHUNK = 256 * 1024
 MAX_KEY_BYTES = 1023
 MAX_PUT_SIZE = 5 * 1024**3
-STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding", "expires")
+STORED_HEADERS = ("cache-control", "content-disposition", "content-encoding",
+                  "content-language", "expires")
 DEFAULT_CONTENT_TYPE = "application/octet-stream"
+#: Where the next AppendObject must start: an appendable object's size.
+HEADER_NEXT_APPEND_POSITION = "x-oss-next-append-position"
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
 
 
@@ -85,6 +95,60 @@ def http_date(moment: datetime) -> str:
     return format_datetime(moment.astimezone(timezone.utc), usegmt=True)
 
 
+def request_metadata(request: Request, key: str) -> tuple[str, dict[str, str], dict[str, str]]:
+    """Return what a write's headers say about the object: Content-Type (guessed from the
+    key when absent), the stored headers (Cache-Control, …) and the user metadata."""
+    return (
+        request.header("content-type") or guess_content_type(key),
+        {canonical_name(n): request.header(n) for n in STORED_HEADERS if request.header(n)},
+        {n: v for n, v in request.headers.items() if n.startswith("x-oss-meta-")},
+    )
+
+
+def write_tags(request: Request, principal: Principal | None, bucket: BucketConfig,
+               key: str) -> dict[str, str]:
+    """Return the tags a write's ``x-oss-tagging`` sets, checked, and the caller allowed.
+
+    Tagging on upload also needs ``oss:PutObjectTagging`` (OSS's object tagging guide).
+    """
+    if not request.header(H_TAGGING):
+        return {}
+    tags = tags_from_header(request)
+    access.authorize(principal, "oss:PutObjectTagging", bucket=bucket.name, key=key,
+                     acl=bucket.acl_in_force)
+    return tags
+
+
+def spool(read: Callable[[int], bytes], directory: Path, limit: int = MAX_PUT_SIZE,
+          ) -> tuple[Path, int, bytes, int]:
+    """Copy everything ``read`` yields into a new file of ``directory``.
+
+    Return its path, size, MD5 digest and CRC-64; past ``limit`` bytes the file is removed
+    and the write refused (400 EntityTooLarge).
+    """
+    fd, name = tempfile.mkstemp(dir=directory, prefix="put-")
+    path = Path(name)
+    md5 = hashlib.md5()  # noqa: S324 - OSS's ETag is MD5 by definition
+    crc = 0
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            while True:
+                data = read(CHUNK)
+                if not data:
+                    break
+                size += len(data)
+                if size > limit:
+                    raise _put_too_large()
+                md5.update(data)
+                crc = crc64_update(crc, data)
+                out.write(data)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size, md5.digest(), crc
+
+
 def object_headers(meta: ObjectMeta) -> dict[str, str]:
     """Return the headers GetObject/HeadObject send for an object."""
     headers = {
@@ -92,10 +156,14 @@ def object_headers(meta: ObjectMeta) -> dict[str, str]:
         "ETag": etag_header(meta),
         "Last-Modified": http_date(meta.last_modified),
         "Accept-Ranges": "bytes",
-        "x-oss-object-type": "Normal",
+        "x-oss-object-type": meta.object_type,
         "x-oss-storage-class": meta.storage_class,
         HEADER_CRC64: str(meta.crc64),
     }
+    if meta.object_type == OBJECT_APPENDABLE:
+        headers[HEADER_NEXT_APPEND_POSITION] = str(meta.size)
+    if meta.tags:
+        headers[HEADER_TAGGING_COUNT] = str(len(meta.tags))
     for name, value in meta.headers.items():
         headers[name] = value
     for name, value in meta.metadata.items():
@@ -146,35 +214,38 @@ class ObjectApi:
         """Store the request body as an object (streamed to a temp file, then renamed)."""
         check_key(key)
         access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl)
+                         acl=bucket.acl_in_force)
         check_stored_headers(request)
         acl = request.header("x-oss-object-acl", "default")
         if acl not in OBJECT_ACLS:
             raise invalid_argument("no such object access control exists")
+        access.refuse_public_acl(bucket, acl)
         if request.header("x-oss-object-acl"):
             # The stricter reading of PostSettings.acl_field_needs_put_object_acl.
             access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
-                             acl=bucket.acl)
+                             acl=bucket.acl_in_force)
+        tags = write_tags(request, principal, bucket, key)
         if request.content_length is not None and request.content_length > MAX_PUT_SIZE:
             raise _put_too_large()
-        temp_path, size, md5, crc = self._spool(request, bucket.name)
+        temp_path, size, md5, crc = spool(request.body.read,
+                                          self._store.spool_dir(bucket.name))
         try:
             expected_md5 = request.header("content-md5")
             if expected_md5 and expected_md5 != base64.b64encode(md5).decode("ascii"):
                 raise invalid_digest()
+            content_type, headers, metadata = request_metadata(request, key)
             meta = ObjectMeta(
                 key=key,
                 size=size,
                 etag=md5.hex().upper(),
                 crc64=crc,
-                content_type=request.header("content-type") or guess_content_type(key),
+                content_type=content_type,
                 last_modified=request.now,
                 acl=acl,
                 storage_class=request.header("x-oss-storage-class", "Standard"),
-                headers={_canonical(n): request.header(n) for n in STORED_HEADERS
-                         if request.header(n)},
-                metadata={n: v for n, v in request.headers.items()
-                          if n.startswith("x-oss-meta-")},
+                headers=headers,
+                metadata=metadata,
+                tags=tags,
             )
             forbid = request.header("x-oss-forbid-overwrite").lower() == "true"
             self._store.commit(bucket.name, temp_path, meta, forbid_overwrite=forbid)
@@ -187,29 +258,6 @@ class ObjectApi:
             "Content-MD5": base64.b64encode(md5).decode("ascii"),
         })
 
-    def _spool(self, request: Request, bucket: str) -> tuple[Path, int, bytes, int]:
-        fd, name = tempfile.mkstemp(dir=self._store.spool_dir(bucket), prefix="put-")
-        path = Path(name)
-        md5 = hashlib.md5()  # noqa: S324 - OSS's ETag is MD5 by definition
-        crc = 0
-        size = 0
-        try:
-            with os.fdopen(fd, "wb") as out:
-                while True:
-                    data = request.body.read(CHUNK)
-                    if not data:
-                        break
-                    size += len(data)
-                    if size > MAX_PUT_SIZE:
-                        raise _put_too_large()
-                    md5.update(data)
-                    crc = crc64_update(crc, data)
-                    out.write(data)
-        except BaseException:
-            path.unlink(missing_ok=True)
-            raise
-        return path, size, md5.digest(), crc
-
     def get_object(self, request: Request, bucket: BucketConfig, key: str,
                    principal: Principal | None) -> Response:
         """Return an object's bytes (whole, or the requested byte range) and headers."""
@@ -217,10 +265,10 @@ class ObjectApi:
         with self._store.open(bucket.name, key) as found:
             if found is None:
                 access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key,
-                                 acl=bucket.acl)
+                                 acl=bucket.acl_in_force)
                 raise no_such_key()
             meta, handle = found
-            acl = access.effective_acl(meta.acl, bucket.acl)
+            acl = access.effective_acl(meta.acl, bucket)
             access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key, acl=acl)
             headers = object_headers(meta)
             headers.update(response_overrides(request.query, principal))
@@ -240,7 +288,7 @@ class ObjectApi:
         """Return an object's headers (HeadObject, and GetObjectMeta for ``?objectMeta``)."""
         check_key(key)
         meta = self._store.head(bucket.name, key)
-        acl = access.effective_acl(meta.acl if meta else None, bucket.acl)
+        acl = access.effective_acl(meta.acl if meta else None, bucket)
         access.authorize(principal, "oss:GetObject", bucket=bucket.name, key=key, acl=acl)
         if meta is None:
             raise no_such_key()
@@ -256,7 +304,7 @@ class ObjectApi:
         """Delete an object; deleting a missing key succeeds too, as in OSS."""
         check_key(key)
         access.authorize(principal, "oss:DeleteObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl)
+                         acl=bucket.acl_in_force)
         self._store.delete(bucket.name, key)
         return Response(204)
 
@@ -264,7 +312,7 @@ class ObjectApi:
                         principal: Principal | None) -> Response:
         """List keys with prefix, delimiter, start-after, max-keys and continuation."""
         access.authorize(principal, "oss:ListObjects", bucket=bucket.name, key="",
-                         acl=bucket.acl)
+                         acl=bucket.acl_in_force)
         if request.query.get("list-type") != "2":
             # Only list-type=2 is documented; another value is not understood.
             raise not_implemented()
@@ -273,11 +321,21 @@ class ObjectApi:
         body = render_list_v2(bucket.name, params, page)
         return Response(200, {"Content-Type": "application/xml"}, body)
 
+    def list_object_versions(self, request: Request, bucket: BucketConfig,
+                             principal: Principal | None) -> Response:
+        """ListObjectVersions of a bucket whose versioning was never enabled."""
+        access.authorize(principal, "oss:ListObjectVersions", bucket=bucket.name, key="",
+                         acl=bucket.acl_in_force)
+        params = ListParams.from_query_versions(request.query)
+        page = list_page(self._store.list(bucket.name), params)
+        body = render_list_versions(bucket.name, params, page)
+        return Response(200, {"Content-Type": "application/xml"}, body)
+
     def list_objects(self, request: Request, bucket: BucketConfig,
                      principal: Principal | None) -> Response:
         """ListObjects (V1): prefix, marker, delimiter, max-keys, NextMarker paging."""
         access.authorize(principal, "oss:ListObjects", bucket=bucket.name, key="",
-                         acl=bucket.acl)
+                         acl=bucket.acl_in_force)
         params = ListParams.from_query_v1(request.query)
         page = list_page(self._store.list(bucket.name), params)
         body = render_list_v1(bucket.name, params, page)
@@ -301,7 +359,7 @@ def response_overrides(query: dict[str, str], principal: Principal | None) -> di
         if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
             # UNCONFIRMED wording; the refusal keeps CR/LF out of the response head.
             raise invalid_argument(f"Argument {name} is invalid.", name=name, value="")
-        headers[_canonical(name[len("response-"):])] = value
+        headers[canonical_name(name[len("response-"):])] = value
     return headers
 
 
@@ -330,5 +388,6 @@ def parse_range(value: str, size: int, *, standard: bool) -> tuple[int, int] | N
     return start, end - start + 1
 
 
-def _canonical(name: str) -> str:
+def canonical_name(name: str) -> str:
+    """Return a header name in its usual capitalization (``cache-control`` → ``Cache-Control``)."""
     return "-".join(part.capitalize() for part in name.split("-"))

@@ -16,7 +16,7 @@ from typing import BinaryIO, cast
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from localcloud.oss import callback, callbackclient, catalog, postobject
-from localcloud.oss.access import Lookup
+from localcloud.oss.access import Lookup, refuse_public_acl
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.postsettings import PostSettings
 from localcloud.oss.store import ObjectMeta, ObjectStore
@@ -72,6 +72,7 @@ def handle_post_object(
     )
     temp_path = Path(upload.temp_path)
     try:
+        refuse_public_acl(bucket, upload.acl)
         meta = ObjectMeta(
             key=upload.key,
             size=upload.size,

@@ -19,7 +19,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,6 +32,11 @@ ACL_PRIVATE = "private"
 ACL_PUBLIC_READ = "public-read"
 ACL_PUBLIC_READ_WRITE = "public-read-write"
 OBJECT_ACLS = frozenset({ACL_DEFAULT, ACL_PRIVATE, ACL_PUBLIC_READ, ACL_PUBLIC_READ_WRITE})
+#: ``x-oss-object-type``: how the object was written (PutObject and copies, a completed
+#: multipart upload, AppendObject).
+OBJECT_NORMAL = "Normal"
+OBJECT_MULTIPART = "Multipart"
+OBJECT_APPENDABLE = "Appendable"
 
 _LOCK_STRIPES = 64
 
@@ -51,6 +56,8 @@ class ObjectMeta:
     storage_class: str = "Standard"
     headers: Mapping[str, str] = field(default_factory=dict)  # Cache-Control, …
     metadata: Mapping[str, str] = field(default_factory=dict)  # x-oss-meta-* (full names)
+    object_type: str = OBJECT_NORMAL  # Normal, Multipart or Appendable
+    tags: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """Return the sidecar JSON form."""
@@ -65,6 +72,8 @@ class ObjectMeta:
             "storage_class": self.storage_class,
             "headers": dict(self.headers),
             "metadata": dict(self.metadata),
+            "object_type": self.object_type,
+            "tags": dict(self.tags),
         }
 
     @classmethod
@@ -81,6 +90,8 @@ class ObjectMeta:
             storage_class=str(data.get("storage_class", "Standard")),
             headers={str(k): str(v) for k, v in dict(data.get("headers", {})).items()},
             metadata={str(k): str(v) for k, v in dict(data.get("metadata", {})).items()},
+            object_type=str(data.get("object_type", OBJECT_NORMAL)),
+            tags={str(k): str(v) for k, v in dict(data.get("tags", {})).items()},
         )
 
 
@@ -126,19 +137,23 @@ class ObjectStore:
         return objects / f"{stem}.data", objects / f"{stem}.json"
 
     def commit(
-        self, bucket: str, temp_path: Path, meta: ObjectMeta, *, forbid_overwrite: bool
+        self, bucket: str, temp_path: Path, meta: ObjectMeta, *, forbid_overwrite: bool,
+        precondition: Callable[[ObjectMeta | None], None] | None = None,
     ) -> None:
         """Move a fully verified temp file into place with its metadata, atomically.
 
         The temp file is consumed: on success it becomes the object, on failure (409)
-        it is deleted. Under the key's lock, forbid-overwrite's existence check and the
-        renames cannot interleave with another commit of the same key.
+        it is deleted. Under the key's lock, forbid-overwrite's existence check, the
+        ``precondition`` (called with the object as it is now, or None; it raises to
+        refuse) and the renames cannot interleave with another commit of the same key.
         """
         data_path, meta_path = self._paths(bucket, meta.key)
         try:
             with self._lock(bucket, meta.key):
                 if forbid_overwrite and meta_path.exists():
                     raise file_already_exists()
+                if precondition is not None:
+                    precondition(_read_meta(meta_path))
                 meta_tmp = _write_temp_json(self.spool_dir(bucket), meta.to_json())
                 try:
                     os.replace(temp_path, data_path)

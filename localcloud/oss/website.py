@@ -31,7 +31,7 @@ def _read(store: ObjectStore, bucket: BucketConfig, key: str, status: int) -> Re
         if found is None:
             return None
         meta, handle = found
-        if effective_acl(meta.acl, bucket.acl) not in _PUBLIC:
+        if effective_acl(meta.acl, bucket) not in _PUBLIC:
             raise access_denied_by_bucket_acl()
         stream = os.fdopen(os.dup(handle.fileno()), "rb")
     return Response(status, object_headers(meta), FileBody(stream, 0, meta.size),

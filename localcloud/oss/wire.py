@@ -31,8 +31,8 @@ META_PREFIX = "x-oss-meta-"
 MAX_KEY_BYTES = 1023
 # Request headers whose values an object keeps and sends back on every GET and HEAD.
 STORED_REQUEST_HEADERS = (
-    "content-type", "cache-control", "content-disposition", "content-encoding", "expires",
-    "x-oss-storage-class",
+    "content-type", "cache-control", "content-disposition", "content-encoding",
+    "content-language", "expires", "x-oss-storage-class",
 )
 
 # RFC 9110 token: what a header name may be made of.

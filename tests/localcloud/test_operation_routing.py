@@ -2,15 +2,16 @@
 
 A request the emulator does not serve answers 501 NotImplemented (405 for a method OSS
 has no operation for) and changes nothing: the object's bytes and metadata, and every
-other object of the bucket, are exactly as before. Authentication comes first: an
-unknown AccessKey is 403 InvalidAccessKeyId and an anonymous caller on a private bucket
-403 AccessDenied, whatever the operation.
+other object of the bucket, are exactly as before. Authentication comes first, once the
+bucket is found: an unknown AccessKey is 403 InvalidAccessKeyId and an anonymous caller on
+a private bucket 403 AccessDenied, whatever the operation.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pytest
 
@@ -77,7 +78,7 @@ class Row:
     call: Call
     status: int
     code: str = ""
-    meta_change: dict[str, str] = field(default_factory=dict)
+    meta_change: dict[str, Any] = field(default_factory=dict)
 
 
 def obj(method: str, query: dict[str, str] | None = None, body: bytes = b"",
@@ -100,20 +101,27 @@ ROWS: dict[str, Row] = {
     "GetObjectAcl": Row(obj("GET", {"acl": ""}), 200),
     "GetObjectMeta": Row(obj("HEAD", {"objectMeta": ""}), 200),
     "GET ?objectMeta": Row(obj("GET", {"objectMeta": ""}), *NOT_IMPL),
-    "PutObjectTagging": Row(obj("PUT", {"tagging": ""}, TAGGING), *NOT_IMPL),
-    "GetObjectTagging": Row(obj("GET", {"tagging": ""}), *NOT_IMPL),
-    "DeleteObjectTagging": Row(obj("DELETE", {"tagging": ""}), *NOT_IMPL),
+    "PutObjectTagging": Row(obj("PUT", {"tagging": ""}, TAGGING), 200,
+                            meta_change={"tags": {"a": "b"}}),
+    "GetObjectTagging": Row(obj("GET", {"tagging": ""}), 200),
+    "DeleteObjectTagging": Row(obj("DELETE", {"tagging": ""}), 204),
     "PutSymlink": Row(obj("PUT", {"symlink": ""}, x_oss_symlink_target="other"), *NOT_IMPL),
     "GetSymlink": Row(obj("GET", {"symlink": ""}), *NOT_IMPL),
-    "InitiateMultipartUpload": Row(obj("POST", {"uploads": ""}), *NOT_IMPL),
-    "UploadPart": Row(obj("PUT", {"partNumber": "1", **UPLOAD}, b"part"), *NOT_IMPL),
-    "UploadPartCopy": Row(obj("PUT", {"partNumber": "1", **UPLOAD},
-                              x_oss_copy_source=f"/{BUCKET}/other"), *NOT_IMPL),
-    "CompleteMultipartUpload": Row(obj("POST", UPLOAD, b"<CompleteMultipartUpload/>"),
-                                   *NOT_IMPL),
-    "AbortMultipartUpload": Row(obj("DELETE", UPLOAD), *NOT_IMPL),
-    "ListParts": Row(obj("GET", UPLOAD), *NOT_IMPL),
-    "AppendObject": Row(obj("POST", {"append": "", "position": "0"}, b"more"), *NOT_IMPL),
+    # (an upload of the key may be in progress; the object stays as it is)
+    "InitiateMultipartUpload": Row(obj("POST", {"uploads": ""}), 200),
+    "UploadPart (no such upload)": Row(obj("PUT", {"partNumber": "1", **UPLOAD}, b"part"),
+                                       404, "NoSuchUpload"),
+    "UploadPartCopy (no such upload)": Row(obj("PUT", {"partNumber": "1", **UPLOAD},
+                                               x_oss_copy_source=f"/{BUCKET}/other"),
+                                           404, "NoSuchUpload"),
+    "CompleteMultipartUpload (no such upload)": Row(
+        obj("POST", UPLOAD, b"<CompleteMultipartUpload/>"), 404, "NoSuchUpload"),
+    "AbortMultipartUpload (no such upload)": Row(obj("DELETE", UPLOAD), 404, "NoSuchUpload"),
+    "ListParts (no such upload)": Row(obj("GET", UPLOAD), 404, "NoSuchUpload"),
+    "AppendObject (a Normal object)": Row(obj("POST", {"append": "", "position": "0"},
+                                              b"more"), 409, "ObjectNotAppendable"),
+    "InitiateMultipartUpload ?sequential": Row(obj("POST", {"uploads": "", "sequential": ""}),
+                                               *NOT_IMPL),
     "SealAppendObject": Row(obj("POST", {"seal": "", "position": "1216"}), *NOT_IMPL),
     "RestoreObject": Row(obj("POST", {"restore": ""}), *NOT_IMPL),
     "CleanRestoredObject": Row(obj("POST", {"cleanRestoredObject": ""}), *NOT_IMPL),
@@ -141,33 +149,47 @@ ROWS: dict[str, Row] = {
     "DELETE ?unknown": Row(obj("DELETE", {"x-unknown": ""}), *NOT_IMPL),
     "GET ?unknown": Row(obj("GET", {"x-unknown": "1"}), *NOT_IMPL),
     # --- operation headers PutObject does not model ---------------------------------
-    "PUT x-oss-tagging": Row(obj("PUT", body=b"new", x_oss_tagging="a=b"), *NOT_IMPL),
+    "PUT x-oss-tagging (not key=value)": Row(obj("PUT", body=b"new", x_oss_tagging="a=b=c"),
+                                             400, "InvalidTag"),
     "PUT x-oss-callback": Row(obj("PUT", body=b"new", x_oss_callback="e30="), *NOT_IMPL),
     "PUT x-oss-server-side-encryption": Row(
         obj("PUT", body=b"new", x_oss_server_side_encryption="AES256"), *NOT_IMPL),
-    "CopyObject x-oss-tagging": Row(obj("PUT", x_oss_copy_source=f"/{BUCKET}/other",
-                                        x_oss_tagging="a=b"), *NOT_IMPL),
+    "CopyObject x-oss-server-side-encryption": Row(
+        obj("PUT", x_oss_copy_source=f"/{BUCKET}/other",
+            x_oss_server_side_encryption="AES256"), *NOT_IMPL),
+    "CompleteMultipartUpload x-oss-tagging": Row(
+        obj("POST", UPLOAD, b"<CompleteMultipartUpload/>", x_oss_tagging="a=b"), *NOT_IMPL),
     # --- methods OSS has no operation for ------------------------------------------
     "POST on an object": Row(obj("POST", body=b"new"), 405, "MethodNotAllowed"),
     "PATCH on an object": Row(obj("PATCH", body=b"new"), 405, "MethodNotAllowed"),
     # --- the bucket root ------------------------------------------------------------
     "ListObjects (signed root is never the index page)": Row(root("GET"), 200),
     "HEAD bucket": Row(root("HEAD"), *NOT_IMPL),
-    "PutBucket": Row(root("PUT"), *NOT_IMPL),
-    "DeleteBucket": Row(root("DELETE"), *NOT_IMPL),
+    "PutBucket (the name is taken)": Row(root("PUT"), 409, "BucketAlreadyExists"),
+    "DeleteBucket (not empty)": Row(root("DELETE"), 409, "BucketNotEmpty"),
+    "GetBucketAcl": Row(root("GET", {"acl": ""}), 200),
+    "PutBucketAcl without x-oss-acl": Row(root("PUT", {"acl": ""}), 400, "InvalidArgument"),
+    "DeleteBucketAcl (no such operation)": Row(root("DELETE", {"acl": ""}), *NOT_IMPL),
+    "GetBucketLocation": Row(root("GET", {"location": ""}), 200),
+    "GetBucketInfo": Row(root("GET", {"bucketInfo": ""}), 200),
+    "GetBucketStat": Row(root("GET", {"stat": ""}), 200),
     "DeleteMultipleObjects without Content-MD5": Row(
         root("POST", {"delete": ""}, b"<Delete><Object><Key>dir/k.txt</Key></Object></Delete>"),
         400, "MissingArgument"),
-    "ListMultipartUploads": Row(root("GET", {"uploads": ""}), *NOT_IMPL),
-    "ListObjectVersions": Row(root("GET", {"versions": ""}), *NOT_IMPL),
+    "ListMultipartUploads": Row(root("GET", {"uploads": ""}), 200),
+    "ListObjectVersions (each object's null version)": Row(root("GET", {"versions": ""}),
+                                                           200),
+    "GetBucketVersioning (never enabled)": Row(root("GET", {"versioning": ""}), 200),
+    "PutBucketVersioning": Row(root("PUT", {"versioning": ""}, b"<X/>"), *NOT_IMPL),
+    "DeleteBucketVersioning (no such operation)": Row(root("DELETE", {"versioning": ""}),
+                                                      *NOT_IMPL),
     "ListObjects ?unknown": Row(root("GET", {"x-unknown": "1"}), *NOT_IMPL),
     **{f"{verb} bucket ?{sub}": Row(root(verb, {sub: ""}, b"<X/>" if verb == "PUT" else b""),
                                     *NOT_IMPL)
-       for sub in ("acl", "cors", "lifecycle", "website", "referer", "logging", "versioning",
-                   "tagging", "policy", "encryption", "inventory", "worm", "replication")
+       for sub in ("cors", "lifecycle", "website", "referer", "logging", "tagging", "policy", "encryption", "inventory", "worm", "replication")
        for verb in ("GET", "PUT", "DELETE")},
     **{f"GET bucket ?{sub}": Row(root("GET", {sub: ""}), *NOT_IMPL)
-       for sub in ("location", "bucketInfo", "stat", "live", "style", "cname")},
+       for sub in ("live", "style", "cname")},
 }
 
 
@@ -219,7 +241,7 @@ READER_ROWS = {
     "PutObjectTagging": (ROWS["PutObjectTagging"], 403, "AccessDenied"),
     "GetObjectTagging": (ROWS["GetObjectTagging"], 403, "AccessDenied"),
     "InitiateMultipartUpload": (ROWS["InitiateMultipartUpload"], 403, "AccessDenied"),
-    "PUT x-oss-tagging": (ROWS["PUT x-oss-tagging"], 403, "AccessDenied"),
+    "PUT x-oss-tagging": (ROWS["PUT x-oss-tagging (not key=value)"], 403, "AccessDenied"),
     "GET ?x-oss-process (a read)": (ROWS["GetObject with x-oss-process"], 501,
                                     "NotImplemented"),
     "GET ?unknown (a read)": (ROWS["GET ?unknown"], 501, "NotImplemented"),
@@ -262,14 +284,17 @@ def test_a_signed_request_with_a_wrong_signature_is_refused_before_routing(
     assert KEY in snapshot(emulator)
 
 
-def test_the_service_root_is_access_denied_anonymously_and_not_implemented_signed(
+def test_the_service_root_is_access_denied_anonymously_and_lists_the_buckets_signed(
     emulator: Emulator,
 ) -> None:
     anonymous = send(emulator.port, Call("GET", ""))
     signed = send(emulator.port, Call("GET", ""), ADMIN)
     bad_key = send(emulator.port, Call("GET", ""), UNKNOWN)
-    assert [(a.status, a.code) for a in (anonymous, signed, bad_key)] == [
-        (403, "AccessDenied"), (501, "NotImplemented"), (403, "InvalidAccessKeyId")]
+    unserved = send(emulator.port, Call("GET", "", query={"cloudboxes": ""}), ADMIN)
+    assert [(a.status, a.code) for a in (anonymous, signed, bad_key, unserved)] == [
+        (403, "AccessDenied"), (200, ""), (403, "InvalidAccessKeyId"),
+        (501, "NotImplemented")]
+    assert f"<Name>{BUCKET}</Name>".encode() in signed.body
 
 
 def test_every_sdk_operation_name_in_the_table_is_unique_per_signature() -> None:
