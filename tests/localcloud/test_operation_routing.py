@@ -186,7 +186,8 @@ ROWS: dict[str, Row] = {
     "ListObjects ?unknown": Row(root("GET", {"x-unknown": "1"}), *NOT_IMPL),
     **{f"{verb} bucket ?{sub}": Row(root(verb, {sub: ""}, b"<X/>" if verb == "PUT" else b""),
                                     *NOT_IMPL)
-       for sub in ("cors", "lifecycle", "website", "referer", "logging", "tagging", "policy", "encryption", "inventory", "worm", "replication")
+       for sub in ("cors", "lifecycle", "website", "referer", "logging", "tagging", "policy",
+                   "encryption", "inventory", "worm", "replication")
        for verb in ("GET", "PUT", "DELETE")},
     **{f"GET bucket ?{sub}": Row(root("GET", {sub: ""}), *NOT_IMPL)
        for sub in ("live", "style", "cname")},
