@@ -63,6 +63,31 @@ def test_url_encoding_type_encodes_the_keys_in_the_answer(ops: Cloud) -> None:
     assert ops.keys() == []
 
 
+def test_keys_with_control_characters_arrive_as_character_references(ops: Cloud) -> None:
+    # XML 1.0 cannot carry U+0001..U+001F even as references; OSS's SDKs send them so
+    # (alibabacloud-oss-v2 writes &#01;) and OSS reads them.
+    controls = "".join(map(chr, range(1, 32)))
+    ops.put("a" + controls, b"x")
+    ops.put("keep\x7e", b"y")
+
+    sdk = ops.client().delete_multiple_objects(oss.DeleteMultipleObjectsRequest(
+        bucket=ops.bucket, encoding_type="url", objects=[oss.DeleteObject(key="a" + controls)]))
+    hex_reference = ops.send(delete_call(ops, delete_body("keep&#x7e;")))
+
+    assert [d.key for d in sdk.deleted_objects] == ["a" + controls]
+    assert hex_reference.status == 200
+    assert ops.keys() == []
+
+
+def test_a_literal_private_use_stand_in_is_not_read_as_a_control_character(
+    ops: Cloud,
+) -> None:
+    ops.put("a\x01", b"x")
+    answer = ops.send(delete_call(ops, delete_body("a\U000f0001")))
+    assert (answer.status, answer.code) == (400, "MalformedXML")
+    assert ops.keys() == ["a\x01"]
+
+
 def test_the_official_sdk_deletes_a_batch(ops: Cloud) -> None:
     keys = ["x/1", "x/2 two", "x/三"]
     client = ops.client()
