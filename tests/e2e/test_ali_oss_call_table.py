@@ -3,9 +3,10 @@
 ``tests/node/call_table.mjs`` makes ali-oss's calls, as far as ali-oss has them, that
 mirror the official SDK's table (``tests/localcloud/test_sdk_call_table.py``, its
 ``ROWS``), plus the ones only ali-oss makes (copy into the page bucket, V1 and V4
-presigned URLs, GetBucketLocation). Each call either works as OSS documents or answers
-501 NotImplemented with its object unchanged. Every row works on an object of its own,
-``<prefix><call>/report 1.txt``, seeded here with the official Python SDK as admin; the
+presigned URLs). Each call either works as OSS documents, or is refused as OSS refuses
+it, or answers 501 NotImplemented, the last two with its object unchanged. Every row
+works on an object of its own, ``<prefix><call>/report 1.txt``, seeded here with the
+official Python SDK as admin; the
 script runs once with ali-oss's V1 header signature (its default) and once with V4, and
 afterwards the same SDK reads back what each call answered and what it left: the bytes,
 type, ETag, user metadata and ACL of the row's object, the keys under the row's folder,
@@ -27,7 +28,7 @@ import pytest
 from localcloud.stack import ENDPOINTS_FILE, LocalCloud
 from tests.e2e.conftest import admin_client
 from tests.e2e.nodejs import NODE_DIR, run_node
-from tests.localcloud.test_sdk_call_table import DATA, NOT_IMPLEMENTED
+from tests.localcloud.test_sdk_call_table import DATA, NO_SUCH_UPLOAD, NOT_IMPLEMENTED
 from tests.localcloud.test_sdk_call_table import ROWS as SDK_ROWS
 
 SCRIPT = NODE_DIR / "call_table.mjs"
@@ -74,43 +75,46 @@ ROWS: tuple[AliRow, ...] = (
     AliRow("listV2", "ListObjectsV2"),
     AliRow("deleteMulti", "DeleteMultipleObjects"),
     AliRow("delete", "DeleteObject", "204", after="deleted", keys=()),
-    # Emulator gap: a V1 presigned URL (OSSAccessKeyId, Expires, Signature in the query)
-    # is not verified at all; the request is taken as anonymous, so the private object
-    # is refused "because of bucket acl" (and a public-read one is served whatever the
-    # signature or expiry). OSS serves the object to a valid URL.
-    AliRow("signatureUrl (V1 GET)", None, "403 AccessDenied", oss_answers="200"),
+    # A V1 presigned URL (OSSAccessKeyId, Expires, Signature in the query) is verified
+    # and acts as its signer (it was once taken as anonymous: 403 on a private object).
+    AliRow("signatureUrl (V1 GET)", None),
     AliRow("signatureUrlV4 (GET)", None),
-    # --- not offered: 501, nothing changes ------------------------------------------
+    # --- the rest, in the script's order: 501 (not offered), refused as OSS refuses, or
+    # served; tags, an Initiate's upload and the bucket calls leave the object's bytes,
+    # type, ETag, metadata and ACL as they were ---------------------------------------
     AliRow("get (versionId)", "GetObject (versionId)", NOT_IMPLEMENTED),
     AliRow("delete (versionId)", "DeleteObject (versionId)", NOT_IMPLEMENTED),
     AliRow("get (process)", "GetObject (x-oss-process)", NOT_IMPLEMENTED),
-    AliRow("append", "AppendObject", NOT_IMPLEMENTED),
-    AliRow("putObjectTagging", "PutObjectTagging", NOT_IMPLEMENTED),
-    AliRow("getObjectTagging", "GetObjectTagging", NOT_IMPLEMENTED),
-    AliRow("deleteObjectTagging", "DeleteObjectTagging", NOT_IMPLEMENTED),
+    AliRow("append", "AppendObject (a Normal object)", "409 ObjectNotAppendable"),
+    AliRow("putObjectTagging", "PutObjectTagging"),
+    AliRow("getObjectTagging", "GetObjectTagging"),
+    AliRow("deleteObjectTagging", "DeleteObjectTagging", "204"),
     AliRow("putSymlink", "PutSymlink", NOT_IMPLEMENTED),
     AliRow("getSymlink", "GetSymlink", NOT_IMPLEMENTED),
     AliRow("restore", "RestoreObject", NOT_IMPLEMENTED),
     AliRow("processObjectSave", "ProcessObject", NOT_IMPLEMENTED),
-    AliRow("initMultipartUpload", "InitiateMultipartUpload", NOT_IMPLEMENTED),
-    AliRow("uploadPart", "UploadPart", NOT_IMPLEMENTED),
-    AliRow("uploadPartCopy", "UploadPartCopy", NOT_IMPLEMENTED),
-    AliRow("completeMultipartUpload", "CompleteMultipartUpload", NOT_IMPLEMENTED),
-    AliRow("abortMultipartUpload", "AbortMultipartUpload", NOT_IMPLEMENTED),
-    AliRow("listParts", "ListParts", NOT_IMPLEMENTED),
-    AliRow("listUploads", "ListMultipartUploads", NOT_IMPLEMENTED),
-    AliRow("listObjectVersions", "ListObjectVersions", NOT_IMPLEMENTED),
-    AliRow("getBucketACL", "GetBucketAcl", NOT_IMPLEMENTED),
-    AliRow("putBucketACL", "PutBucketAcl", NOT_IMPLEMENTED),
-    AliRow("getBucketInfo", "GetBucketInfo", NOT_IMPLEMENTED),
-    AliRow("getBucketLocation", None, NOT_IMPLEMENTED),
-    AliRow("deleteBucket", "DeleteBucket", NOT_IMPLEMENTED),
-    AliRow("listBuckets", "ListBuckets", NOT_IMPLEMENTED),
+    AliRow("initMultipartUpload", "InitiateMultipartUpload"),
+    AliRow("uploadPart", "UploadPart (no such upload)", NO_SUCH_UPLOAD),
+    AliRow("uploadPartCopy", "UploadPartCopy (no such upload)", NO_SUCH_UPLOAD),
+    AliRow("completeMultipartUpload", "CompleteMultipartUpload (no such upload)",
+           NO_SUCH_UPLOAD),
+    AliRow("abortMultipartUpload", "AbortMultipartUpload (no such upload)", NO_SUCH_UPLOAD),
+    AliRow("listParts", "ListParts (no such upload)", NO_SUCH_UPLOAD),
+    AliRow("listUploads", "ListMultipartUploads"),
+    AliRow("listObjectVersions", "ListObjectVersions"),
+    AliRow("getBucketACL", "GetBucketAcl"),
+    AliRow("putBucketACL", "PutBucketAcl"),
+    AliRow("getBucketInfo", "GetBucketInfo"),
+    AliRow("getBucketLocation", "GetBucketLocation"),
+    AliRow("deleteBucket", "DeleteBucket (not empty)", "409 BucketNotEmpty"),
+    AliRow("listBuckets", "ListBuckets"),
 )
 
-#: The SDK rows ali-oss has no call for.
+#: The SDK rows ali-oss has no call for (or none in this table).
 NO_ALI_OSS_CALL = {"SealAppendObject", "CleanRestoredObject", "AsyncProcessObject",
-                   "GetObjectRetention", "GetObjectLegalHold"}
+                   "GetObjectRetention", "GetObjectLegalHold", "GetBucketStat",
+                   "PutBucket (the name is taken)", "DescribeRegions", "GetBucketVersioning",
+                   "PutBucketVersioning"}
 
 
 # --- reading back with the official SDK ---------------------------------------------------
@@ -233,7 +237,12 @@ READBACK: dict[str, Callable[[Reader, str], dict[str, Any]]] = {
     "deleteMulti": lambda r, c: {
         "deleted": [r.folder(c) + "extra.txt", r.folder(c) + "missing.txt"]},
     "delete": lambda r, c: {},
+    "signatureUrl (V1 GET)": lambda r, c: _pick(_get(r, c), "body"),
     "signatureUrlV4 (GET)": lambda r, c: _pick(_get(r, c), "body"),
+    **{call: lambda r, c: {} for call in (
+        "putObjectTagging", "getObjectTagging", "deleteObjectTagging", "initMultipartUpload",
+        "listUploads", "listObjectVersions", "getBucketACL", "putBucketACL", "getBucketInfo",
+        "getBucketLocation", "listBuckets")},
 }
 
 

@@ -43,7 +43,7 @@ const SEED = { mime: 'text/csv', meta: { a: '1' } };
 // What `put` writes (to another key) and `putMeta` sets.
 const WRITTEN = Buffer.from('written by ali-oss\n', 'utf8');
 const OWNER = { owner: 'alice' };
-// An upload ID no upload has (the multipart calls are not offered).
+// An upload ID no upload has: the multipart calls on it are refused (404 NoSuchUpload).
 const UPLOAD_ID = '0004B9894A22E5B1888A1E29F823';
 const PART = Buffer.from('part');
 
@@ -207,7 +207,7 @@ const ROWS = [
     const answer = await fetchSigned(await named.signatureUrlV4('GET', 600, undefined, key));
     return signedAnswer(answer);
   }],
-  // --- what the Python table answers 501 ----------------------------------------------
+  // --- the rest: 501 (not offered), refused as OSS refuses, or served (the Python table) -
   ['get (versionId)', key => answered(uploads.get(key, { versionId: 'CAEQ' }))],
   ['delete (versionId)', key => answered(uploads.delete(key, { versionId: 'CAEQ' }))],
   ['get (process)', key => answered(uploads.get(key, { process: 'image/resize,w_10' }))],
