@@ -66,10 +66,13 @@ class RoutingSettings:
     not know, UNCONFIRMED for each one; an unknown key may as well be an operation the
     emulator does not know, so the stricter reading refuses it). ``copy_max_bytes``: the
     largest object CopyObject copies (see :data:`copyobject.DEFAULT_COPY_MAX_BYTES`).
+    ``require_quoted_part_etag``: CompleteMultipartUpload takes a part's ETag only as
+    UploadPart returned it, quotes included (UNCONFIRMED whether OSS also takes it bare).
     """
 
     reject_unknown_query: bool = True
     copy_max_bytes: int = DEFAULT_COPY_MAX_BYTES
+    require_quoted_part_etag: bool = True
 
 
 @dataclass
@@ -95,6 +98,7 @@ class EmulatorApp:
     endpoint_url: str | None = None
     objects: ObjectApi = field(init=False)
     uploads: UploadStore = field(init=False)
+    multipart: MultipartUpload = field(init=False)
     bucket_api: BucketApi = field(init=False)
     handlers: Mapping[str, Handler] = field(init=False)
     service_handlers: Mapping[str, ServiceHandler] = field(init=False)
@@ -111,6 +115,7 @@ class EmulatorApp:
         acls = ObjectAcl(self.store)
         tagging = ObjectTagging(self.store)
         multipart = MultipartUpload(self.store, self.buckets, self.uploads)
+        self.multipart = multipart
         objects = self.objects
         bucket_api = self.bucket_api
         # The operations served; every other row of operations.OPERATIONS is a 501.
@@ -138,7 +143,7 @@ class EmulatorApp:
             "InitiateMultipartUpload": multipart.initiate,
             "UploadPart": multipart.upload_part,
             "UploadPartCopy": multipart.upload_part_copy,
-            "CompleteMultipartUpload": CompleteUpload(multipart, self.endpoint_of),
+            "CompleteMultipartUpload": self._complete_upload,
             "AbortMultipartUpload": multipart.abort,
             "ListParts": multipart.list_parts,
             "ListMultipartUploads": multipart.list_uploads,
@@ -295,6 +300,12 @@ class EmulatorApp:
                      principal: Principal | None) -> Response:
         copier = CopyObject(self.store, self.buckets, self.routing.copy_max_bytes)
         return copier(request, bucket, key, principal)
+
+    def _complete_upload(self, request: Request, bucket: BucketConfig, key: str,
+                         principal: Principal | None) -> Response:
+        complete = CompleteUpload(self.multipart, self.endpoint_of,
+                                  self.routing.require_quoted_part_etag)
+        return complete(request, bucket, key, principal)
 
     def _post_object(self, request: Request, bucket: BucketConfig, key: str,
                      principal: Principal | None) -> Response:

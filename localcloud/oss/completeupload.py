@@ -104,7 +104,7 @@ class CompleteUpload:
 
     ``require_quoted_etag``: a listed ETag must be exactly what UploadPart returned,
     quotes included. Whether OSS also accepts it unquoted is UNCONFIRMED (reference §0.6);
-    off accepts both.
+    off accepts both (``RoutingSettings.require_quoted_part_etag``).
     """
 
     multipart: MultipartUpload

@@ -8,6 +8,7 @@ bytes) and ends the upload; Abort discards it. Sources: oss-multipart.md §1-2.
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 import alibabacloud_oss_v2 as oss
 import pytest
@@ -239,3 +240,20 @@ def test_list_uploads_groups_by_delimiter_and_pages_by_key_then_id(ops: Cloud) -
     assert ([u.key for u in grouped.uploads or []], grouped.is_truncated) == (["b"], True)
     assert (grouped.next_key_marker, grouped.next_upload_id_marker) == ("b", ids["b"])
     assert ([u.key for u in rest.uploads], rest.is_truncated) == (["c"], False)
+
+
+def test_a_bare_part_etag_is_taken_when_the_stricter_reading_is_off(ops: Cloud) -> None:
+    routing = ops.emulator.app.routing
+    ops.emulator.app.routing = replace(routing, require_quoted_part_etag=False)
+    try:
+        upload_id = initiate(ops, "k")
+        etag = upload(ops, "k", upload_id, 1, ONE)
+
+        answer = ops.send(Call("POST", ops.bucket, "k", {"uploadId": upload_id},
+                               body=_complete_body((1, etag.strip('"')))))
+    finally:
+        ops.emulator.app.routing = routing
+
+    assert answer.status == 200
+    stored = ops.stored("k")
+    assert stored is not None and stored[1] == ONE
