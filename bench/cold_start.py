@@ -5,7 +5,8 @@ Phases, each timed inside the child process:
 - ``sdk``: importing the Alibaba SDK modules ``uploadsign.sts`` uses (from the venv, whose
   installer compiled them to ``.pyc``);
 - ``ours``: importing ``index`` (the FC entry point) and what its lazy build imports
-  (``uploadsign.factory``, ``logsetup``). Because the SDK is already loaded, this counts
+  (``uploadsign.factory``, ``wsgi.configure_logging``). Because the SDK is already loaded,
+  this counts
   only modules under ``functions/sign`` plus the standard-library modules they pull
   that the SDK had not (``ours_stdlib`` lists them);
 - ``first``: the first request through ``index.handler``: settings, logging set-up,
@@ -49,7 +50,7 @@ import alibabacloud_tea_openapi.exceptions, Tea.exceptions
 t1 = time.perf_counter()
 before = set(sys.modules)
 import index
-from uploadsign import factory, logsetup, sts
+from uploadsign import factory, sts, wsgi
 t2 = time.perf_counter()
 new = set(sys.modules) - before
 stdlib = sorted(m for m in new if not (getattr(sys.modules[m], "__file__", None) or "")
@@ -69,7 +70,7 @@ def timed_factory(settings):
             timing.setdefault("sts", time.perf_counter() - begin)
     return timed_fetch
 def build():
-    logsetup.configure()
+    wsgi.configure_logging()
     return factory.build_app(os.environ, fetcher_factory=timed_factory)
 index.app._factory = build
 body = json.dumps({"filename": "a.png", "size": 10, "content_type": "image/png"})

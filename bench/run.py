@@ -39,7 +39,7 @@ FAKE_IDENTITY = {
 }
 os.environ.update(FAKE_IDENTITY)  # before any SDK import: it reads them once
 
-from uploadsign import logsetup  # noqa: E402
+from uploadsign import wsgi  # noqa: E402
 from uploadsign.factory import build_app  # noqa: E402
 
 from bench import baseline_sample, cold_start, emulator_upload, http_load  # noqa: E402
@@ -80,15 +80,15 @@ def fmt(m: dict[str, float]) -> str:
 
 @contextmanager
 def production_logging() -> Iterator[None]:
-    """Log as the deployed entry point does (``logsetup``), into ``/dev/null``.
+    """Log as the deployed entry point does (``wsgi.configure_logging``), into ``/dev/null``.
 
     Not disabled: every request still builds its access line, makes a ``LogRecord`` and
     formats and writes it through the production handler; only the bytes go nowhere.
     """
-    package = logging.getLogger(logsetup.PACKAGE_LOGGER)
+    package = logging.getLogger(wsgi.PACKAGE_LOGGER)
     before = (package.level, list(package.handlers))
     with open(os.devnull, "w", encoding="utf-8") as sink:
-        logsetup.configure(sink)
+        wsgi.configure_logging(sink)
         try:
             yield
         finally:
@@ -292,7 +292,7 @@ NOTES = """Notes:
   they share the CPU, so these are lower bounds.
 - The machine may have been shared with other jobs while this ran (see the load average);
   figures can be noisy. Re-run on a quiet machine for the record.
-- Row 1 runs with logging configured as in production (`logsetup.configure`, the same
+- Row 1 runs with logging configured as in production (`wsgi.configure_logging`, the same
   handler and formatter) writing to /dev/null: every request builds, formats and writes
   its access line. The rate limiter is on (RATE_LIMIT_PER_MINUTE=100000, never reached by
   the single benchmark caller); the request body is encoded once, as a client would.

@@ -17,10 +17,10 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import index as fc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from uploadsign import fc
 from uploadsign.credentials import TemporaryCredentials
 from uploadsign.errors import MAX_JSON_DEPTH
 from uploadsign.factory import build_app

@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import index as fc
 import jwt
 import pytest
-from uploadsign import fc
 from uploadsign.errors import StsError
 from uploadsign.factory import build_app
 from uploadsign.wsgi import LazyApp

@@ -10,13 +10,12 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from uploadsign import httpfetch, keys, policy
+from uploadsign import httpfetch, objectkeys, policy
 from uploadsign.auth import OriginAuthenticator, RequestFacts
 from uploadsign.config import Settings
 from uploadsign.errors import ConfigurationError, OriginNotAllowed, Unauthorized
 from uploadsign.factory import build_app
-from uploadsign.jwks import JwksCache
-from uploadsign.jwtauth import JwtAuthenticator
+from uploadsign.jwtauth import JwksCache, JwtAuthenticator
 from werkzeug.test import Client
 
 from .keysupport import FileServer, file_server
@@ -336,11 +335,11 @@ def test_hs256_token_is_refused_in_jwks_mode(jwks_server: FileServer) -> None:
     ],
 )
 def test_subjects_are_used_as_is_only_when_plainly_safe(subject: str, safe: bool) -> None:
-    segment = keys.safe_subject(subject)
+    segment = objectkeys.safe_subject(subject)
     assert (segment == subject) is safe
     if not safe:
         assert segment.startswith("h-") and len(segment) == 34
-    assert keys.safe_subject("a/b") != keys.safe_subject("a_b")
+    assert objectkeys.safe_subject("a/b") != objectkeys.safe_subject("a_b")
 
 
 CONFIG_PROBLEMS = [

@@ -620,7 +620,7 @@ def test_callback_route_only_takes_post(client: Client) -> None:
 def test_callback_through_an_fc_event_signs_the_decoded_path(
     client: Client, key: rsa.RSAPrivateKey, key_server: FileServer
 ) -> None:
-    from uploadsign import fc
+    import index as fc
 
     body = callback_body()
     event = {

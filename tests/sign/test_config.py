@@ -110,7 +110,7 @@ def test_settings_repr_hides_the_jwt_secret() -> None:
 
 
 def test_allowed_content_type_with_a_part_over_127_characters_is_refused() -> None:
-    # No request could carry it: upload_request applies the same MIME rule.
+    # No request could carry it: grants.parse_upload_request applies the same MIME rule.
     env = {**BASE_ENV, "UPLOAD_ALLOWED_CONTENT_TYPES": "image/png,image/" + "p" * 128}
     with pytest.raises(ConfigurationError, match="UPLOAD_ALLOWED_CONTENT_TYPES"):
         Settings.from_env(env)

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from wsgiref.validate import validator
 
+import index as fc
 import pytest
-from uploadsign import fc
 from uploadsign.errors import MAX_JSON_DEPTH
 from uploadsign.factory import build_app
 

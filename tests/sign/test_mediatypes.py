@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from uploadsign import mediatypes
 from uploadsign.errors import InvalidField, UnsupportedContentType
-from uploadsign.upload_request import parse
+from uploadsign.grants import parse_upload_request as parse
 from werkzeug.test import Client
 
 from .support import BASE_ENV, FakeClock, FakeFetcher

@@ -5,9 +5,9 @@ from __future__ import annotations
 import threading
 
 import pytest
+from uploadsign.auth import RateLimiter
 from uploadsign.errors import RateLimited
 from uploadsign.factory import build_app
-from uploadsign.ratelimit import RateLimiter
 from werkzeug.test import Client
 
 from .support import BASE_ENV, FakeClock, FakeFetcher

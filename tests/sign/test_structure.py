@@ -7,12 +7,23 @@ cycle or a wrong-way import fails here rather than in a reader's head.
 from __future__ import annotations
 
 import ast
+import io
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import pytest
+from uploadsign.factory import build_app
+
+from .support import BASE_ENV, FakeClock, FakeFetcher
 
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "sign" / "uploadsign"
-#: Pure values: credentials, policy, signing. They import nothing outside this set (and
-#: ``errors``), never the application layer, the SDK, the environment or the clock.
-CORE = {"credentials", "policy", "signing", "errors"}
+EVENTS = Path(__file__).resolve().parent.parent / "events"
+#: Pure values: credentials, policy (with its V4 signing). They import nothing outside this
+#: set (and ``errors``), never the application layer, the SDK, the environment or the clock.
+CORE = {"credentials", "policy", "errors"}
 
 
 def imports() -> dict[str, set[str]]:
@@ -63,3 +74,77 @@ def test_pure_values_hold_no_lock_clock_environment_or_logger() -> None:
         names |= {node.module.split(".")[0] for node in ast.walk(tree)
                   if isinstance(node, ast.ImportFrom) and node.module}
         assert not names & stateful, module
+
+
+# --- size: few modules, none large, few files per request ------------------------------------
+
+MAX_MODULES = 20
+MAX_MODULE_LINES = 300
+#: config holds the one settings table (a row per variable: name, field, default, check,
+#: README line), the Settings it fills and the reader; the table is data, ~75 lines.
+LARGER_MODULES = {"config.py": 400}
+MAX_FILES_PER_WARM_GRANT = 10
+
+
+def test_the_package_has_few_modules_and_none_is_large() -> None:
+    sizes = {path.name: len(path.read_text(encoding="utf-8").splitlines())
+             for path in PACKAGE.glob("*.py")}
+    assert len(sizes) <= MAX_MODULES, sorted(sizes)
+    too_large = {name: n for name, n in sizes.items()
+                 if n > LARGER_MODULES.get(name, MAX_MODULE_LINES)}
+    assert too_large == {}
+
+
+def files_run_by(call: Callable[[], object]) -> set[str]:
+    """Return the files under functions/sign whose code ``call`` executes (sys.settrace)."""
+    root = str(PACKAGE.parent)
+    seen: set[str] = set()
+
+    def tracer(frame: FrameType, event: str, arg: object) -> None:
+        if frame.f_code.co_filename.startswith(root):
+            seen.add(Path(frame.f_code.co_filename).relative_to(root).as_posix())
+
+    sys.settrace(tracer)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+    return seen
+
+
+@pytest.fixture
+def warm_index(
+    monkeypatch: pytest.MonkeyPatch, clock: FakeClock, fetcher: FakeFetcher
+) -> Iterator[Any]:
+    """The entry module with its lazy app built (fake STS) and one grant already served."""
+    import index
+
+    built = build_app(BASE_ENV, fetcher_factory=lambda s: fetcher, clock=clock)
+    monkeypatch.setattr(index.app, "_app", built)
+    yield index
+
+
+def test_a_warm_post_uploads_through_fc_runs_few_files(warm_index: Any) -> None:
+    event = (EVENTS / "post_uploads_plain.json").read_bytes()
+    assert warm_index.handler(event, None)["statusCode"] == 200
+    files = files_run_by(lambda: warm_index.handler(event, None))
+    assert len(files) <= MAX_FILES_PER_WARM_GRANT, " ".join(sorted(files))
+
+
+def test_a_warm_post_uploads_through_wsgi_runs_few_files(warm_index: Any) -> None:
+    body = b'{"filename": "a.png", "size": 2048, "content_type": "image/png"}'
+
+    def post() -> None:
+        environ = {
+            "REQUEST_METHOD": "POST", "PATH_INFO": "/uploads", "QUERY_STRING": "",
+            "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+            "HTTP_ORIGIN": "https://app.example.com", "wsgi.input": io.BytesIO(body),
+            "wsgi.url_scheme": "https", "SERVER_NAME": "sign.example", "SERVER_PORT": "443",
+        }
+        statuses: list[str] = []
+        b"".join(warm_index.app(environ, lambda status, headers: statuses.append(status)))
+        assert statuses == ["200 OK"]
+
+    post()
+    files = files_run_by(post)
+    assert len(files) <= MAX_FILES_PER_WARM_GRANT, " ".join(sorted(files))

@@ -1,15 +1,18 @@
 """Signing function for browser-direct OSS PostObject uploads.
 
-Layers, one way only: ``fc`` / ``wsgi`` (platform adapters; ``wsgi.serve`` is the one place
-errors become answers and every request is access-logged) → ``routes`` / ``grants`` /
-``upload_request`` / ``auth`` / ``jwtauth`` / ``ratelimit`` / ``callback`` /
-``callback_verify`` (application) → ``policy`` / ``signing`` / ``credentials`` / ``keys``
-(pure core). ``sts`` is the one module that talks to Alibaba Cloud (and caches what it
-got), ``httpfetch`` the one that makes other outgoing requests (JWKS, callback public keys,
-both behind injectable fetchers); ``config`` is the one module that reads the environment,
-from one table of variables (names, defaults, checks, the README's doc lines); ``accesslog``
-writes the per-request JSON line. Heavy imports (PyJWT, ``cryptography``, ``urllib.request``)
-happen only in the mode or on the route that needs them, to keep cold starts short.
+Layers, one way only: ``index`` (outside the package: the FC event adapter and the WSGI
+entry) and ``wsgi`` (the one place errors become answers, CORS headers are added and
+every request is access-logged) → ``routes`` / ``grants`` (with the ``POST /uploads``
+body rules) / ``auth`` (with the rate limit) / ``jwtauth`` (with the JWKS cache) /
+``callback`` / ``callback_verify`` (application) → ``policy`` (with its V4 signing) /
+``credentials`` / ``objectkeys`` / ``mediatypes`` (pure core). ``sts`` is the one module
+that talks to Alibaba Cloud (and caches what it got), ``httpfetch`` the one that makes
+other outgoing requests (JWKS, callback public keys, both behind injectable fetchers);
+``config`` is the one module that reads the environment, from one table of variables
+(names, defaults, checks, the README's doc lines); ``wsgi`` also writes the per-request
+JSON access line and sets up logging. Heavy imports (PyJWT, ``cryptography``,
+``urllib.request``) happen only in the mode or on the route that needs them, to keep
+cold starts short.
 """
 
 from __future__ import annotations

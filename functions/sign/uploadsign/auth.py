@@ -19,12 +19,15 @@ Pure: ``now`` is passed in; depends on ``errors`` only.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from uploadsign.errors import OriginNotAllowed
+from uploadsign.errors import OriginNotAllowed, RateLimited
 
 
 @dataclass(frozen=True)
@@ -67,3 +70,69 @@ class OriginAuthenticator:
         if "*" not in self._allowed and facts.origin not in self._allowed:
             raise OriginNotAllowed("this origin may not request upload grants")
         return Caller(subject=None, ip=facts.remote_addr)
+
+
+# Per-caller rate limit of the grant routes.
+Monotonic = Callable[[], float]
+DEFAULT_MAX_CALLERS = 10_000
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+
+
+class RateLimiter:
+    """Token buckets keyed by caller identity; ``per_minute=0`` never limits."""
+
+    def __init__(
+        self, per_minute: int, monotonic: Monotonic, *, max_callers: int = DEFAULT_MAX_CALLERS
+    ) -> None:
+        if per_minute < 0 or max_callers < 1:
+            raise ValueError("per_minute must be >= 0 and max_callers >= 1")
+        self.capacity = float(per_minute)
+        self.rate = per_minute / 60.0
+        self._monotonic = monotonic
+        self._max = max_callers
+        self._lock = threading.Lock()
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._buckets)
+
+    def take(self, caller: str) -> None:
+        """Spend one token of ``caller``'s bucket or raise ``RateLimited``."""
+        if self.capacity == 0:
+            return
+        now = self._monotonic()
+        with self._lock:
+            bucket = self._buckets.get(caller)
+            if bucket is None:
+                self._make_room(now)
+                bucket = self._buckets[caller] = _Bucket(self.capacity, now)
+            else:
+                self._buckets.move_to_end(caller)
+                self._refill(bucket, now)
+            if bucket.tokens >= 1.0:
+                bucket.tokens -= 1.0
+                return
+            wait = (1.0 - bucket.tokens) / self.rate
+        raise RateLimited(max(1, math.ceil(wait)))
+
+    def _refill(self, bucket: _Bucket, now: float) -> None:
+        elapsed = max(0.0, now - bucket.updated)
+        bucket.tokens = min(self.capacity, bucket.tokens + elapsed * self.rate)
+        bucket.updated = now
+
+    def _make_room(self, now: float) -> None:
+        if len(self._buckets) < self._max:
+            return
+        for key in list(self._buckets):
+            bucket = self._buckets[key]
+            self._refill(bucket, now)
+            if bucket.tokens >= self.capacity:
+                del self._buckets[key]
+        # Free a tenth at once so a flood of new callers does not rescan on every request.
+        while len(self._buckets) > self._max - max(1, self._max // 10):
+            self._buckets.popitem(last=False)

@@ -11,7 +11,7 @@ Nothing else in the package reads the environment, except the ``alibabacloud_cre
 SDK, which reads the execution identity FC injects (``PLATFORM_ENV_VARS``).
 
 Depends on the standard library, ``errors`` and the pure value checks of ``callback``,
-``keys`` and ``mediatypes`` only.
+``objectkeys`` and ``mediatypes`` only.
 """
 
 from __future__ import annotations
@@ -24,8 +24,8 @@ from urllib.parse import urlsplit
 
 from uploadsign.callback import MIN_SECRET_BYTES
 from uploadsign.errors import ConfigurationError
-from uploadsign.keys import is_key_template
 from uploadsign.mediatypes import is_mime_type
+from uploadsign.objectkeys import is_key_template
 
 MAX_OBJECT_BYTES = 5 * 1024**3  # PostObject limit
 AUTH_MODES = ("none", "jwt")
@@ -46,25 +46,30 @@ class Invalid(ValueError):
     """A value's problem, worded to follow the variable's name."""
 
 
+#: A parser takes the stripped value (the default when unset) and returns the typed value
+#: or raises Invalid.
 Parser = Callable[[str], Any]
 
 
-# Parsers and checks: each takes the stripped value (the default when unset) and returns
-# the typed value or raises Invalid.
-
-
-def matching(pattern: str, hint: str) -> Parser:
-    """Accept a non-empty value matching ``pattern``."""
-    regex = re.compile(pattern, re.ASCII)
+def check(test: Callable[[str], object], problem: str) -> Parser:
+    """Accept a value passing ``test`` as it is."""
 
     def parse(value: str) -> str:
-        if not value:
-            raise Invalid(f"is required ({hint})")
-        if not regex.match(value):
-            raise Invalid(f"is invalid: expected {hint}")
+        if not test(value):
+            raise Invalid(problem)
         return value
 
     return parse
+
+
+def required(pattern: str, hint: str) -> Parser:
+    """Accept a non-empty value matching ``pattern``."""
+    matches = check(re.compile(pattern).match, f"is invalid: expected {hint}")
+    return lambda value: matches(value) if value else _missing(hint)
+
+
+def _missing(hint: str) -> str:
+    raise Invalid(f"is required ({hint})")
 
 
 def integer(low: int, high: int) -> Parser:
@@ -82,26 +87,14 @@ def integer(low: int, high: int) -> Parser:
     return parse
 
 
-def listed(check: Callable[[str], bool], hint: str) -> Parser:
-    """Accept a comma list whose every entry passes ``check``."""
+def listed(test: Callable[[str], bool], hint: str) -> Parser:
+    """Accept a comma list whose every entry passes ``test``."""
 
     def parse(value: str) -> tuple[str, ...]:
         items = tuple(item.strip() for item in value.split(",") if item.strip())
-        bad = [item for item in items if not check(item)]
-        if bad:
+        if bad := [item for item in items if not test(item)]:
             raise Invalid(f"has invalid entries {bad!r}: expected {hint}")
         return items
-
-    return parse
-
-
-def one_of(*choices: str) -> Parser:
-    """Accept one of ``choices`` (case-insensitive)."""
-
-    def parse(value: str) -> str:
-        if value.lower() not in choices:
-            raise Invalid(f"must be one of {', '.join(choices)}")
-        return value.lower()
 
     return parse
 
@@ -111,22 +104,6 @@ def switch(value: str) -> bool:
     if value.lower() not in _SWITCH:
         raise Invalid("must be on or off")
     return _SWITCH[value.lower()]
-
-
-def text(value: str) -> str:
-    """Accept anything."""
-    return value
-
-
-def checked(check: Callable[[str], bool], problem: str) -> Parser:
-    """Accept a value passing ``check``."""
-
-    def parse(value: str) -> str:
-        if not check(value):
-            raise Invalid(problem)
-        return value
-
-    return parse
 
 
 def is_base_url(value: str) -> bool:
@@ -144,7 +121,7 @@ def is_origin(value: str) -> bool:
 
 def is_url_prefix(value: str) -> bool:
     """Say whether ``value`` is an http(s) prefix whose host is closed by a ``/``."""
-    # The host must be closed by a "/" so "https://gosspublic.alicdn.com.evil/" cannot pass.
+    # Closed by a "/" so "https://gosspublic.alicdn.com.evil/" cannot pass.
     parts = urlsplit(value)
     return is_base_url(value) and parts.path.startswith("/") and "@" not in parts.netloc
 
@@ -154,10 +131,7 @@ def region(value: str) -> str:
     if value.startswith("oss-"):
         fix = value.removeprefix("oss-").split(".", 1)[0]
         raise Invalid(f"is the region ID without oss-: use {fix!r}, not {value!r}")
-    return str(_region_id(value))
-
-
-_region_id = matching(r"^[a-z]{2,}(-[a-z0-9]+)+$", "a region ID such as cn-hangzhou")
+    return str(required(r"^[a-z]{2,}(-[a-z0-9]+)+$", "a region ID such as cn-hangzhou")(value))
 
 
 def upload_dir(value: str) -> str:
@@ -226,16 +200,16 @@ _TEMPLATE_PROBLEM = (
 V = Variable
 #: Every variable the function reads, in the README's order.
 VARIABLES: tuple[Variable, ...] = (
-    V("OSS_BUCKET", "bucket", None, matching(_BUCKET, "a bucket name such as my-uploads"),
+    V("OSS_BUCKET", "bucket", None, required(_BUCKET, "a bucket name such as my-uploads"),
       "bucket that receives uploads; pinned in every policy"),
     V("OSS_REGION", "region", None, region,
       "region ID without `oss-`, e.g. `cn-hangzhou`; part of the signing scope"),
     V("OSS_HOST", "host", "https://{bucket}.oss-{region}.aliyuncs.com",
-      checked(is_base_url, "must be an http(s) URL without query or fragment"),
+      check(is_base_url, "must be an http(s) URL without query or fragment"),
       "URL the browser posts to; virtual-host or path-style (`http://127.0.0.1:9100/{bucket}`)"),
     V("OSS_UPLOAD_DIR", "upload_dir", "uploads/", upload_dir,
       "key prefix of every upload and scope of the STS session policy (a trailing `/` is added)"),
-    V("OSS_STS_ROLE_ARN", "role_arn", None, matching(_ARN, "acs:ram::<account>:role/<name>"),
+    V("OSS_STS_ROLE_ARN", "role_arn", None, required(_ARN, "acs:ram::<account>:role/<name>"),
       "the upload role, `acs:ram::<account>:role/<name>`"),
     V("STS_ENDPOINT", "sts_endpoint", "sts.{region}.aliyuncs.com", sts_endpoint,
       "STS host; `https://host`, or `http://127.0.0.1:PORT` for a local stub"),
@@ -247,8 +221,7 @@ VARIABLES: tuple[Variable, ...] = (
     V("STS_REFRESH_MARGIN_SECONDS", "sts_refresh_margin_seconds", "300", integer(60, 43200),
       "refresh cached credentials this long before they expire"),
     V("STS_ROLE_SESSION_NAME", "sts_role_session_name", "oss-direct-upload",
-      checked(lambda name: bool(re.match(r"^[\w.@-]{2,64}$", name, re.ASCII)),
-              "must be 2..64 of [A-Za-z0-9_.@-]"),
+      check(re.compile(r"^[\w.@-]{2,64}$", re.ASCII).match, "must be 2..64 of [A-Za-z0-9_.@-]"),
       "role session name, visible in ActionTrail"),
     V("UPLOAD_EXPIRE_SECONDS", "upload_expire_seconds", "600", integer(10, 86400),
       "lifetime of a signed policy (10…86400), capped by the credentials' expiry"),
@@ -258,29 +231,29 @@ VARIABLES: tuple[Variable, ...] = (
       listed(is_mime_type, _TYPE_HINT),
       "comma list of exact MIME types, e.g. `image/png,image/jpeg`", "empty = any"),
     V("UPLOAD_SUCCESS_ACTION_STATUS", "success_action_status", "200",
-      checked({"200", "201", "204"}.__contains__, "must be one of 200, 201, 204"),
+      check({"200", "201", "204"}.__contains__, "must be one of 200, 201, 204"),
       "what OSS answers a successful POST with: `200`, `201` (XML body) or `204`"),
     V("CORS_ALLOWED_ORIGINS", "cors_allowed_origins", "",
       listed(is_origin, "* or scheme://host[:port] without a path"),
       "comma list of page origins; `*` only when set literally", "empty = none"),
-    V("AUTH_MODE", "auth_mode", "none", one_of(*AUTH_MODES),
+    V("AUTH_MODE", "auth_mode", "none", lambda mode: check(AUTH_MODES.__contains__, "must be one of none, jwt")(mode.lower()),
       "`none` (anonymous, allowed origins only) or `jwt` (bearer tokens); see below"),
-    V("AUTH_JWT_SECRET", "auth_jwt_secret", "", text,
+    V("AUTH_JWT_SECRET", "auth_jwt_secret", "", str,
       "HS256 secret, at least 32 bytes (jwt mode; never put it in a file)", "empty",
       strip=False),
-    V("AUTH_JWKS_URL", "auth_jwks_url", "", text,
+    V("AUTH_JWKS_URL", "auth_jwks_url", "", str,
       "JWKS URL for RS256/ES256 tokens (jwt mode; exclusive with the secret)", "empty"),
-    V("AUTH_ISSUER", "auth_issuer", "", text, "required `iss` claim", "empty = not checked"),
-    V("AUTH_AUDIENCE", "auth_audience", "", text, "required `aud` claim", "empty = not checked"),
+    V("AUTH_ISSUER", "auth_issuer", "", str, "required `iss` claim", "empty = not checked"),
+    V("AUTH_AUDIENCE", "auth_audience", "", str, "required `aud` claim", "empty = not checked"),
     V("AUTH_LEEWAY_SECONDS", "auth_leeway_seconds", "30", integer(0, 300),
       "clock skew allowed on `exp`/`nbf`"),
     V("OSS_KEY_TEMPLATE", "key_template", "{dir}{date}/{id}{ext}",
-      checked(is_key_template, _TEMPLATE_PROBLEM),
+      check(is_key_template, _TEMPLATE_PROBLEM),
       "object key layout; `{sub}` (jwt mode) gives each user a prefix"),
     V("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", "60", integer(0, 100000),
       "grants per caller per minute, per instance; `0` = off"),
     V("UPLOAD_CALLBACK_URL", "callback_url", "",
-      checked(lambda url: not url or (is_base_url(url) and "?" not in url),
+      check(lambda url: not url or (is_base_url(url) and "?" not in url),
               "must be an http(s) URL without query"),
       "URL OSS calls after storing (normally `https://<function>/callback`)",
       "empty = no callback"),

@@ -286,5 +286,5 @@ class FetchError(Exception):
 class KeyUnavailable(Exception):
     """No JWKS key for a token (unknown ``kid``, or the JWKS cannot be fetched).
 
-    Raised by ``jwks``; ``jwtauth`` turns it into a 401, never shown to clients as is.
+    Raised by ``jwtauth.JwksCache``; ``jwtauth`` turns it into a 401, never shown to clients as is.
     """

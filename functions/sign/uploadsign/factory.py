@@ -2,7 +2,7 @@
 
 The composition root, kept apart so tests can build the same app with a fake fetcher,
 clock or HTTP fetcher. Reads nothing itself: the environment mapping is passed in.
-Imports only what every mode needs; PyJWT (``jwtauth``, ``jwks``) is imported when
+Imports only what every mode needs; PyJWT (``jwtauth``) is imported when
 ``AUTH_MODE=jwt`` is built, ``cryptography`` by ``callback_verify`` on the first callback.
 """
 
@@ -14,13 +14,12 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
 from uploadsign import httpfetch, sts
-from uploadsign.auth import Authenticator, OriginAuthenticator
+from uploadsign.auth import Authenticator, OriginAuthenticator, RateLimiter
 from uploadsign.callback import CallbackLog
 from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
 from uploadsign.config import Settings
 from uploadsign.grants import GrantService
 from uploadsign.httpfetch import Fetch
-from uploadsign.ratelimit import RateLimiter
 from uploadsign.routes import SignApp
 from uploadsign.sts import CredentialCache, Fetcher
 
@@ -38,8 +37,7 @@ def build_authenticator(
     """Return the authenticator ``AUTH_MODE`` asks for."""
     if settings.auth_mode == "jwt":
         # Imported here: PyJWT costs tens of ms at cold start and only this mode needs it.
-        from uploadsign.jwks import JwksCache
-        from uploadsign.jwtauth import JwtAuthenticator
+        from uploadsign.jwtauth import JwksCache, JwtAuthenticator
 
         jwks = (
             JwksCache(settings.auth_jwks_url, http_fetch, monotonic)

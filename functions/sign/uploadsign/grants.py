@@ -17,13 +17,21 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from uploadsign import callback, keys, mediatypes, policy
+from uploadsign import callback, mediatypes, objectkeys, policy
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
 from uploadsign.credentials import TemporaryCredentials
-from uploadsign.keys import RandomSource
+from uploadsign.errors import (
+    BadRequest,
+    InvalidSize,
+    MalformedJson,
+    PayloadTooLarge,
+    UnsupportedContentType,
+    load_json,
+)
+from uploadsign.mediatypes import essence
+from uploadsign.objectkeys import RandomSource, validate_filename
 from uploadsign.sts import Lookup
-from uploadsign.upload_request import UploadRequest
 
 CredentialsProvider = Callable[[], Lookup]
 GRANT_ID_BYTES = 12
@@ -88,7 +96,7 @@ class GrantService:
         s = self.settings
         grant_id = self._grant_id()
         creds, source = self._credentials()
-        prefix = keys.key_prefix(
+        prefix = objectkeys.key_prefix(
             s.key_template, upload_dir=s.upload_dir, subject=caller.subject if caller else None
         )
         upload_dir = f"{prefix}{grant_id}/"
@@ -132,7 +140,7 @@ class GrantService:
         grant_id = self._grant_id()
         creds, source = self._credentials()
         media_type = mediatypes.stored_type(request.content_type, s.allowed_active_types)
-        key = keys.render_key(
+        key = objectkeys.render_key(
             s.key_template,
             upload_dir=s.upload_dir,
             subject=caller.subject if caller else None,
@@ -149,7 +157,7 @@ class GrantService:
                 media_type, request.filename
             ),
             policy.STORAGE_CLASS: STANDARD,
-            policy.ORIGINAL_FILENAME: keys.metadata_value(request.filename),
+            policy.ORIGINAL_FILENAME: objectkeys.metadata_value(request.filename),
             policy.SUCCESS_ACTION_STATUS: s.success_action_status,
             policy.FORBID_OVERWRITE: "true",
         }
@@ -166,16 +174,11 @@ class GrantService:
             form[callback.GRANT_ID] = grant_id
             form[callback.GRANT_TOKEN] = callback.mint_token(s.grant_secrets[0], claims)
         auth = policy.auth_fields(creds, now, s.region)
-        conditions = policy.upload_conditions(
+        fields, conditions = policy.upload_form(
             bucket=s.bucket, auth=auth, form=form, size=request.size
         )
         signed = self._sign(conditions, creds, now, expires_at)
-        fields = {
-            **form,
-            **auth,
-            policy.POLICY: signed.policy,
-            policy.SIGNATURE: signed.signature,
-        }
+        fields |= {policy.POLICY: signed.policy, policy.SIGNATURE: signed.signature}
         body = {
             "url": s.host,
             "fields": fields,
@@ -185,3 +188,59 @@ class GrantService:
             "grant_id": grant_id,
         }
         return Grant(body, grant_id, source)
+
+
+# The body of ``POST /uploads``: every client-input rule of the recommended route and
+# which error each breach maps to (400 malformed/missing/wrong type, 413 too large,
+# 415 type not allowed, 422 unacceptable value).
+FILENAME = "filename"
+SIZE = "size"
+CONTENT_TYPE = "content_type"
+FIELDS = (FILENAME, SIZE, CONTENT_TYPE)
+
+
+@dataclass(frozen=True)
+class UploadRequest:
+    """What a browser asks to upload; already validated.
+
+    ``content_type`` is the declared type's essence (``type/subtype``, lower case;
+    ``application/octet-stream`` when the browser sent ``""``).
+    """
+
+    filename: str
+    size: int
+    content_type: str
+
+
+def parse_upload_request(
+    body: bytes, *, max_bytes: int, allowed_types: Sequence[str]
+) -> UploadRequest:
+    """Parse and validate the JSON body; raise the ``SignError`` a client should see."""
+    try:
+        document = load_json(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MalformedJson("body must be a UTF-8 JSON object") from exc
+    if not isinstance(document, dict):
+        raise MalformedJson("body must be a JSON object")
+    missing = [name for name in FIELDS if name not in document]
+    if missing:
+        raise BadRequest("missing field(s): " + ", ".join(missing))
+    filename, size, content_type = (document[name] for name in FIELDS)
+    if not isinstance(filename, str):
+        raise BadRequest(f"{FILENAME} must be a string")
+    # bool is an int in Python; JSON true is not a size.
+    if not isinstance(size, int) or isinstance(size, bool):
+        raise BadRequest(f"{SIZE} must be an integer")
+    if not isinstance(content_type, str):
+        raise BadRequest(f"{CONTENT_TYPE} must be a string")
+    if size <= 0:
+        raise InvalidSize(f"{SIZE} must be a positive number of bytes")
+    if size > max_bytes:
+        raise PayloadTooLarge(f"{SIZE} exceeds the limit of {max_bytes} bytes")
+    # Browsers send "" for an unknown extension and may add parameters; compare the essence.
+    content_type = essence(content_type)
+    if allowed_types and content_type not in allowed_types:
+        raise UnsupportedContentType(
+            f"{CONTENT_TYPE} {content_type} is not allowed; allowed: " + ", ".join(allowed_types)
+        )
+    return UploadRequest(filename=validate_filename(filename), size=size, content_type=content_type)

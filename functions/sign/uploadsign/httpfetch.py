@@ -1,6 +1,6 @@
 """Small bounded HTTP GETs: the JWKS document and OSS's callback public key.
 
-The adapter behind the injectable ``Fetch`` callables of ``jwks`` and ``callback_verify``:
+The adapter behind the injectable ``Fetch`` callables of ``jwtauth`` (JWKS) and ``callback_verify``:
 stdlib ``urllib`` with a timeout and a size cap, so a slow or huge answer can neither
 hang a request nor fill memory. Tests inject their own fetcher or point this one at a
 loopback server. ``urllib.request`` (with ``http.client`` and ``email``) is imported on

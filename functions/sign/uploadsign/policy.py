@@ -1,8 +1,10 @@
-"""PostObject policies: conditions, expiry and the signed form for both routes.
+"""PostObject policies: conditions, expiry, the signed form for both routes, and V4 signing.
 
-Three layers, as in a presigned POST: build the conditions, set the expiry, sign.
-Every field that goes into the form is pinned in the policy by the same code path, so
-the two can never drift. OSS form-field names live here, once.
+Three layers, as in a presigned POST: build the conditions, set the expiry, sign
+(OSS4-HMAC-SHA256: the key-derivation chain as small named steps, pinned to the
+official vectors in tests/sign/test_signing.py). Every field that goes into the form
+is pinned in the policy by one function (:func:`upload_form`), so the two can never
+drift. OSS form-field names live here, once.
 
 Pure: ``now`` and the credentials are arguments; no clock, environment or SDK.
 """
@@ -10,13 +12,14 @@ Pure: ``now`` and the credentials are arguments; no clock, environment or SDK.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeAlias
 
-from uploadsign import signing
 from uploadsign.credentials import SAFETY_MARGIN, TemporaryCredentials
 
 # OSS form-field names (wire names).
@@ -64,19 +67,19 @@ def format_expiration(moment: datetime) -> str:
 def auth_fields(creds: TemporaryCredentials, now: datetime, region: str) -> dict[str, str]:
     """Return the V4 fields a form carries besides ``policy`` and the signature."""
     return {
-        SIGNATURE_VERSION: signing.ALGORITHM,
-        CREDENTIAL: signing.credential(creds.access_key_id, now, region),
-        DATE: signing.timestamp(now),
+        SIGNATURE_VERSION: ALGORITHM,
+        CREDENTIAL: credential(creds.access_key_id, now, region),
+        DATE: timestamp(now),
         SECURITY_TOKEN: creds.security_token,
     }
 
 
-def exact(fields: Mapping[str, str]) -> list[Condition]:
-    """Pin each field to its exact value (simple-condition form for V4 fields and bucket)."""
+def simple_conditions(fields: Mapping[str, str]) -> list[Condition]:
+    """Pin each field in simple form, ``{name: value}`` (the V4 fields and the bucket)."""
     return [{name: value} for name, value in fields.items()]
 
 
-def eq(fields: Mapping[str, str]) -> list[Condition]:
+def eq_conditions(fields: Mapping[str, str]) -> list[Condition]:
     """Pin each field with ``["eq", "$name", value]``; names as OSS compares them."""
     return [["eq", "$" + name.lower(), value] for name, value in fields.items()]
 
@@ -106,24 +109,29 @@ def sign_policy(
 ) -> SignedPolicy:
     """Encode the policy and sign it with the key for (secret, date of ``now``, region)."""
     text = encode(expires_at, conditions)
-    key = signing.signing_key(creds.access_key_secret, signing.scope_date(now), region)
-    return SignedPolicy(policy=text, signature=signing.sign(key, text), expires_at=expires_at)
+    key = signing_key(creds.access_key_secret, scope_date(now), region)
+    return SignedPolicy(policy=text, signature=sign(key, text), expires_at=expires_at)
 
 
-def upload_conditions(
+def upload_form(
     *,
     bucket: str,
     auth: Mapping[str, str],
     form: Mapping[str, str],
     size: int,
-) -> list[Condition]:
-    """Conditions of ``POST /uploads``: bucket, V4 fields, every form field, exact size."""
-    return [
-        *exact({BUCKET: bucket}),
-        *exact(auth),
-        *eq(form),
+) -> tuple[dict[str, str], list[Condition]]:
+    """Return the fields and the conditions of ``POST /uploads`` from one mapping.
+
+    The one place where every form field also becomes a condition: the V4 fields in
+    simple form, every other field with ``eq``, plus the bucket and the exact size.
+    """
+    conditions: list[Condition] = [
+        *simple_conditions({BUCKET: bucket}),
+        *simple_conditions(auth),
+        *eq_conditions(form),
         [CONTENT_LENGTH_RANGE, size, size],
     ]
+    return {**form, **auth}, conditions
 
 
 def prefix_conditions(
@@ -141,11 +149,80 @@ def prefix_conditions(
     allow-list is configured, so the form must then carry a ``Content-Type`` field.
     """
     conditions: list[Condition] = [
-        *exact({BUCKET: bucket}),
-        *exact(auth),
+        *simple_conditions({BUCKET: bucket}),
+        *simple_conditions(auth),
         ["starts-with", "$" + KEY, upload_dir],
         [CONTENT_LENGTH_RANGE, 1, max_bytes],
     ]
     if content_types:
         conditions.append(["in", "$" + CONTENT_TYPE.lower(), list(content_types)])
     return conditions
+
+
+# OSS4-HMAC-SHA256: the V4 key-derivation chain, the credential scope and the signature
+# of a Base64 policy. For PostObject the string to sign is the Base64 policy text
+# itself: there is no canonical request and no ``OSS4-HMAC-SHA256\\n<ts>\\n<scope>\\n<hash>``
+# wrapper as in header signing (oss-postobject.md §3).
+ALGORITHM = "OSS4-HMAC-SHA256"
+SERVICE = "oss"
+TERMINATOR = "aliyun_v4_request"
+SECRET_PREFIX = "aliyun_v4"
+DATE_FORMAT = "%Y%m%d"
+TIMESTAMP_FORMAT = "%Y%m%dT%H%M%SZ"
+
+
+def _hmac(key: bytes, message: str) -> bytes:
+    return hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest()
+
+
+def date_key(secret: str, date: str) -> bytes:
+    """Step 1: bind the secret to one UTC day (``YYYYMMDD``)."""
+    return _hmac((SECRET_PREFIX + secret).encode("utf-8"), date)
+
+
+def region_key(k_date: bytes, region: str) -> bytes:
+    """Step 2: bind to the region ID without the ``oss-`` prefix (``cn-hangzhou``)."""
+    return _hmac(k_date, region)
+
+
+def service_key(k_region: bytes) -> bytes:
+    """Step 3: bind to the ``oss`` service."""
+    return _hmac(k_region, SERVICE)
+
+
+def signing_key(secret: str, date: str, region: str) -> bytes:
+    """Derive the V4 signing key; it depends only on (secret, date, region)."""
+    return _hmac(service_key(region_key(date_key(secret, date), region)), TERMINATOR)
+
+
+def sign(key: bytes, string_to_sign: str) -> str:
+    """Return the lowercase hex HMAC-SHA256 signature, as every OSS SDK emits it."""
+    return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def scope_date(now: datetime) -> str:
+    """Return the ``YYYYMMDD`` of ``now`` in UTC (credential date and key date)."""
+    return _utc(now).strftime(DATE_FORMAT)
+
+
+def timestamp(now: datetime) -> str:
+    """Return ``x-oss-date`` for ``now`` (ISO 8601 basic, UTC)."""
+    return _utc(now).strftime(TIMESTAMP_FORMAT)
+
+
+def credential_scope(date: str, region: str) -> str:
+    """Return the credential scope ``<YYYYMMDD>/<region>/oss/aliyun_v4_request``."""
+    return f"{date}/{region}/{SERVICE}/{TERMINATOR}"
+
+
+def credential(access_key_id: str, now: datetime, region: str) -> str:
+    """Return the ``x-oss-credential`` value: ``<AK>/<credential scope>``."""
+    return f"{access_key_id}/{credential_scope(scope_date(now), region)}"
+
+
+def _utc(now: datetime) -> datetime:
+    if now.tzinfo is None:
+        # A naive datetime is ambiguous; silently assuming local time is the classic
+        # cause of SignatureDoesNotMatch around midnight.
+        raise ValueError("now must be timezone-aware")
+    return now if now.tzinfo is timezone.utc else now.astimezone(timezone.utc)

@@ -3,8 +3,8 @@
 Plain stdlib WSGI (no framework at runtime). Handlers raise ``SignError``s; they become
 answers, and every request its access line, in one place: :func:`uploadsign.wsgi.serve`.
 
-Depends on the application (``grants``, ``auth``, ``ratelimit``, ``completion``,
-``callback_verify``, ``upload_request``) and pure modules; does not import the SDK.
+Depends on the application (``grants``, ``auth``, ``callback``,
+``callback_verify``) and pure modules; does not import the SDK.
 """
 
 from __future__ import annotations
@@ -14,9 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from uploadsign import callback, cors, upload_request
-from uploadsign.accesslog import RequestRecord
-from uploadsign.auth import Authenticator, Caller, RequestFacts
+from uploadsign import callback
+from uploadsign.auth import Authenticator, Caller, RateLimiter, RequestFacts
 from uploadsign.callback_verify import CallbackVerifier
 from uploadsign.errors import (
     InvalidHeader,
@@ -25,9 +24,8 @@ from uploadsign.errors import (
     PayloadTooLarge,
     RequestTimeout,
 )
-from uploadsign.grants import Grant, GrantService
-from uploadsign.ratelimit import RateLimiter
-from uploadsign.wsgi import Response, json_response, serve
+from uploadsign.grants import Grant, GrantService, parse_upload_request
+from uploadsign.wsgi import RequestRecord, Response, json_response, preflight_headers, serve
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
@@ -92,7 +90,7 @@ class SignApp:
             raise MethodNotAllowed(methods)
         if method == "OPTIONS":
             # Preflights never carry credentials, so they are never authenticated.
-            headers = cors.preflight_headers(
+            headers = preflight_headers(
                 environ.get("HTTP_ORIGIN"), self.settings.cors_allowed_origins, methods
             )
             return 204, {**headers, "Cache-Control": "no-store"}, b""
@@ -111,7 +109,7 @@ class SignApp:
         if path == LEGACY_PATH:
             grant = self.service.prefix_grant(now, caller)
         else:
-            request = upload_request.parse(
+            request = parse_upload_request(
                 read_body(environ, self._max_body),
                 max_bytes=self.settings.upload_max_bytes,
                 allowed_types=self.settings.allowed_content_types,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from uploadsign import keys
+from uploadsign import objectkeys
 from uploadsign.config import DEFAULT_KEY_TEMPLATE
 from uploadsign.errors import InvalidFilename
 
@@ -13,7 +13,7 @@ from .support import FIXED_NOW
 
 
 def test_key_is_dir_date_random_and_the_extension_it_is_given() -> None:
-    key = keys.render_key(
+    key = objectkeys.render_key(
         DEFAULT_KEY_TEMPLATE, upload_dir="uploads/", subject=None,
         extension="png", now=FIXED_NOW, random_source=lambda n: b"\xab" * n,
     )
@@ -24,7 +24,7 @@ def test_key_is_dir_date_random_and_the_extension_it_is_given() -> None:
 def test_an_extension_that_is_not_short_lowercase_alphanumeric_is_left_out(
     extension: str,
 ) -> None:
-    key = keys.render_key(
+    key = objectkeys.render_key(
         DEFAULT_KEY_TEMPLATE, upload_dir="uploads/", subject=None,
         extension=extension, now=FIXED_NOW, random_source=lambda n: b"\xab" * n,
     )
@@ -33,7 +33,7 @@ def test_an_extension_that_is_not_short_lowercase_alphanumeric_is_left_out(
 
 def test_default_random_source_gives_distinct_unguessable_names() -> None:
     first, second = (
-        keys.render_key(
+        objectkeys.render_key(
             DEFAULT_KEY_TEMPLATE, upload_dir="u/", subject=None, extension="png", now=FIXED_NOW
         )
         for _ in range(2)
@@ -80,7 +80,7 @@ def test_dangerous_filenames_are_refused_with_a_precise_message(
     filename: str, message: str
 ) -> None:
     with pytest.raises(InvalidFilename, match=message):
-        keys.validate_filename(filename)
+        objectkeys.validate_filename(filename)
 
 
 GRANTED = [
@@ -106,6 +106,6 @@ GRANTED = [
 
 @pytest.mark.parametrize("filename", GRANTED)
 def test_real_world_filenames_are_granted_and_encode_to_ascii(filename: str) -> None:
-    assert keys.validate_filename(filename) == filename
-    assert keys.metadata_value(filename).isascii()
-    assert " " not in keys.metadata_value(filename)
+    assert objectkeys.validate_filename(filename) == filename
+    assert objectkeys.metadata_value(filename).isascii()
+    assert " " not in objectkeys.metadata_value(filename)
