@@ -127,16 +127,11 @@ class UploadStore:
         data = _read_json(directory / _UPLOAD_FILE)
         return UploadRecord.from_json(data) if data is not None else None
 
-    def spool(self, bucket: str, upload_id: str) -> Path:
-        """Return a new empty temporary file inside the upload (same file system)."""
-        directory = self._dir(bucket, upload_id)
-        assert directory is not None
-        fd, name = tempfile.mkstemp(dir=directory, prefix=".part-", suffix=".tmp")
-        os.close(fd)
-        return Path(name)
-
     def put_part(self, bucket: str, upload_id: str, temp_path: Path, part: PartMeta) -> bool:
-        """Move a spooled part into place; False when the upload ended meanwhile."""
+        """Move a spooled part into place; False when the upload ended meanwhile.
+
+        ``temp_path`` must be on the bucket's file system (its spool directory).
+        """
         directory = self._dir(bucket, upload_id)
         assert directory is not None
         with self._lock:
