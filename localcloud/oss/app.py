@@ -1,14 +1,16 @@
 """The emulator application: addressing, authentication, routing, CORS and error rendering.
 
 Owns the path of a request to its operation: bucket addressing (virtual-hosted or
-path-style, the website origin), preflights, the caller's authentication (before anything
-else, as OSS does), the classification of the request by
-:mod:`localcloud.oss.operations` (method + subresources + operation header) and the
-dispatch to the handler that serves it; and the one place an :class:`OssError` becomes an
-XML response. An operation without a handler, or a request carrying a parameter or header
-the emulator does not model, answers 501 NotImplemented and changes nothing. Operations
-themselves live in :mod:`objectapi`, :mod:`objectacl`, :mod:`copyobject`,
-:mod:`deletemulti`, :mod:`postupload` and :mod:`website`. No sockets: :mod:`server` calls
+path-style, the website origin), preflights, the classification of the request by
+:mod:`localcloud.oss.operations` (method + subresources + operation header), the order
+OSS checks in (the addressed bucket must exist, then the caller is authenticated, before
+anything else) and the dispatch to the handler that serves it; and the one place an
+:class:`OssError` becomes an XML response. An operation without a handler, or a request
+carrying a parameter or header the emulator does not model, answers 501 NotImplemented and
+changes nothing. Operations themselves live in :mod:`objectapi`, :mod:`objectacl`,
+:mod:`objecttagging`, :mod:`copyobject`, :mod:`appendobject`, :mod:`deletemulti`,
+:mod:`multipartupload`, :mod:`completeupload`, :mod:`bucketapi`, :mod:`serviceapi`,
+:mod:`postupload` and :mod:`website`. No sockets: :mod:`server` calls
 :meth:`EmulatorApp.__call__`.
 """
 
