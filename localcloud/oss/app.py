@@ -17,6 +17,7 @@ changes nothing. Operations themselves live in :mod:`objectapi`, :mod:`objectacl
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -44,6 +45,9 @@ from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_EC, Request, Response
 
 PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file name
+
+#: Host names under which the first label is a bucket: localhost and OSS's endpoints.
+_VIRTUAL_HOST_DOMAIN = re.compile(r"localhost|oss-[a-z0-9-]+(-internal)?\.aliyuncs\.com")
 
 #: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
 Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
@@ -194,8 +198,12 @@ class EmulatorApp:
             host = ""
         if self.website_host and host == self.website_host and self.website_bucket:
             return self.website_bucket, path[1:], True
-        first_label = host.split(".", 1)[0] if "." in host else ""
-        if first_label and self.buckets.get(first_label) is not None:
+        first_label, _, domain = host.partition(".")
+        # Virtual-hosted: the first label names a bucket that exists, or any bucket when
+        # the rest is an OSS endpoint or localhost (so a bucket not made yet, or gone, is
+        # PutBucket's or NoSuchBucket's, never a service-level request).
+        if first_label and domain and (self.buckets.get(first_label) is not None
+                                       or _VIRTUAL_HOST_DOMAIN.fullmatch(domain)):
             return first_label, path[1:], False
         if path in ("/", ""):
             return None, "", False

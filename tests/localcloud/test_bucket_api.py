@@ -8,6 +8,7 @@ whatever the signature), then the caller, except where the bucket may be new.
 
 from __future__ import annotations
 
+import http.client
 import itertools
 from dataclasses import replace
 
@@ -16,7 +17,7 @@ import pytest
 
 from localcloud.identity import Principal
 from tests.localcloud.objectkit import ADMIN, Cloud
-from tests.localcloud.signedhttp import Call
+from tests.localcloud.signedhttp import Answer, Call, sign
 
 UNKNOWN = Principal("FAKE-AK-NOBODY-BUCKETS", "fake-nobody-secret-0000")
 FORGED = Principal(ADMIN.access_key_id, "not-the-admin-secret")
@@ -275,3 +276,43 @@ def test_each_object_is_listed_as_its_null_version_and_deleted_by_it(ops: Cloud)
         ("a/1", "null"), ("a/2", "null")]
     assert ops.keys() == ["b"]
     assert enable == "501 NotImplemented"
+
+
+def test_a_virtual_hosted_request_names_its_bucket_even_before_it_exists(ops: Cloud) -> None:
+    ops.identities.add(ADMIN)
+    name = new_name()
+
+    def virtual(method: str, host: str) -> tuple[int, str]:
+        call = Call(method, name)
+        headers = sign(call, ADMIN, f"{host}:{ops.port}")
+        conn = http.client.HTTPConnection("127.0.0.1", ops.port, timeout=30)
+        try:
+            conn.request(method, "/", headers=headers)
+            answer = conn.getresponse()
+            return answer.status, Answer(answer.status, {}, answer.read()).code
+        finally:
+            conn.close()
+
+    missing = virtual("GET", f"{name}.oss-cn-hangzhou.aliyuncs.com")
+    made = virtual("PUT", f"{name}.localhost")
+    listed = virtual("GET", f"{name}.oss-cn-hangzhou.aliyuncs.com")
+
+    assert (missing, made, listed) == ((404, "NoSuchBucket"), (200, ""), (200, ""))
+    assert ops.emulator.buckets.get(name) is not None
+
+
+def test_a_host_naming_no_bucket_is_the_service(ops: Cloud) -> None:
+    # ali-oss with an IP endpoint sends ListBuckets with Host ".oss-<region>.aliyuncs.com".
+    ops.identities.add(ADMIN)
+    call = Call("GET", "")
+    headers = sign(call, ADMIN, ".oss-cn-hangzhou.aliyuncs.com")
+    conn = http.client.HTTPConnection("127.0.0.1", ops.port, timeout=30)
+    try:
+        conn.request("GET", "/", headers=headers)
+        answer = conn.getresponse()
+        body = answer.read()
+    finally:
+        conn.close()
+
+    assert answer.status == 200
+    assert body.startswith(b'<?xml version="1.0" encoding="UTF-8"?>\n<ListAllMyBucketsResult>')
