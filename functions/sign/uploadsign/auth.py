@@ -14,7 +14,10 @@ browser; the mode keeps other sites' pages out, not scripts (use ``jwt`` for tha
 The token check itself (``AUTH_MODE=jwt``) is :class:`uploadsign.jwtauth.JwtAuthenticator`,
 kept in its own module so PyJWT is imported only when that mode is configured.
 
-Pure: ``now`` is passed in; depends on ``errors`` only.
+Also how many grants one caller may get from this instance (:class:`RateLimiter`).
+
+Depends on the standard library and ``errors``; ``now`` and the monotonic clock are
+passed in.
 """
 
 from __future__ import annotations
@@ -72,7 +75,6 @@ class OriginAuthenticator:
         return Caller(subject=None, ip=facts.remote_addr)
 
 
-# Per-caller rate limit of the grant routes.
 Monotonic = Callable[[], float]
 DEFAULT_MAX_CALLERS = 10_000
 
@@ -84,7 +86,21 @@ class _Bucket:
 
 
 class RateLimiter:
-    """Token buckets keyed by caller identity; ``per_minute=0`` never limits."""
+    """Token buckets keyed by caller identity; ``per_minute=0`` never limits.
+
+    Each caller (``sub:<subject>`` or ``ip:<address>``) has a bucket holding up to
+    ``per_minute`` tokens, refilled at ``per_minute / 60`` per second; a grant takes one.
+    An empty bucket answers 429 with ``Retry-After`` = seconds until the next token.
+
+    The limit is **per instance**: FC runs several instances under load and each keeps
+    its own buckets in memory, so the effective limit is ``per_minute × instances``. It
+    stops a runaway page or script, not a determined attacker (that is the gateway's job).
+
+    Memory is bounded: at most ``max_callers`` buckets. When full, buckets that have
+    refilled completely are dropped first (forgetting them changes nothing), then the
+    least recently used. Thread-safe (one lock; the critical section is a few arithmetic
+    operations).
+    """
 
     def __init__(
         self, per_minute: int, monotonic: Monotonic, *, max_callers: int = DEFAULT_MAX_CALLERS

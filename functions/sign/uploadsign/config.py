@@ -1,17 +1,15 @@
 """Settings of the signing function: the one table of variables and the one reader.
 
-:data:`VARIABLES` is the single source of every environment variable: its name, the
-:class:`Settings` field it fills, its default (written once, as a user would write it),
-the parser that checks it and the README's doc line. ``Settings``' defaults, the
-validation in :meth:`Settings.from_env` and the README's configuration table
-(:func:`readme_table`, checked by a test) all come from it; ``ENV_VARS`` lists its names
-for the deploy checks. ``from_env`` takes a mapping (``os.environ`` in production, a dict
-in tests) and raises one :class:`ConfigurationError` listing every problem at once.
-Nothing else in the package reads the environment, except the ``alibabacloud_credentials``
-SDK, which reads the execution identity FC injects (``PLATFORM_ENV_VARS``).
-
-Depends on the standard library, ``errors`` and the pure value checks of ``callback``,
-``objectkeys`` and ``mediatypes`` only.
+:data:`VARIABLES` holds every environment variable once: name, :class:`Settings` field,
+default (as a user would write it), parser/check and the README's doc line. Settings'
+defaults, :meth:`Settings.from_env`'s validation, ``ENV_VARS`` (for the deploy checks) and
+the README's configuration table (:func:`readme_table`, checked by a test) come from it.
+``from_env`` takes a mapping (``os.environ`` in production, a dict in tests) and raises
+one :class:`ConfigurationError` listing every problem at once. Nothing else in the
+package reads the environment, except the ``alibabacloud_credentials`` SDK, which reads
+the execution identity FC injects (``PLATFORM_ENV_VARS``). Depends on the standard
+library, ``errors`` and the pure value checks of ``callback``, ``objectkeys`` and
+``mediatypes`` only.
 """
 
 from __future__ import annotations
@@ -35,9 +33,7 @@ FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
 PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)
 #: Injected by FC from the execution role and read by ``alibabacloud_credentials``.
 PLATFORM_ENV_VARS: tuple[str, ...] = (
-    "ALIBABA_CLOUD_ACCESS_KEY_ID",
-    "ALIBABA_CLOUD_ACCESS_KEY_SECRET",
-    "ALIBABA_CLOUD_SECURITY_TOKEN",
+    "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"
 )
 _SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
@@ -64,12 +60,16 @@ def check(test: Callable[[str], object], problem: str) -> Parser:
 
 def required(pattern: str, hint: str) -> Parser:
     """Accept a non-empty value matching ``pattern``."""
-    matches = check(re.compile(pattern).match, f"is invalid: expected {hint}")
-    return lambda value: matches(value) if value else _missing(hint)
+    regex = re.compile(pattern)
 
+    def parse(value: str) -> str:
+        if not value:
+            raise Invalid(f"is required ({hint})")
+        if not regex.match(value):
+            raise Invalid(f"is invalid: expected {hint}")
+        return value
 
-def _missing(hint: str) -> str:
-    raise Invalid(f"is required ({hint})")
+    return parse
 
 
 def integer(low: int, high: int) -> Parser:
@@ -106,6 +106,13 @@ def switch(value: str) -> bool:
     return _SWITCH[value.lower()]
 
 
+def auth_mode(value: str) -> str:
+    """Accept ``none`` or ``jwt`` in any case; return it in lower case."""
+    if value.lower() not in AUTH_MODES:
+        raise Invalid(f"must be one of {', '.join(AUTH_MODES)}")
+    return value.lower()
+
+
 def is_base_url(value: str) -> bool:
     """Say whether ``value`` is an http(s) URL without query or fragment."""
     parts = urlsplit(value)
@@ -131,7 +138,10 @@ def region(value: str) -> str:
     if value.startswith("oss-"):
         fix = value.removeprefix("oss-").split(".", 1)[0]
         raise Invalid(f"is the region ID without oss-: use {fix!r}, not {value!r}")
-    return str(required(r"^[a-z]{2,}(-[a-z0-9]+)+$", "a region ID such as cn-hangzhou")(value))
+    return str(_region_id(value))
+
+
+_region_id = required(r"^[a-z]{2,}(-[a-z0-9]+)+$", "a region ID such as cn-hangzhou")
 
 
 def upload_dir(value: str) -> str:
@@ -236,7 +246,7 @@ VARIABLES: tuple[Variable, ...] = (
     V("CORS_ALLOWED_ORIGINS", "cors_allowed_origins", "",
       listed(is_origin, "* or scheme://host[:port] without a path"),
       "comma list of page origins; `*` only when set literally", "empty = none"),
-    V("AUTH_MODE", "auth_mode", "none", lambda mode: check(AUTH_MODES.__contains__, "must be one of none, jwt")(mode.lower()),
+    V("AUTH_MODE", "auth_mode", "none", auth_mode,
       "`none` (anonymous, allowed origins only) or `jwt` (bearer tokens); see below"),
     V("AUTH_JWT_SECRET", "auth_jwt_secret", "", str,
       "HS256 secret, at least 32 bytes (jwt mode; never put it in a file)", "empty",

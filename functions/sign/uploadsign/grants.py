@@ -7,6 +7,9 @@ access log records and, with a callback configured, that travels through OSS
 (``x:grant-id``, with its ``x:grant-token``) into the callback's log line. Gets
 credentials from an injected provider (the cache in production) and the instant ``now``
 from its caller, so it does no I/O of its own.
+
+Also owns the body of ``POST /uploads`` (:func:`parse_upload_request`): every
+client-input rule of that route and which error each breach maps to.
 """
 
 from __future__ import annotations

@@ -151,7 +151,6 @@ def _invalid(reason: str) -> Unauthorized:
     )
 
 
-# An issuer's JWKS, fetched through the injected ``Fetch`` and kept by ``kid``.
 log = logging.getLogger(__name__)
 
 Monotonic = Callable[[], float]
@@ -161,7 +160,14 @@ DEFAULT_MIN_REFRESH_SECONDS = 30.0
 
 
 class JwksCache:
-    """Hold one issuer's public keys by ``kid``."""
+    """Hold one issuer's public keys (JWKS, for RS256/ES256) by ``kid``.
+
+    Keys are fetched once, kept for ``max_age``, and fetched again early when a token
+    names a ``kid`` the cache does not know (the issuer rotated keys) — but at most once
+    per ``min_refresh_interval``, so a flood of tokens with made-up ``kid`` values cannot
+    turn the function into a JWKS hammer. One refresh at a time (lock); others wait.
+    The fetcher and the monotonic clock are injected.
+    """
 
     def __init__(
         self,

@@ -9,7 +9,12 @@ error at the first request (:class:`LazyApp`) and an FC event the adapter could 
 
 :class:`LazyApp` builds the configured app on its first request, never at import, so
 importing the entry module reads no environment and loads no application code.
-Depends on the standard library and ``errors`` only.
+
+The headers every answer carries are decided here too: CORS against the configured
+allow-list (:func:`response_headers`, :func:`preflight_headers`), and the access line
+(:class:`RequestRecord`, :func:`emit`; :func:`configure_logging` makes INFO lines
+visible where no platform handler exists). Depends on the standard library and
+``errors`` only.
 """
 
 from __future__ import annotations
