@@ -23,17 +23,19 @@ from localcloud.identity import Principal
 from localcloud.oss import access
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import invalid_argument, invalid_digest
-from localcloud.oss.copyobject import STORAGE_CLASSES
 from localcloud.oss.errors import OssError
 from localcloud.oss.objectapi import (
+    H_OBJECT_ACL,
     HEADER_NEXT_APPEND_POSITION,
     MAX_PUT_SIZE,
     check_key,
+    check_write_acl,
     request_metadata,
     spool,
+    write_storage_class,
     write_tags,
 )
-from localcloud.oss.store import OBJECT_ACLS, OBJECT_APPENDABLE, ObjectMeta, ObjectStore
+from localcloud.oss.store import OBJECT_APPENDABLE, ObjectMeta, ObjectStore
 from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
 
 
@@ -66,17 +68,9 @@ class AppendObject:
                                    value=raw)
         position = int(raw)
         check_stored_headers(request)
-        acl = request.header("x-oss-object-acl") or "default"
-        if acl not in OBJECT_ACLS:
-            raise invalid_argument("no such object access control exists")
-        access.refuse_public_acl(bucket, acl)
-        if request.header("x-oss-object-acl"):
-            access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
-                             acl=bucket.acl_in_force)
-        storage_class = request.header("x-oss-storage-class") or "Standard"
-        if storage_class not in STORAGE_CLASSES:
-            raise invalid_argument("no such storage class exists",
-                                   name="x-oss-storage-class", value=storage_class)
+        acl = request.header(H_OBJECT_ACL) or "default"
+        check_write_acl(request, principal, bucket, key, acl)
+        storage_class = write_storage_class(request)
         tags = write_tags(request, principal, bucket, key)
         spool_dir = self.store.spool_dir(bucket.name)
         with self.store.open(bucket.name, key) as found:

@@ -28,9 +28,9 @@ from localcloud.oss.catalog import (
 )
 from localcloud.oss.errors import OssError
 from localcloud.oss.multipartupload import MultipartUpload, encoder, shown
-from localcloud.oss.objectapi import check_key, spool
+from localcloud.oss.objectapi import H_OBJECT_ACL, check_key, check_write_acl, spool
 from localcloud.oss.partstore import PartMeta
-from localcloud.oss.store import OBJECT_ACLS, OBJECT_MULTIPART, ObjectMeta
+from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta
 from localcloud.oss.wire import HEADER_CRC64, Request, Response
 
 H_COMPLETE_ALL = "x-oss-complete-all"
@@ -121,13 +121,8 @@ class CompleteUpload:
         upload_id = request.query.get("uploadId", "")
         uploads = self.multipart.uploads
         record = self.multipart.upload_of(bucket.name, key, upload_id)
-        acl = request.header("x-oss-object-acl") or record.acl
-        if acl not in OBJECT_ACLS:
-            raise invalid_argument("no such object access control exists")
-        access.refuse_public_acl(bucket, acl)
-        if request.header("x-oss-object-acl"):
-            access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
-                             acl=bucket.acl_in_force)
+        acl = request.header(H_OBJECT_ACL) or record.acl
+        check_write_acl(request, principal, bucket, key, acl)
         body = xmlbody.read_body(request)
         stored = {part.number: part for part in uploads.parts(bucket.name, upload_id)}
         complete_all = request.header(H_COMPLETE_ALL)

@@ -36,15 +36,17 @@ from localcloud.oss.catalog import (
 )
 from localcloud.oss.objectapi import (
     CHUNK,
+    H_OBJECT_ACL,
     check_key,
+    check_write_acl,
     etag_header,
     no_such_key,
     request_metadata,
+    write_storage_class,
     write_tags,
 )
 from localcloud.oss.operations import H_COPY_SOURCE
 from localcloud.oss.store import (
-    OBJECT_ACLS,
     OBJECT_MULTIPART,
     OBJECT_NORMAL,
     ObjectMeta,
@@ -61,8 +63,6 @@ H_IF_NONE_MATCH = "x-oss-copy-source-if-none-match"
 H_IF_UNMODIFIED_SINCE = "x-oss-copy-source-if-unmodified-since"
 H_IF_MODIFIED_SINCE = "x-oss-copy-source-if-modified-since"
 
-#: The storage classes CopyObject documents for ``x-oss-storage-class``.
-STORAGE_CLASSES = frozenset({"Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"})
 #: The older CopyObject reference limits it to objects under 1 GB; the current one lifts
 #: the limit within a bucket. The stricter (older) reading is the default.
 DEFAULT_COPY_MAX_BYTES = 1024**3
@@ -194,18 +194,9 @@ class CopyObject:
                                    value=tagging_directive)
         new_tags = (write_tags(request, principal, bucket, key)
                     if tagging_directive.lower() == "replace" else None)
-        acl = request.header("x-oss-object-acl") or "default"
-        if acl not in OBJECT_ACLS:
-            raise invalid_argument("no such object access control exists")
-        access.refuse_public_acl(bucket, acl)
-        if request.header("x-oss-object-acl"):
-            # The stricter reading PutObject also takes (see objectapi.put_object).
-            access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
-                             acl=bucket.acl_in_force)
-        storage_class = request.header("x-oss-storage-class") or "Standard"
-        if storage_class not in STORAGE_CLASSES:
-            raise invalid_argument("no such storage class exists",
-                                   name="x-oss-storage-class", value=storage_class)
+        acl = request.header(H_OBJECT_ACL) or "default"
+        check_write_acl(request, principal, bucket, key, acl)
+        storage_class = write_storage_class(request)
         check_stored_headers(request)
         same = (source.bucket, source.key) == (bucket.name, key)
         with self.store.open(source.bucket, source.key) as found:

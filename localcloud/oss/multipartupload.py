@@ -26,24 +26,26 @@ from localcloud.oss.catalog import (
     invalid_digest,
 )
 from localcloud.oss.copyobject import (
-    STORAGE_CLASSES,
     parse_copy_source,
     source_conditions_hold,
 )
 from localcloud.oss.errors import OssError
 from localcloud.oss.objectapi import (
     DEFAULT_CONTENT_TYPE,
+    H_OBJECT_ACL,
     MAX_PUT_SIZE,
     check_key,
+    check_write_acl,
     no_such_key,
     parse_range,
     request_metadata,
     spool,
+    write_storage_class,
     write_tags,
 )
 from localcloud.oss.operations import H_COPY_SOURCE
 from localcloud.oss.partstore import PartMeta, UploadRecord, UploadStore, new_upload_id
-from localcloud.oss.store import OBJECT_ACLS, ObjectStore
+from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
 from localcloud.oss.xmlbody import iso_time
 
@@ -124,17 +126,9 @@ class MultipartUpload:
                          acl=bucket.acl_in_force)
         url, encoding_xml = encoder(request.query)
         check_stored_headers(request)
-        acl = request.header("x-oss-object-acl") or "default"
-        if acl not in OBJECT_ACLS:
-            raise invalid_argument("no such object access control exists")
-        access.refuse_public_acl(bucket, acl)
-        if request.header("x-oss-object-acl"):
-            access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
-                             acl=bucket.acl_in_force)
-        storage_class = request.header("x-oss-storage-class") or "Standard"
-        if storage_class not in STORAGE_CLASSES:
-            raise invalid_argument("no such storage class exists",
-                                   name="x-oss-storage-class", value=storage_class)
+        acl = request.header(H_OBJECT_ACL) or "default"
+        check_write_acl(request, principal, bucket, key, acl)
+        storage_class = write_storage_class(request)
         tags = write_tags(request, principal, bucket, key)
         if (request.header("x-oss-forbid-overwrite").lower() == "true"
                 and self.store.head(bucket.name, key) is not None):

@@ -19,11 +19,10 @@ from localcloud.oss.catalog import access_denied_by_ram, invalid_argument
 from localcloud.oss.copyobject import clone_bytes
 from localcloud.oss.errors import OssError
 from localcloud.oss.listing import OWNER_ID
-from localcloud.oss.objectapi import check_key, no_such_key
+from localcloud.oss.objectapi import H_OBJECT_ACL, check_key, no_such_key
 from localcloud.oss.store import OBJECT_ACLS, ObjectStore
 from localcloud.oss.wire import Request, Response
 
-H_OBJECT_ACL = "x-oss-object-acl"
 ACTION_GET = "oss:GetObjectAcl"
 ACTION_PUT = "oss:PutObjectAcl"
 

@@ -58,6 +58,10 @@ DEFAULT_CONTENT_TYPE = "application/octet-stream"
 #: Where the next AppendObject must start: an appendable object's size.
 HEADER_NEXT_APPEND_POSITION = "x-oss-next-append-position"
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+H_OBJECT_ACL = "x-oss-object-acl"
+H_STORAGE_CLASS = "x-oss-storage-class"
+#: The storage classes CopyObject documents for ``x-oss-storage-class``.
+STORAGE_CLASSES = frozenset({"Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive"})
 
 
 def no_such_key() -> OssError:
@@ -117,6 +121,31 @@ def write_tags(request: Request, principal: Principal | None, bucket: BucketConf
     access.authorize(principal, "oss:PutObjectTagging", bucket=bucket.name, key=key,
                      acl=bucket.acl_in_force)
     return tags
+
+
+def check_write_acl(request: Request, principal: Principal | None, bucket: BucketConfig,
+                    key: str, acl: str) -> None:
+    """Refuse the ACL ``acl`` a write sets unless OSS knows it and the caller may set it.
+
+    A public one is refused while the bucket blocks public access; an explicit
+    ``x-oss-object-acl`` also needs ``oss:PutObjectAcl``, the stricter reading of
+    PostSettings.acl_field_needs_put_object_acl.
+    """
+    if acl not in OBJECT_ACLS:
+        raise invalid_argument("no such object access control exists")
+    access.refuse_public_acl(bucket, acl)
+    if request.header(H_OBJECT_ACL):
+        access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
+                         acl=bucket.acl_in_force)
+
+
+def write_storage_class(request: Request) -> str:
+    """Return the storage class a write's ``x-oss-storage-class`` asks for (Standard)."""
+    storage_class = request.header(H_STORAGE_CLASS) or "Standard"
+    if storage_class not in STORAGE_CLASSES:
+        raise invalid_argument("no such storage class exists",
+                               name=H_STORAGE_CLASS, value=storage_class)
+    return storage_class
 
 
 def spool(read: Callable[[int], bytes], directory: Path, limit: int = MAX_PUT_SIZE,
@@ -216,14 +245,8 @@ class ObjectApi:
         access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
                          acl=bucket.acl_in_force)
         check_stored_headers(request)
-        acl = request.header("x-oss-object-acl", "default")
-        if acl not in OBJECT_ACLS:
-            raise invalid_argument("no such object access control exists")
-        access.refuse_public_acl(bucket, acl)
-        if request.header("x-oss-object-acl"):
-            # The stricter reading of PostSettings.acl_field_needs_put_object_acl.
-            access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
-                             acl=bucket.acl_in_force)
+        acl = request.header(H_OBJECT_ACL, "default")
+        check_write_acl(request, principal, bucket, key, acl)
         tags = write_tags(request, principal, bucket, key)
         if request.content_length is not None and request.content_length > MAX_PUT_SIZE:
             raise _put_too_large()
