@@ -116,3 +116,8 @@ def authorize_signed(principal: Principal | None, action: str, resource: str) ->
     if not principal.is_allowed(action, resource):
         raise access_denied_by_ram()
     return principal
+
+
+def authorize_bucket(principal: Principal | None, action: str, bucket: str) -> Principal:
+    """Raise AccessDenied unless a signed caller may perform ``action`` on ``bucket`` itself."""
+    return authorize_signed(principal, action, bucket_resource(bucket))

@@ -255,8 +255,7 @@ class EmulatorApp:
             # A creating operation on a new name that is not served as such: PutBucketAcl
             # (it never creates), or PutBucket with a header or parameter not modelled.
             assert found.operation is not None
-            access.authorize_signed(principal, found.operation.action,
-                                    access.bucket_resource(bucket_name))
+            access.authorize_bucket(principal, found.operation.action, bucket_name)
             raise no_such_bucket() if name == "PutBucketAcl" else not_implemented()
         if (principal is None and not key and bucket.index_document
                 and method in ("GET", "HEAD") and not query):

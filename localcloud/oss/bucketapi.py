@@ -105,7 +105,7 @@ class BucketApi:
 
     def put_bucket(self, request: Request, name: str, principal: Principal | None) -> Response:
         """Create ``name`` (private by default) in the local cloud's region."""
-        access.authorize_signed(principal, "oss:PutBucket", access.bucket_resource(name))
+        access.authorize_bucket(principal, "oss:PutBucket", name)
         acl = _acl_header(request) if request.header(H_ACL) else "private"
         storage_class, redundancy = _create_configuration(xmlbody.read_body(request))
         config = BucketConfig(name=name, acl=acl, storage_class=storage_class,
@@ -121,8 +121,7 @@ class BucketApi:
                       principal: Principal | None) -> Response:
         """Remove an empty bucket; objects or unfinished uploads left make it 409."""
         del request, key
-        access.authorize_signed(principal, "oss:DeleteBucket",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:DeleteBucket", bucket.name)
         if self.store.list(bucket.name) or self.uploads.count(bucket.name):
             raise bucket_not_empty()
         self.buckets.delete(bucket.name)
@@ -132,16 +131,14 @@ class BucketApi:
                        principal: Principal | None) -> Response:
         """Answer the bucket's ACL as ``AccessControlPolicy``."""
         del request, key
-        access.authorize_signed(principal, "oss:GetBucketAcl",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:GetBucketAcl", bucket.name)
         return Response(200, dict(XML), access_control_policy(bucket.acl))
 
     def put_bucket_acl(self, request: Request, bucket: BucketConfig, key: str,
                        principal: Principal | None) -> Response:
         """Set the bucket's ACL from ``x-oss-acl``; nothing else about it changes."""
         del key
-        access.authorize_signed(principal, "oss:PutBucketAcl",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:PutBucketAcl", bucket.name)
         # A missing header is UNCONFIRMED; it is refused as an invalid value rather than
         # read as "private".
         acl = _acl_header(request)
@@ -153,16 +150,14 @@ class BucketApi:
                                 principal: Principal | None) -> Response:
         """Answer ``PublicAccessBlockConfiguration``: whether public access is blocked."""
         del request, key
-        access.authorize_signed(principal, "oss:GetBucketPublicAccessBlock",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:GetBucketPublicAccessBlock", bucket.name)
         return Response(200, dict(XML), _public_access_block(bucket.block_public_access))
 
     def put_public_access_block(self, request: Request, bucket: BucketConfig, key: str,
                                 principal: Principal | None) -> Response:
         """Block public access, or stop blocking it (``BlockPublicAccess``, default false)."""
         del key
-        access.authorize_signed(principal, "oss:PutBucketPublicAccessBlock",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:PutBucketPublicAccessBlock", bucket.name)
         root = xmlbody.parse(xmlbody.read_body(request), "PublicAccessBlockConfiguration")
         fields = xmlbody.children(root)
         value = fields.get("BlockPublicAccess", "false").strip()
@@ -175,8 +170,7 @@ class BucketApi:
                                    principal: Principal | None) -> Response:
         """Stop blocking public access (the configuration is gone: not blocked)."""
         del request, key
-        access.authorize_signed(principal, "oss:DeleteBucketPublicAccessBlock",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:DeleteBucketPublicAccessBlock", bucket.name)
         self.buckets.put(replace(bucket, block_public_access=False))
         return Response(204)
 
@@ -184,8 +178,7 @@ class BucketApi:
                             principal: Principal | None) -> Response:
         """Answer the bucket's region as ``LocationConstraint``."""
         del request, key
-        access.authorize_signed(principal, "oss:GetBucketLocation",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:GetBucketLocation", bucket.name)
         body = f"{xmlbody.XML_DECLARATION}<LocationConstraint>{LOCATION}</LocationConstraint>"
         return Response(200, dict(XML), body.encode())
 
@@ -196,8 +189,7 @@ class BucketApi:
         Enabling it (PutBucketVersioning) is not offered, so no bucket ever has a status.
         """
         del request, key
-        access.authorize_signed(principal, "oss:GetBucketVersioning",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:GetBucketVersioning", bucket.name)
         body = f"{xmlbody.XML_DECLARATION}<VersioningConfiguration></VersioningConfiguration>"
         return Response(200, dict(XML), body.encode())
 
@@ -247,8 +239,7 @@ class BucketApi:
         billable sizes) is reported as the stored size: UNCONFIRMED how OSS rounds it.
         """
         del request, key
-        access.authorize_signed(principal, "oss:GetBucketStat",
-                                access.bucket_resource(bucket.name))
+        access.authorize_bucket(principal, "oss:GetBucketStat", bucket.name)
         objects = self.store.list(bucket.name)
         latest = max((m.last_modified for m in objects), default=None)
         parts = [

@@ -127,6 +127,15 @@ def _skew_error(request_time: str, now: datetime, settings: HeaderAuthSettings) 
     )
 
 
+def _expired(expires_at: datetime, now: datetime) -> OssError:
+    """Return the 403 for a presigned request used after ``expires_at``."""
+    return access_denied(
+        "Request has expired.",
+        Expires=expires_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        ServerTime=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    )
+
+
 def _check_time(
     claim: V4Claim, expires: str | None, now: datetime, settings: HeaderAuthSettings
 ) -> None:
@@ -136,7 +145,6 @@ def _check_time(
         raise invalid_argument(
             "The date in x-oss-credential does not match x-oss-date.", ec=EC_V4_CREDENTIAL_DATE
         )
-    server_time = now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     if not claim.presigned:
         if abs(now - signed_at) > settings.max_skew:
             raise _skew_error(claim.request_time, now, settings)
@@ -152,11 +160,7 @@ def _check_time(
     if now < signed_at - settings.max_skew:
         raise access_denied("Request is not valid yet.", EC_V4_NOT_YET_VALID)
     if now > signed_at + timedelta(seconds=seconds):
-        raise access_denied(
-            "Request has expired.",
-            Expires=(signed_at + timedelta(seconds=seconds)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            ServerTime=server_time,
-        )
+        raise _expired(signed_at + timedelta(seconds=seconds), now)
 
 
 def _unknown_key(access_key_id: str) -> OssError:
@@ -187,6 +191,19 @@ def _principal_for(
     return principal
 
 
+def _check_v1_signature(claim: V1Claim | V1QueryClaim, principal: Principal, text: str) -> None:
+    """Raise SignatureDoesNotMatch unless ``claim`` carries the key's V1 signature of ``text``."""
+    expected = sign_v1(principal.access_key_secret, text)
+    if not hmac.compare_digest(expected.encode("ascii"), claim.signature.encode("utf-8")):
+        raise OssError(
+            403,
+            "SignatureDoesNotMatch",
+            MSG_SIGNATURE_MISMATCH,
+            extra={"OSSAccessKeyId": claim.access_key_id, "SignatureProvided": claim.signature,
+                   "StringToSign": text},
+        )
+
+
 def _verify_v1(
     method: str,
     authorization: str,
@@ -205,15 +222,7 @@ def _verify_v1(
         raise _skew_error(claim.signed_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), now, settings)
     principal = _principal_for(claim, lookup, now)
     text = string_to_sign_v1(method, headers, bucket, key, query)
-    expected = sign_v1(principal.access_key_secret, text)
-    if not hmac.compare_digest(expected.encode("ascii"), claim.signature.encode("utf-8")):
-        raise OssError(
-            403,
-            "SignatureDoesNotMatch",
-            MSG_SIGNATURE_MISMATCH,
-            extra={"OSSAccessKeyId": claim.access_key_id, "SignatureProvided": claim.signature,
-                   "StringToSign": text},
-        )
+    _check_v1_signature(claim, principal, text)
     return principal
 
 
@@ -234,22 +243,10 @@ def _verify_v1_query(
     """
     claim = parse_v1_query(dict(query))
     if now > claim.expires_at:
-        raise access_denied(
-            "Request has expired.",
-            Expires=claim.expires_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-            ServerTime=now.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        )
+        raise _expired(claim.expires_at, now)
     principal = _principal_for(claim, lookup, now)
     text = string_to_sign_v1(method, headers, bucket, key, query, expires=claim.expires)
-    expected = sign_v1(principal.access_key_secret, text)
-    if not hmac.compare_digest(expected.encode("ascii"), claim.signature.encode("utf-8")):
-        raise OssError(
-            403,
-            "SignatureDoesNotMatch",
-            MSG_SIGNATURE_MISMATCH,
-            extra={"OSSAccessKeyId": claim.access_key_id, "SignatureProvided": claim.signature,
-                   "StringToSign": text},
-        )
+    _check_v1_signature(claim, principal, text)
     return principal
 
 

@@ -74,13 +74,7 @@ class ListParams:
     @classmethod
     def from_query_v1(cls, query: Mapping[str, str]) -> ListParams:
         """Parse and validate a ListObjects (V1) query: prefix, marker, delimiter, max-keys."""
-        return cls(
-            prefix=_name(query, "prefix"),
-            delimiter=query.get("delimiter", ""),
-            max_keys=_max_keys(query),
-            url_encoded=_url_encoded(query),
-            marker=_name(query, "marker"),
-        )
+        return cls._with_marker(query, "marker")
 
     @classmethod
     def from_query_versions(cls, query: Mapping[str, str]) -> ListParams:
@@ -89,12 +83,17 @@ class ListParams:
         With only null versions, no version follows ``version-id-marker`` within
         ``key-marker``'s key, so listing resumes after that key whatever the marker.
         """
+        return cls._with_marker(query, "key-marker")
+
+    @classmethod
+    def _with_marker(cls, query: Mapping[str, str], marker: str) -> ListParams:
+        """Parse prefix, delimiter, max-keys, encoding-type and the marker named ``marker``."""
         return cls(
             prefix=_name(query, "prefix"),
             delimiter=query.get("delimiter", ""),
             max_keys=_max_keys(query),
             url_encoded=_url_encoded(query),
-            marker=_name(query, "key-marker"),
+            marker=_name(query, marker),
         )
 
     @classmethod
@@ -207,6 +206,14 @@ def _encoder(params: ListParams) -> Callable[[str], str]:
     return enc
 
 
+def _closed(parts: list[str], enc: Callable[[str], str], page: ListPage, root: str) -> bytes:
+    """Append the page's ``CommonPrefixes`` and the ``root`` end tag; return the body."""
+    parts.extend(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>"
+                 for prefix in page.common_prefixes)
+    parts.append(f"</{root}>")
+    return "".join(parts).encode("utf-8")
+
+
 def render_list_v1(bucket: str, params: ListParams, page: ListPage) -> bytes:
     """Render ListObjects (V1)'s ``ListBucketResult``, children in the reference's order.
 
@@ -227,10 +234,7 @@ def render_list_v1(bucket: str, params: ListParams, page: ListPage) -> bytes:
     if page.next_marker is not None:
         parts.append(f"<NextMarker>{enc(page.next_marker)}</NextMarker>")
     parts.extend(_contents(meta, enc, owner=True) for meta in page.contents)
-    parts.extend(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>"
-                 for prefix in page.common_prefixes)
-    parts.append("</ListBucketResult>")
-    return "".join(parts).encode("utf-8")
+    return _closed(parts, enc, page, "ListBucketResult")
 
 
 def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
@@ -254,10 +258,7 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
         parts.append(f"<NextContinuationToken>{page.next_token}</NextContinuationToken>")
     parts.append(f"<KeyCount>{page.key_count}</KeyCount>")
     parts.extend(_contents(meta, enc, owner=params.fetch_owner) for meta in page.contents)
-    for prefix in page.common_prefixes:
-        parts.append(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>")
-    parts.append("</ListBucketResult>")
-    return "".join(parts).encode("utf-8")
+    return _closed(parts, enc, page, "ListBucketResult")
 
 
 def render_list_versions(bucket: str, params: ListParams, page: ListPage) -> bytes:
@@ -279,7 +280,4 @@ def render_list_versions(bucket: str, params: ListParams, page: ListPage) -> byt
                      "<NextVersionIdMarker>null</NextVersionIdMarker>")
     parts.extend(_contents(meta, enc, owner=True, element="Version", version=True)
                  for meta in page.contents)
-    parts.extend(f"<CommonPrefixes><Prefix>{enc(prefix)}</Prefix></CommonPrefixes>"
-                 for prefix in page.common_prefixes)
-    parts.append("</ListVersionsResult>")
-    return "".join(parts).encode("utf-8")
+    return _closed(parts, enc, page, "ListVersionsResult")

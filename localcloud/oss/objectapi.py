@@ -32,6 +32,7 @@ from localcloud.oss.catalog import (
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import OssError
 from localcloud.oss.listing import (
+    ListPage,
     ListParams,
     list_page,
     render_list_v1,
@@ -340,9 +341,7 @@ class ObjectApi:
             # Only list-type=2 is documented; another value is not understood.
             raise not_implemented()
         params = ListParams.from_query(request.query)
-        page = list_page(self._store.list(bucket.name), params)
-        body = render_list_v2(bucket.name, params, page)
-        return Response(200, {"Content-Type": "application/xml"}, body)
+        return self._list_page(bucket, params, render_list_v2)
 
     def list_object_versions(self, request: Request, bucket: BucketConfig,
                              principal: Principal | None) -> Response:
@@ -350,9 +349,7 @@ class ObjectApi:
         access.authorize(principal, "oss:ListObjectVersions", bucket=bucket.name, key="",
                          acl=bucket.acl_in_force)
         params = ListParams.from_query_versions(request.query)
-        page = list_page(self._store.list(bucket.name), params)
-        body = render_list_versions(bucket.name, params, page)
-        return Response(200, {"Content-Type": "application/xml"}, body)
+        return self._list_page(bucket, params, render_list_versions)
 
     def list_objects(self, request: Request, bucket: BucketConfig,
                      principal: Principal | None) -> Response:
@@ -360,9 +357,14 @@ class ObjectApi:
         access.authorize(principal, "oss:ListObjects", bucket=bucket.name, key="",
                          acl=bucket.acl_in_force)
         params = ListParams.from_query_v1(request.query)
+        return self._list_page(bucket, params, render_list_v1)
+
+    def _list_page(self, bucket: BucketConfig, params: ListParams,
+                   render: Callable[[str, ListParams, ListPage], bytes]) -> Response:
+        """Answer the page of the bucket's keys ``params`` selects, as ``render`` writes it."""
         page = list_page(self._store.list(bucket.name), params)
-        body = render_list_v1(bucket.name, params, page)
-        return Response(200, {"Content-Type": "application/xml"}, body)
+        return Response(200, {"Content-Type": "application/xml"},
+                        render(bucket.name, params, page))
 
 
 def response_overrides(query: dict[str, str], principal: Principal | None) -> dict[str, str]:

@@ -157,12 +157,7 @@ class _OssRequestHandler(PooledRequestHandler):
                           request.method, request.raw_path, request_id)
             response = None
         if response is None:
-            self._send_error(
-                OssError(500, "InternalError",
-                         "We encountered an internal error. Please try again."),
-                request_id,
-                close=True,
-            )
+            self._send_internal_error(request_id)
             return
         close = not self._drain(reader)
         self._send(response, request_id, close=close)
@@ -189,6 +184,14 @@ class _OssRequestHandler(PooledRequestHandler):
             headers[HEADER_EC] = error.ec
         self._send(Response(error.status, headers, body), request_id, close=close)
 
+    def _send_internal_error(self, request_id: str) -> None:
+        """Answer the generic 500 (what went wrong is logged, never sent) and close."""
+        self._send_error(
+            OssError(500, "InternalError", "We encountered an internal error. Please try again."),
+            request_id,
+            close=True,
+        )
+
     def send_header(self, keyword: str, value: str) -> None:
         """Buffer one header line, its value as the exact UTF-8 bytes (never Latin-1).
 
@@ -214,12 +217,7 @@ class _OssRequestHandler(PooledRequestHandler):
             closer = getattr(response.body, "close", None)
             if callable(closer):
                 closer()
-            self._send_error(
-                OssError(500, "InternalError",
-                         "We encountered an internal error. Please try again."),
-                request_id,
-                close=True,
-            )
+            self._send_internal_error(request_id)
             return
         if close:
             self.close_connection = True
