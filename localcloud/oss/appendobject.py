@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from localcloud.identity import Principal
-from localcloud.oss import access
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import invalid_argument, invalid_digest
 from localcloud.oss.errors import OssError
@@ -28,7 +27,7 @@ from localcloud.oss.objectapi import (
     H_OBJECT_ACL,
     HEADER_NEXT_APPEND_POSITION,
     MAX_PUT_SIZE,
-    check_key,
+    authorize_key,
     check_write_acl,
     request_metadata,
     spool,
@@ -59,9 +58,7 @@ class AppendObject:
     def __call__(self, request: Request, bucket: BucketConfig, key: str,
                  principal: Principal | None) -> Response:
         """Append the body at ``position``; answer the next position and the CRC-64."""
-        check_key(key)
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:PutObject", bucket, key)
         raw = request.query.get("position", "")
         if not raw.isdigit():
             raise invalid_argument("Argument position is invalid.", name="position",

@@ -19,7 +19,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
-from localcloud.oss import access, xmlbody
+from localcloud.oss import xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import (
     MSG_TOO_SMALL,
@@ -28,7 +28,7 @@ from localcloud.oss.catalog import (
 )
 from localcloud.oss.errors import OssError
 from localcloud.oss.multipartupload import MultipartUpload, encoder, shown
-from localcloud.oss.objectapi import H_OBJECT_ACL, check_key, check_write_acl, spool
+from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
 from localcloud.oss.partstore import PartMeta
 from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta
 from localcloud.oss.wire import HEADER_CRC64, Request, Response
@@ -114,9 +114,7 @@ class CompleteUpload:
     def __call__(self, request: Request, bucket: BucketConfig, key: str,
                  principal: Principal | None) -> Response:
         """Join the listed parts into ``key`` and end the upload."""
-        check_key(key)
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:PutObject", bucket, key)
         url, encoding_xml = encoder(request.query)
         upload_id = request.query.get("uploadId", "")
         uploads = self.multipart.uploads

@@ -133,6 +133,40 @@ def _http_time(value: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
 
 
+def copy_source_of(request: Request, buckets: BucketRegistry, bucket: BucketConfig, key: str,
+                   principal: Principal | None) -> tuple[CopySource, BucketConfig]:
+    """Return the source a copy onto ``bucket/key`` names and its bucket; allow the write.
+
+    Both keys are checked first, then the source bucket must exist (NoSuchBucket), then
+    the caller needs ``oss:PutObject`` on the target.
+    """
+    check_key(key)
+    source = parse_copy_source(request.header(H_COPY_SOURCE))
+    check_key(source.key)
+    source_bucket = buckets.get(source.bucket)
+    if source_bucket is None:
+        raise no_such_bucket()
+    access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
+                     acl=bucket.acl_in_force)
+    return source, source_bucket
+
+
+def readable_source(found: tuple[ObjectMeta, BinaryIO] | None, principal: Principal | None,
+                    source: CopySource, source_bucket: BucketConfig,
+                    ) -> tuple[ObjectMeta, BinaryIO]:
+    """Return the opened copy source if the caller may read it; NoSuchKey when missing.
+
+    A missing source is reported only to a caller the source bucket's ACL lets read it.
+    """
+    if found is None:
+        access.authorize(principal, "oss:GetObject", bucket=source.bucket,
+                         key=source.key, acl=source_bucket.acl_in_force)
+        raise no_such_key()
+    access.authorize(principal, "oss:GetObject", bucket=source.bucket, key=source.key,
+                     acl=access.effective_acl(found[0].acl, source_bucket))
+    return found
+
+
 def source_conditions_hold(request: Request, meta: ObjectMeta) -> bool:
     """Apply the ``x-oss-copy-source-if-*`` headers: False means 304, a 412 is raised.
 
@@ -173,14 +207,7 @@ class CopyObject:
     def __call__(self, request: Request, bucket: BucketConfig, key: str,
                  principal: Principal | None) -> Response:
         """Copy the source object onto ``bucket/key`` and answer ``CopyObjectResult``."""
-        check_key(key)
-        source = parse_copy_source(request.header(H_COPY_SOURCE))
-        check_key(source.key)
-        source_bucket = self.buckets.get(source.bucket)
-        if source_bucket is None:
-            raise no_such_bucket()
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        source, source_bucket = copy_source_of(request, self.buckets, bucket, key, principal)
         directive = (request.header(H_DIRECTIVE) or "COPY").upper()
         if directive not in ("COPY", "REPLACE"):
             # The case does not count: the official SDK's integration tests send "replace"
@@ -200,13 +227,7 @@ class CopyObject:
         check_stored_headers(request)
         same = (source.bucket, source.key) == (bucket.name, key)
         with self.store.open(source.bucket, source.key) as found:
-            if found is None:
-                access.authorize(principal, "oss:GetObject", bucket=source.bucket,
-                                 key=source.key, acl=source_bucket.acl_in_force)
-                raise no_such_key()
-            src, handle = found
-            access.authorize(principal, "oss:GetObject", bucket=source.bucket, key=source.key,
-                             acl=access.effective_acl(src.acl, source_bucket))
+            src, handle = readable_source(found, principal, source, source_bucket)
             if not source_conditions_hold(request, src):
                 return Response(304)
             if src.size > self.max_bytes:

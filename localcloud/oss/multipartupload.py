@@ -19,14 +19,15 @@ from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
-from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
+from localcloud.oss.buckets import BucketConfig, BucketRegistry
 from localcloud.oss.catalog import (
     file_already_exists,
     invalid_argument,
     invalid_digest,
 )
 from localcloud.oss.copyobject import (
-    parse_copy_source,
+    copy_source_of,
+    readable_source,
     source_conditions_hold,
 )
 from localcloud.oss.errors import OssError
@@ -34,16 +35,14 @@ from localcloud.oss.objectapi import (
     DEFAULT_CONTENT_TYPE,
     H_OBJECT_ACL,
     MAX_PUT_SIZE,
-    check_key,
+    authorize_key,
     check_write_acl,
-    no_such_key,
     parse_range,
     request_metadata,
     spool,
     write_storage_class,
     write_tags,
 )
-from localcloud.oss.operations import H_COPY_SOURCE
 from localcloud.oss.partstore import PartMeta, UploadRecord, UploadStore, new_upload_id
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
@@ -121,9 +120,7 @@ class MultipartUpload:
     def initiate(self, request: Request, bucket: BucketConfig, key: str,
                  principal: Principal | None) -> Response:
         """Start an upload of ``key``; answer ``InitiateMultipartUploadResult``."""
-        check_key(key)
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:PutObject", bucket, key)
         url, encoding_xml = encoder(request.query)
         check_stored_headers(request)
         acl = request.header(H_OBJECT_ACL) or "default"
@@ -156,9 +153,7 @@ class MultipartUpload:
     def upload_part(self, request: Request, bucket: BucketConfig, key: str,
                     principal: Principal | None) -> Response:
         """Store the body as part ``partNumber`` (replacing an earlier one of that number)."""
-        check_key(key)
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:PutObject", bucket, key)
         number = self._part_number(request)
         upload_id = request.query.get("uploadId", "")
         self.upload_of(bucket.name, key, upload_id)
@@ -179,25 +174,12 @@ class MultipartUpload:
     def upload_part_copy(self, request: Request, bucket: BucketConfig, key: str,
                          principal: Principal | None) -> Response:
         """Copy (a range of) an object as part ``partNumber``; answer ``CopyPartResult``."""
-        check_key(key)
-        source = parse_copy_source(request.header(H_COPY_SOURCE))
-        check_key(source.key)
-        source_bucket = self.buckets.get(source.bucket)
-        if source_bucket is None:
-            raise no_such_bucket()
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        source, source_bucket = copy_source_of(request, self.buckets, bucket, key, principal)
         number = self._part_number(request)
         upload_id = request.query.get("uploadId", "")
         self.upload_of(bucket.name, key, upload_id)
         with self.store.open(source.bucket, source.key) as found:
-            if found is None:
-                access.authorize(principal, "oss:GetObject", bucket=source.bucket,
-                                 key=source.key, acl=source_bucket.acl_in_force)
-                raise no_such_key()
-            src, handle = found
-            access.authorize(principal, "oss:GetObject", bucket=source.bucket, key=source.key,
-                             acl=access.effective_acl(src.acl, source_bucket))
+            src, handle = readable_source(found, principal, source, source_bucket)
             if not source_conditions_hold(request, src):
                 return Response(304)
             start, length = 0, src.size
@@ -232,9 +214,7 @@ class MultipartUpload:
     def abort(self, request: Request, bucket: BucketConfig, key: str,
               principal: Principal | None) -> Response:
         """End an upload and discard its parts."""
-        check_key(key)
-        access.authorize(principal, "oss:AbortMultipartUpload", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:AbortMultipartUpload", bucket, key)
         upload_id = request.query.get("uploadId", "")
         self.upload_of(bucket.name, key, upload_id)
         if not self.uploads.end(bucket.name, upload_id):
@@ -244,9 +224,7 @@ class MultipartUpload:
     def list_parts(self, request: Request, bucket: BucketConfig, key: str,
                    principal: Principal | None) -> Response:
         """List an upload's parts by number, a page of at most ``max-parts``."""
-        check_key(key)
-        access.authorize(principal, "oss:ListParts", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:ListParts", bucket, key)
         query = request.query
         url, encoding_xml = encoder(query)
         upload_id = query.get("uploadId", "")

@@ -84,6 +84,13 @@ def check_key(key: str) -> None:
     check_object_name(key)
 
 
+def authorize_key(principal: Principal | None, action: str, bucket: BucketConfig,
+                  key: str) -> None:
+    """Check ``key``, then allow ``action`` on it as the bucket's ACL and the caller's RAM say."""
+    check_key(key)
+    access.authorize(principal, action, bucket=bucket.name, key=key, acl=bucket.acl_in_force)
+
+
 def guess_content_type(key: str) -> str:
     """Guess a Content-Type from the key's extension, as OSS does when none is sent."""
     guessed, _ = mimetypes.guess_type(key, strict=False)
@@ -242,9 +249,7 @@ class ObjectApi:
     def put_object(self, request: Request, bucket: BucketConfig, key: str,
                    principal: Principal | None) -> Response:
         """Store the request body as an object (streamed to a temp file, then renamed)."""
-        check_key(key)
-        access.authorize(principal, "oss:PutObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:PutObject", bucket, key)
         check_stored_headers(request)
         acl = request.header(H_OBJECT_ACL, "default")
         check_write_acl(request, principal, bucket, key, acl)
@@ -326,9 +331,7 @@ class ObjectApi:
     def delete_object(self, request: Request, bucket: BucketConfig, key: str,
                       principal: Principal | None) -> Response:
         """Delete an object; deleting a missing key succeeds too, as in OSS."""
-        check_key(key)
-        access.authorize(principal, "oss:DeleteObject", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:DeleteObject", bucket, key)
         self._store.delete(bucket.name, key)
         return Response(204)
 

@@ -14,7 +14,7 @@ from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.copyobject import clone_bytes
-from localcloud.oss.objectapi import check_key, no_such_key
+from localcloud.oss.objectapi import authorize_key, check_key, no_such_key
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.tagging import render_tagging, tags_from_body
 from localcloud.oss.wire import Request, Response
@@ -41,9 +41,7 @@ class ObjectTagging:
     def put(self, request: Request, bucket: BucketConfig, key: str,
             principal: Principal | None) -> Response:
         """Replace the object's tags with the body's."""
-        check_key(key)
-        access.authorize(principal, "oss:PutObjectTagging", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:PutObjectTagging", bucket, key)
         tags = tags_from_body(xmlbody.read_body(request))
         self._retag(bucket.name, key, tags)
         return Response(200)
@@ -52,9 +50,7 @@ class ObjectTagging:
                principal: Principal | None) -> Response:
         """Remove every tag of the object."""
         del request
-        check_key(key)
-        access.authorize(principal, "oss:DeleteObjectTagging", bucket=bucket.name, key=key,
-                         acl=bucket.acl_in_force)
+        authorize_key(principal, "oss:DeleteObjectTagging", bucket, key)
         self._retag(bucket.name, key, {})
         return Response(204)
 
