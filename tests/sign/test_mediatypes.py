@@ -41,7 +41,9 @@ def test_anything_else_is_refused_as_an_invalid_field(declared: str) -> None:
 ACTIVE = ["text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
           "text/javascript", "application/javascript", "application/ecmascript", "text/css",
           "application/rss+xml", "application/atom+xml", "application/mathml+xml", "text/xsl",
-          "application/pdf", "application/x-shockwave-flash", "multipart/x-mixed-replace"]
+          "application/pdf", "application/x-shockwave-flash", "multipart/x-mixed-replace",
+          "text/pdf", "application/x-pdf", "application/xml-dtd",
+          "text/xml-external-parsed-entity"]
 
 
 @pytest.mark.parametrize("media_type", ACTIVE)

@@ -46,6 +46,8 @@ ACTIVE_TYPES: frozenset[str] = frozenset({
     "text/html", "application/xhtml+xml", "image/svg+xml", "text/xml", "application/xml",
     "text/xsl", "application/xslt+xml", "text/css", "text/cache-manifest",
     "application/pdf", "application/x-shockwave-flash", "multipart/x-mixed-replace",
+    # Other spellings a browser's PDF viewer registers, and XML's relatives.
+    "text/pdf", "application/x-pdf", "application/xml-dtd", "text/xml-external-parsed-entity",
     "text/vtt", "application/wasm", "application/manifest+json",
     # The JavaScript MIME type essence matches (WHATWG MIME Sniffing §4.6).
     "text/javascript", "application/javascript", "application/ecmascript",
