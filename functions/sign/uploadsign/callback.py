@@ -114,7 +114,7 @@ def token_expiry(token: str) -> int | None:
 def verify_token(secrets: Sequence[bytes], token: str, claims: GrantClaims) -> bool:
     """Say whether ``token`` was minted for exactly ``claims`` under one of ``secrets``.
 
-    ``claims.expires`` must be the expiry the token names (:func:`expiry`); comparison is
+    ``claims.expires`` must be the expiry the token names (:func:`token_expiry`); comparison is
     constant-time per secret.
     """
     if token_expiry(token) != claims.expires:

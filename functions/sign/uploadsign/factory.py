@@ -88,6 +88,6 @@ def build_app(
         verifier=CallbackVerifier(
             settings.callback_pubkey_url_prefixes, PublicKeyCache(http_fetch, monotonic=monotonic)
         ),
-        completions=CallbackLog(),
+        callback_log=CallbackLog(),
         monotonic=monotonic,
     )

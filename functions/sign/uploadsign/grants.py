@@ -32,7 +32,6 @@ from uploadsign.errors import (
     UnsupportedContentType,
     load_json,
 )
-from uploadsign.mediatypes import essence
 from uploadsign.objectkeys import RandomSource, validate_filename
 from uploadsign.sts import Lookup
 
@@ -241,7 +240,7 @@ def parse_upload_request(
     if size > max_bytes:
         raise PayloadTooLarge(f"{SIZE} exceeds the limit of {max_bytes} bytes")
     # Browsers send "" for an unknown extension and may add parameters; compare the essence.
-    content_type = essence(content_type)
+    content_type = mediatypes.essence(content_type)
     if allowed_types and content_type not in allowed_types:
         raise UnsupportedContentType(
             f"{CONTENT_TYPE} {content_type} is not allowed; allowed: " + ", ".join(allowed_types)

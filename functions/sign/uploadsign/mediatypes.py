@@ -89,9 +89,9 @@ def essence(declared: str) -> str:
     """
     if len(declared) > MAX_TYPE_CHARS:
         raise InvalidField(f"content_type must be at most {MAX_TYPE_CHARS} characters")
-    bare = declared.split(";", 1)[0].strip().lower()
-    if not bare and not declared.strip():
+    if not declared.strip():
         return OCTET_STREAM
+    bare = declared.split(";", 1)[0].strip().lower()
     if not is_mime_type(bare):
         raise InvalidField("content_type must be a media type such as image/png")
     return bare
@@ -114,7 +114,6 @@ def stored_type(media_type: str, allowed_active: Collection[str]) -> str:
     return media_type
 
 
-@lru_cache(maxsize=256)
 def extension(media_type: str) -> str:
     """Return the key extension for ``media_type`` without the dot, or ``""``."""
     known = _EXTENSIONS.get(media_type)

@@ -59,7 +59,7 @@ class SignApp:
         authenticator: Authenticator,
         limiter: RateLimiter,
         verifier: CallbackVerifier,
-        completions: callback.CallbackLog,
+        callback_log: callback.CallbackLog,
         monotonic: Callable[[], float],
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
@@ -69,7 +69,7 @@ class SignApp:
         self._auth = authenticator
         self._limiter = limiter
         self._verifier = verifier
-        self._completions = completions
+        self._callback_log = callback_log
         self._monotonic = monotonic
         self._max_body = max_body_bytes
 
@@ -139,7 +139,7 @@ class SignApp:
         done = callback.parse_body(body, bucket=self.settings.bucket)
         callback.bind_to_grant(done, self.settings.grant_secrets, self._clock())
         record.grant_id = done.grant_id
-        self._completions.record(done, record.request_id)
+        self._callback_log.record(done, record.request_id)
         return json_response(200, done.answer())
 
     def _health(self) -> dict[str, object]:
