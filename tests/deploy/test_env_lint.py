@@ -229,9 +229,11 @@ def test_with_a_callback_url_both_paths_configure_the_function_with_the_grant_se
     callback = {"UPLOAD_CALLBACK_URL": "https://fn.example.com/callback"}
     from_ros = Settings.from_env({**ros_defaults(ros_template), **callback})
     assert from_ros.callback_url == callback["UPLOAD_CALLBACK_URL"]
+    assert from_ros.grant_secrets == (GENERATED_GRANT_SECRET.encode(),)
     shell = {"GRANT_SECRET": "exported-in-the-deploy-shell-0123456789abcdef"}
     from_syaml = Settings.from_env({**syaml_defaults(s_yaml), **callback, **shell})
     assert from_syaml.callback_url == callback["UPLOAD_CALLBACK_URL"]
+    assert from_syaml.grant_secrets == (shell["GRANT_SECRET"].encode(),)
 
 
 def test_both_deploy_paths_default_the_new_settings_alike(

@@ -135,9 +135,10 @@ def test_a_callback_the_uploader_attached_is_refused_although_oss_signed_it(
     cloud: LocalCloud, logged_secrets: set[str], callback_body: str
 ) -> None:
     # A real grant's id and token, replayed on an object that grant never named.
-    _, real = post_json(f"{cloud.function_url}/uploads",
-                        {"filename": "a.txt", "size": 4, "content_type": "text/plain"},
-                        origin=cloud.website_origin)
+    real_status, real = post_json(f"{cloud.function_url}/uploads",
+                                  {"filename": "a.txt", "size": 4, "content_type": "text/plain"},
+                                  origin=cloud.website_origin)
+    assert real_status == 200, real
     status, _, raw = request("GET", f"{cloud.function_url}/get_post_signature_for_oss_upload",
                              headers={"Origin": cloud.website_origin})
     assert status == 200

@@ -105,7 +105,8 @@ def test_paging_by_next_marker_never_repeats_a_common_prefix() -> None:
         params = ListParams(delimiter="/", max_keys=1, marker=marker)
         page = list_page(metas, params)
         seen += [m.key for m in page.contents] + list(page.common_prefixes)
-        assert b"<NextMarker>" in render_list_v1("bk", params, page) or page.next_marker is None
+        rendered = render_list_v1("bk", params, page)
+        assert (b"<NextMarker>" in rendered) == (page.next_marker is not None)
         if page.next_marker is None:
             break
         marker = page.next_marker

@@ -96,6 +96,7 @@ def test_unusable_saved_grant_secret_is_replaced(state_dir: Path, saved: object)
     document["grant_secret"] = saved
     path.write_text(json.dumps(document), encoding="utf-8")
     with start(state_dir) as stack:
+        assert json.loads(path.read_text(encoding="utf-8"))["grant_secret"] == stack.grant_secret
         assert stack.grant_secret != saved
         assert len(bytes.fromhex(stack.grant_secret)) == GRANT_SECRET_BYTES
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -145,10 +146,12 @@ def test_sample_route_dir_is_a_fresh_directory_in_the_callers_folder(
     grant = client.get(
         "/get_post_signature_for_oss_upload", headers=bearer(hs_token(sub="bob"))
     ).get_json()
-    assert grant["dir"] == f"uploads/bob/{grant['grant_id']}/"
+    grant_id = grant["grant_id"]
+    assert re.fullmatch(r"[0-9a-f]{24}", grant_id)
+    assert grant["dir"] == f"uploads/bob/{grant_id}/"
     conditions = policy.decode(grant["policy"])["conditions"]
     assert isinstance(conditions, list)
-    assert ["starts-with", "$key", grant["dir"]] in conditions
+    assert ["starts-with", "$key", f"uploads/bob/{grant_id}/"] in conditions
 
 
 def test_missing_token_is_401_with_a_bare_bearer_challenge(jwt_client: Client) -> None:
