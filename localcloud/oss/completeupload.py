@@ -27,7 +27,8 @@ from localcloud.oss.catalog import (
     malformed_xml,
 )
 from localcloud.oss.errors import OssError
-from localcloud.oss.multipartupload import MultipartUpload, encoder, shown
+from localcloud.oss.listing import shown
+from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
 from localcloud.oss.partstore import PartMeta
 from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta

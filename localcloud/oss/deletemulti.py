@@ -12,14 +12,12 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
-from localcloud.oss import access, xmlbody
+from localcloud.oss import access, listing, xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import (
-    invalid_argument,
     invalid_digest,
     malformed_xml,
     missing_content_md5,
@@ -105,10 +103,9 @@ def render_delete_result(keys: tuple[str, ...], *, url_encoded: bool,
     if url_encoded:
         parts.append("<EncodingType>url</EncodingType>")
     for index, key in enumerate(keys):
-        shown = quote(key, safe="") if url_encoded else key
         version = versions[index] if index < len(versions) else None
         echoed = f"<VersionId>{escape(version)}</VersionId>" if version else ""
-        parts.append(f"<Deleted><Key>{escape(shown)}</Key>{echoed}</Deleted>")
+        parts.append(f"<Deleted><Key>{listing.shown(key, url_encoded)}</Key>{echoed}</Deleted>")
     parts.append("</DeleteResult>")
     return "".join(parts).encode("utf-8")
 
@@ -127,10 +124,7 @@ class DeleteMultipleObjects:
             # An anonymous caller is refused by the bucket ACL before the body is read.
             access.authorize(None, "oss:DeleteObject", bucket=bucket.name, key="",
                              acl=bucket.acl_in_force)
-        encoding = request.query.get("encoding-type", "")
-        if encoding not in ("", "url"):
-            raise invalid_argument("Argument encoding-type is invalid.",
-                                   name="encoding-type", value=encoding)
+        url = listing.url_encoded(request.query)
         expected_md5 = request.header("content-md5")
         if not expected_md5:
             raise missing_content_md5()
@@ -152,5 +146,5 @@ class DeleteMultipleObjects:
             # Quiet mode lists only failures; with none there is no body (reference).
             return Response(200)
         return Response(200, {"Content-Type": "application/xml"},
-                        render_delete_result(wanted.keys, url_encoded=encoding == "url",
+                        render_delete_result(wanted.keys, url_encoded=url,
                                              versions=wanted.versions))

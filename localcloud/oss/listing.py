@@ -42,7 +42,8 @@ def _max_keys(query: Mapping[str, str]) -> int:
     return int(raw_max)
 
 
-def _url_encoded(query: Mapping[str, str]) -> bool:
+def url_encoded(query: Mapping[str, str]) -> bool:
+    """Read ``encoding-type``: URL-encode names in the answer? (only ``url`` is valid)."""
     encoding = query.get("encoding-type", "")
     if encoding not in ("", "url"):
         raise _invalid("encoding-type", encoding)
@@ -92,7 +93,7 @@ class ListParams:
             prefix=_name(query, "prefix"),
             delimiter=query.get("delimiter", ""),
             max_keys=_max_keys(query),
-            url_encoded=_url_encoded(query),
+            url_encoded=url_encoded(query),
             marker=_name(query, marker),
         )
 
@@ -100,7 +101,7 @@ class ListParams:
     def from_query(cls, query: Mapping[str, str]) -> ListParams:
         """Parse and validate a ListObjectsV2 query."""
         max_keys = _max_keys(query)
-        url_encoded = _url_encoded(query)
+        encoded = url_encoded(query)
         token = query.get("continuation-token", "")
         if token:
             try:
@@ -113,7 +114,7 @@ class ListParams:
             start_after=_name(query, "start-after"),
             continuation_token=token,
             max_keys=max_keys,
-            url_encoded=url_encoded,
+            url_encoded=encoded,
             # Any value but "true" leaves the owner out (UNCONFIRMED; true/false documented).
             fetch_owner=query.get("fetch-owner", "") == "true",
         )
@@ -199,9 +200,14 @@ def _contents(meta: ObjectMeta, enc: Callable[[str], str], *, owner: bool,
     )
 
 
+def shown(value: str, url: bool) -> str:
+    """A name as a response body shows it: URL-encoded when asked, XML-escaped."""
+    return escape(quote(value, safe="") if url else value)
+
+
 def _encoder(params: ListParams) -> Callable[[str], str]:
     def enc(value: str) -> str:
-        return escape(quote(value, safe="") if params.url_encoded else value)
+        return shown(value, params.url_encoded)
 
     return enc
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
@@ -31,6 +30,7 @@ from localcloud.oss.copyobject import (
     source_conditions_hold,
 )
 from localcloud.oss.errors import OssError
+from localcloud.oss.listing import shown, url_encoded
 from localcloud.oss.objectapi import (
     DEFAULT_CONTENT_TYPE,
     H_OBJECT_ACL,
@@ -81,16 +81,8 @@ def invalid_part_number(value: str) -> OssError:
 
 def encoder(query: Mapping[str, str]) -> tuple[bool, str]:
     """Read ``encoding-type``: (URL-encode names?, the EncodingType element or "")."""
-    encoding = query.get("encoding-type", "")
-    if encoding not in ("", "url"):
-        raise invalid_argument("Argument encoding-type is invalid.", name="encoding-type",
-                               value=encoding)
-    return encoding == "url", "<EncodingType>url</EncodingType>" if encoding else ""
-
-
-def shown(value: str, url: bool) -> str:
-    """A name as a response body shows it: URL-encoded when asked, XML-escaped."""
-    return escape(quote(value, safe="") if url else value)
+    url = url_encoded(query)
+    return url, "<EncodingType>url</EncodingType>" if url else ""
 
 
 def _page_size(query: Mapping[str, str], name: str) -> int:
