@@ -29,7 +29,7 @@ from localcloud.oss.buckets import (
 )
 from localcloud.oss.catalog import invalid_argument, malformed_xml, not_implemented
 from localcloud.oss.errors import OssError
-from localcloud.oss.listing import OWNER_ID
+from localcloud.oss.listing import owner_xml
 from localcloud.oss.objectacl import access_control_policy
 from localcloud.oss.partstore import UploadStore
 from localcloud.oss.store import ObjectStore
@@ -55,10 +55,6 @@ EndpointOf = Callable[[Request], str]
 def bucket_not_empty() -> OssError:
     """DeleteBucket on a bucket holding objects or unfinished uploads (OSS 409 page)."""
     return OssError(409, "BucketNotEmpty", "The bucket you tried to delete is not empty.")
-
-
-def _owner() -> str:
-    return f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
 
 
 def _acl_header(request: Request) -> str:
@@ -218,7 +214,7 @@ class BucketApi:
             "<CrossRegionReplication>Disabled</CrossRegionReplication>"
             f"<Name>{escape(bucket.name)}</Name>"
             f"<ResourceGroupId>{RESOURCE_GROUP_ID}</ResourceGroupId>"
-            f"{_owner()}"
+            f"{owner_xml()}"
             f"<AccessControlList><Grant>{escape(bucket.acl)}</Grant></AccessControlList>"
             "<ServerSideEncryptionRule><SSEAlgorithm>None</SSEAlgorithm>"
             "</ServerSideEncryptionRule>"

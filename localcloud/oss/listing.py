@@ -29,6 +29,11 @@ MAX_NAME_BYTES = 1023
 OWNER_ID = "localcloud"
 
 
+def owner_xml() -> str:
+    """The ``Owner`` element the answers carry: :data:`OWNER_ID` as ID and DisplayName."""
+    return f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
+
+
 def _invalid(name: str, value: str) -> OssError:
     return invalid_argument(f"Argument {name} is invalid.", name=name, value=value)
 
@@ -185,8 +190,7 @@ def _last_modified(meta: ObjectMeta) -> str:
 
 def _contents(meta: ObjectMeta, enc: Callable[[str], str], *, owner: bool,
               element: str = "Contents", version: bool = False) -> str:
-    owner_xml = (f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
-                 if owner else "")
+    owner_element = owner_xml() if owner else ""
     version_xml = "<VersionId>null</VersionId><IsLatest>true</IsLatest>" if version else ""
     return (
         f"<{element}>"
@@ -196,7 +200,7 @@ def _contents(meta: ObjectMeta, enc: Callable[[str], str], *, owner: bool,
         f"<Type>{escape(meta.object_type)}</Type>"
         f"<Size>{meta.size}</Size>"
         f"<StorageClass>{escape(meta.storage_class)}</StorageClass>"
-        f"{owner_xml}</{element}>"
+        f"{owner_element}</{element}>"
     )
 
 

@@ -18,7 +18,7 @@ from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import access_denied_by_ram, invalid_argument
 from localcloud.oss.copyobject import clone_bytes
 from localcloud.oss.errors import OssError
-from localcloud.oss.listing import OWNER_ID
+from localcloud.oss.listing import owner_xml
 from localcloud.oss.objectapi import H_OBJECT_ACL, check_key, no_such_key
 from localcloud.oss.store import OBJECT_ACLS, ObjectStore
 from localcloud.oss.wire import Request, Response
@@ -41,7 +41,7 @@ def _authorize(principal: Principal | None, action: str, bucket: str, key: str) 
 def access_control_policy(grant: str) -> bytes:
     """Render the ``AccessControlPolicy`` body (``default``: the object defers to the bucket)."""
     return ('<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy>'
-            f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName></Owner>"
+            f"{owner_xml()}"
             f"<AccessControlList><Grant>{escape(grant)}</Grant></AccessControlList>"
             "</AccessControlPolicy>").encode()
 

@@ -20,7 +20,7 @@ from localcloud.oss.bucketapi import RESOURCE_GROUP_ID, XML, EndpointOf
 from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
-from localcloud.oss.listing import OWNER_ID
+from localcloud.oss.listing import owner_xml
 from localcloud.oss.wire import Request, Response
 from localcloud.oss.xmlbody import iso_time
 
@@ -82,8 +82,7 @@ class ServiceApi:
         parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
         if truncated:
             parts.append(f"<NextMarker>{escape(page[-1])}</NextMarker>")
-        parts.append(f"<Owner><ID>{OWNER_ID}</ID><DisplayName>{OWNER_ID}</DisplayName>"
-                     "</Owner><Buckets>")
+        parts.append(f"{owner_xml()}<Buckets>")
         for name in page:
             config = self.buckets.get(name)
             if config is None:  # deleted since names() was read
