@@ -65,11 +65,6 @@ class StateLock:
         lock.record({})
         return lock
 
-    @property
-    def held(self) -> bool:
-        """Whether this lock is still held."""
-        return self._fd is not None
-
     def record(self, facts: dict[str, Any]) -> None:
         """Write this process's pid and ``facts`` (ports, page URL) for a second instance."""
         if self._fd is None:
