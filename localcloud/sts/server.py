@@ -89,16 +89,11 @@ class StsStub:
         ``limits`` (worker threads, connections, socket timeouts) defaults to
         :class:`ServerLimits`' own defaults.
         """
-        server = _StsServer((host, port), _make_handler(self), limits or ServerLimits())
+        server = PooledHTTPServer((host, port), _make_handler(self), limits or ServerLimits(),
+                                  name="sts-stub")
         thread = threading.Thread(target=server.serve_forever, name=server.name, daemon=True)
         thread.start()
         return RunningSts(server, thread)
-
-
-class _StsServer(PooledHTTPServer):
-    def __init__(self, address: tuple[str, int], handler: type[PooledRequestHandler],
-                 limits: ServerLimits) -> None:
-        super().__init__(address, handler, limits, name="sts-stub")
 
 
 def _make_handler(stub: StsStub) -> type[PooledRequestHandler]:
