@@ -15,6 +15,8 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
+from localcloud.oss import v1header, v4canonical, v4claim
+
 Scope = Literal["service", "bucket", "object"]
 
 #: Methods OSS serves at all; any other method is 405 MethodNotAllowed.
@@ -22,9 +24,10 @@ OSS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"})
 
 #: Query keys that carry a request's signature, never part of what it asks for.
 AUTH_PARAMS = frozenset({
-    "x-oss-signature-version", "x-oss-credential", "x-oss-date", "x-oss-expires",
-    "x-oss-signature", "x-oss-additional-headers", "x-oss-security-token",
-    "OSSAccessKeyId", "Expires", "Signature", "security-token",
+    v4claim.Q_SIGNATURE_VERSION, v4claim.Q_CREDENTIAL, v4claim.Q_DATE, v4claim.Q_EXPIRES,
+    v4canonical.Q_SIGNATURE, v4claim.Q_ADDITIONAL_HEADERS, v4claim.Q_SECURITY_TOKEN,
+    v1header.Q_ACCESS_KEY_ID, v1header.Q_EXPIRES, v1header.Q_SIGNATURE,
+    v1header.Q_SECURITY_TOKEN,
 })
 
 RESPONSE_OVERRIDES = frozenset({
