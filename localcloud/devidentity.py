@@ -41,10 +41,19 @@ class Credentials:
                 "security_token": self.security_token}
 
 
+def _saved(path: Path) -> dict[str, Any]:
+    """What an earlier run saved in ``path`` (endpoints.json); {} if unreadable or not an object."""
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return saved if isinstance(saved, dict) else {}
+
+
 def load_or_make_credentials(path: Path) -> tuple[Credentials, Credentials]:
     """Reuse the keys an earlier run saved in ``path`` (endpoints.json), else make random ones."""
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
+        saved = _saved(path)
         exec_c, admin_c = saved["execution_identity"], saved["admin_identity"]
         return (
             Credentials(exec_c["access_key_id"], exec_c["access_key_secret"],
@@ -67,7 +76,7 @@ def load_or_make_ram_user(path: Path) -> Credentials:
     carries one (or lacks either half of the pair) is replaced by a fresh key.
     """
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))["ram_user_identity"]
+        saved = _saved(path)["ram_user_identity"]
         key_id, secret = saved["access_key_id"], saved["access_key_secret"]
         if (isinstance(key_id, str) and isinstance(secret, str) and key_id and secret
                 and saved.get("security_token") is None):
@@ -84,7 +93,7 @@ def load_or_make_grant_secret(path: Path) -> str:
     least ``GRANT_SECRET_BYTES``), so a hand-edited or truncated file yields a fresh secret.
     """
     try:
-        saved = json.loads(path.read_text(encoding="utf-8"))["grant_secret"]
+        saved = _saved(path)["grant_secret"]
         if isinstance(saved, str) and len(saved) >= 2 * GRANT_SECRET_BYTES:
             bytes.fromhex(saved)
             return saved
