@@ -36,7 +36,7 @@ from localcloud.devidentity import (
     load_or_make_ram_user,
     upload_role_permission,
 )
-from localcloud.functionproc import FUNCTION_DIR, FunctionProcess
+from localcloud.functionproc import FUNCTION_DIR, REPO_ROOT, FunctionProcess
 from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
@@ -56,7 +56,6 @@ __all__ = [
 ]
 
 ENDPOINTS_FILE = "endpoints.json"
-REPO_ROOT = Path(__file__).resolve().parent.parent
 WEB_DIR = REPO_ROOT / "web"
 EXPOSED_HEADERS = ("ETag", HEADER_REQUEST_ID, HEADER_CRC64, "Content-MD5")
 #: The signing function's variables for the upload callback (its README table).
