@@ -137,12 +137,9 @@ class EmulatorApp:
             "GetObjectTagging": tagging.get,
             "PutObjectTagging": tagging.put,
             "DeleteObjectTagging": tagging.delete,
-            "ListObjects": lambda request, bucket, _key, caller: objects.list_objects(
-                request, bucket, caller),
-            "ListObjectsV2": lambda request, bucket, _key, caller: objects.list_objects_v2(
-                request, bucket, caller),
-            "ListObjectVersions": lambda request, bucket, _key, caller: (
-                objects.list_object_versions(request, bucket, caller)),
+            "ListObjects": objects.list_objects,
+            "ListObjectsV2": objects.list_objects_v2,
+            "ListObjectVersions": objects.list_object_versions,
             "DeleteMultipleObjects": DeleteMultipleObjects(self.store),
             "PostObject": self._post_object,
             "AppendObject": AppendObject(self.store),
