@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from localcloud.identity import Principal
-from localcloud.oss import access, cors, website
+from localcloud.oss import access, cors, website, xmlbody
 from localcloud.oss.access import Lookup
 from localcloud.oss.appendobject import AppendObject
 from localcloud.oss.bucketapi import BucketApi
@@ -340,7 +340,7 @@ class EmulatorApp:
         host = request.header("host")
         host_id = f"{bucket_name}.{host}" if bucket_name and bucket_name not in host else host
         body = render_error(error, request_id=request.request_id, host_id=host_id)
-        headers = {"Content-Type": "application/xml"}
+        headers = dict(xmlbody.XML)
         headers.update(error.headers)
         if error.ec:
             headers[HEADER_EC] = error.ec

@@ -41,7 +41,6 @@ LOCATION = f"oss-{REGION}"
 #: The resource group every bucket reports: the emulator has no resource groups, and OSS
 #: puts a bucket created without one in the account's default group.
 RESOURCE_GROUP_ID = "rg-localcloud-default"
-XML = {"Content-Type": "application/xml"}
 
 #: Storage classes grouped as GetBucketStat reports them (its element name prefixes).
 _STAT_CLASSES = (("Standard", "Standard"), ("IA", "InfrequentAccess"),
@@ -128,7 +127,7 @@ class BucketApi:
         """Answer the bucket's ACL as ``AccessControlPolicy``."""
         del request, key
         access.authorize_bucket(principal, "oss:GetBucketAcl", bucket.name)
-        return Response(200, dict(XML), access_control_policy(bucket.acl))
+        return Response(200, dict(xmlbody.XML), access_control_policy(bucket.acl))
 
     def put_bucket_acl(self, request: Request, bucket: BucketConfig, key: str,
                        principal: Principal | None) -> Response:
@@ -147,7 +146,7 @@ class BucketApi:
         """Answer ``PublicAccessBlockConfiguration``: whether public access is blocked."""
         del request, key
         access.authorize_bucket(principal, "oss:GetBucketPublicAccessBlock", bucket.name)
-        return Response(200, dict(XML), _public_access_block(bucket.block_public_access))
+        return Response(200, dict(xmlbody.XML), _public_access_block(bucket.block_public_access))
 
     def put_public_access_block(self, request: Request, bucket: BucketConfig, key: str,
                                 principal: Principal | None) -> Response:
@@ -176,7 +175,7 @@ class BucketApi:
         del request, key
         access.authorize_bucket(principal, "oss:GetBucketLocation", bucket.name)
         body = f"{xmlbody.XML_DECLARATION}<LocationConstraint>{LOCATION}</LocationConstraint>"
-        return Response(200, dict(XML), body.encode())
+        return Response(200, dict(xmlbody.XML), body.encode())
 
     def get_bucket_versioning(self, request: Request, bucket: BucketConfig, key: str,
                               principal: Principal | None) -> Response:
@@ -187,7 +186,7 @@ class BucketApi:
         del request, key
         access.authorize_bucket(principal, "oss:GetBucketVersioning", bucket.name)
         body = f"{xmlbody.XML_DECLARATION}<VersioningConfiguration></VersioningConfiguration>"
-        return Response(200, dict(XML), body.encode())
+        return Response(200, dict(xmlbody.XML), body.encode())
 
     def get_bucket_info(self, request: Request, bucket: BucketConfig, key: str,
                         principal: Principal | None) -> Response:
@@ -225,7 +224,7 @@ class BucketApi:
             "<Comment></Comment>"
             "</Bucket></BucketInfo>"
         )
-        return Response(200, dict(XML), body.encode())
+        return Response(200, dict(xmlbody.XML), body.encode())
 
     def get_bucket_stat(self, request: Request, bucket: BucketConfig, key: str,
                         principal: Principal | None) -> Response:
@@ -254,4 +253,4 @@ class BucketApi:
             parts.append(f"<{prefix}ObjectCount>{len(chosen)}</{prefix}ObjectCount>")
         parts.append("<DeleteMarkerCount>0</DeleteMarkerCount>")
         body = f"{xmlbody.XML_DECLARATION}<BucketStat>{''.join(parts)}</BucketStat>"
-        return Response(200, dict(XML), body.encode())
+        return Response(200, dict(xmlbody.XML), body.encode())

@@ -172,7 +172,7 @@ class CompleteUpload:
                   f"<Location>{escape(location)}</Location>"
                   f"<Bucket>{escape(bucket.name)}</Bucket><Key>{shown(key, url)}</Key>"
                   f'<ETag>"{meta.etag}"</ETag></CompleteMultipartUploadResult>')
-        return Response(200, {"Content-Type": "application/xml", "ETag": f'"{meta.etag}"',
+        return Response(200, {**xmlbody.XML, "ETag": f'"{meta.etag}"',
                               HEADER_CRC64: str(crc)}, answer.encode("utf-8"))
 
     def _match(self, stored: dict[int, PartMeta], number: int, etag: str) -> PartMeta:

@@ -24,7 +24,7 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
-from localcloud.oss import access
+from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
 from localcloud.oss.catalog import (
     copy_source_too_large,
@@ -190,7 +190,7 @@ def source_conditions_hold(request: Request, meta: ObjectMeta) -> bool:
 def copy_result(meta: ObjectMeta) -> bytes:
     """Render the ``CopyObjectResult`` body."""
     moment = meta.last_modified.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<CopyObjectResult>'
+    return (f"{xmlbody.XML_DECLARATION}<CopyObjectResult>"
             f"<ETag>{escape(etag_header(meta))}</ETag>"
             f"<LastModified>{moment}</LastModified>"
             "</CopyObjectResult>").encode()
@@ -258,5 +258,5 @@ class CopyObject:
         )
         forbid = request.header("x-oss-forbid-overwrite").lower() == "true"
         self.store.commit(bucket.name, temp_path, meta, forbid_overwrite=forbid)
-        return Response(200, {"Content-Type": "application/xml", "ETag": etag_header(meta),
+        return Response(200, {**xmlbody.XML, "ETag": etag_header(meta),
                               HEADER_CRC64: str(meta.crc64)}, copy_result(meta))

@@ -99,7 +99,7 @@ def _read_body(request: Request) -> bytes:
 def render_delete_result(keys: tuple[str, ...], *, url_encoded: bool,
                          versions: tuple[str | None, ...] = ()) -> bytes:
     """Render the verbose ``DeleteResult`` body (a key's VersionId echoed when named)."""
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult>']
+    parts = [f"{xmlbody.XML_DECLARATION}<DeleteResult>"]
     if url_encoded:
         parts.append("<EncodingType>url</EncodingType>")
     for index, key in enumerate(keys):
@@ -145,6 +145,6 @@ class DeleteMultipleObjects:
         if wanted.quiet:
             # Quiet mode lists only failures; with none there is no body (reference).
             return Response(200)
-        return Response(200, {"Content-Type": "application/xml"},
+        return Response(200, dict(xmlbody.XML),
                         render_delete_result(wanted.keys, url_encoded=url,
                                              versions=wanted.versions))

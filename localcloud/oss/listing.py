@@ -17,6 +17,7 @@ from datetime import timezone
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
+from localcloud.oss import xmlbody
 from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
 from localcloud.oss.store import ObjectMeta
@@ -231,7 +232,7 @@ def render_list_v1(bucket: str, params: ListParams, page: ListPage) -> bytes:
     reference's samples; each object carries its ``Owner``.
     """
     enc = _encoder(params)
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>',
+    parts = [f"{xmlbody.XML_DECLARATION}<ListBucketResult>",
              f"<Name>{escape(bucket)}</Name>",
              f"<Prefix>{enc(params.prefix)}</Prefix>",
              f"<Marker>{enc(params.marker)}</Marker>",
@@ -251,7 +252,7 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
     """Render the ``ListBucketResult`` XML body."""
 
     enc = _encoder(params)
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListBucketResult>',
+    parts = [f"{xmlbody.XML_DECLARATION}<ListBucketResult>",
              f"<Name>{escape(bucket)}</Name>",
              f"<Prefix>{enc(params.prefix)}</Prefix>"]
     if params.start_after:
@@ -274,7 +275,7 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
 def render_list_versions(bucket: str, params: ListParams, page: ListPage) -> bytes:
     """Render ``ListVersionsResult``: each object as its one version, ``null``, the latest."""
     enc = _encoder(params)
-    parts = ['<?xml version="1.0" encoding="UTF-8"?>\n<ListVersionsResult>',
+    parts = [f"{xmlbody.XML_DECLARATION}<ListVersionsResult>",
              f"<Name>{escape(bucket)}</Name>",
              f"<Prefix>{enc(params.prefix)}</Prefix>",
              f"<KeyMarker>{enc(params.marker)}</KeyMarker>",

@@ -48,7 +48,6 @@ from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
 from localcloud.oss.xmlbody import iso_time
 
-XML = {"Content-Type": "application/xml"}
 #: ListParts echoes the client-side encryption an upload was initiated with (the
 #: official SDK's EncryptionClient reads them back to encrypt further parts): element
 #: name → the user metadata Initiate stored it under.
@@ -134,7 +133,7 @@ class MultipartUpload:
         body = (f"{xmlbody.XML_DECLARATION}<InitiateMultipartUploadResult>{encoding_xml}"
                 f"<Bucket>{escape(bucket.name)}</Bucket><Key>{shown(key, url)}</Key>"
                 f"<UploadId>{record.upload_id}</UploadId></InitiateMultipartUploadResult>")
-        return Response(200, dict(XML), body.encode("utf-8"))
+        return Response(200, dict(xmlbody.XML), body.encode("utf-8"))
 
     def _part_number(self, request: Request) -> int:
         raw = request.query.get("partNumber", "")
@@ -200,7 +199,7 @@ class MultipartUpload:
         body = (f"{xmlbody.XML_DECLARATION}<CopyPartResult>"
                 f"<LastModified>{iso_time(part.last_modified)}</LastModified>"
                 f'<ETag>"{part.etag}"</ETag></CopyPartResult>')
-        return Response(200, {**XML, "ETag": f'"{part.etag}"', HEADER_CRC64: str(crc)},
+        return Response(200, {**xmlbody.XML, "ETag": f'"{part.etag}"', HEADER_CRC64: str(crc)},
                         body.encode())
 
     def abort(self, request: Request, bucket: BucketConfig, key: str,
@@ -248,7 +247,7 @@ class MultipartUpload:
                          f'<ETag>"{part.etag}"</ETag><HashCrc64ecma>{part.crc64}'
                          f"</HashCrc64ecma><Size>{part.size}</Size></Part>")
         parts.append("</ListPartsResult>")
-        return Response(200, dict(XML), "".join(parts).encode("utf-8"))
+        return Response(200, dict(xmlbody.XML), "".join(parts).encode("utf-8"))
 
     def list_uploads(self, request: Request, bucket: BucketConfig, key: str,
                      principal: Principal | None) -> Response:
@@ -304,4 +303,4 @@ class MultipartUpload:
                              f"<UploadId>{upload.upload_id}</UploadId>"
                              f"<Initiated>{iso_time(upload.initiated)}</Initiated></Upload>")
         parts.append("</ListMultipartUploadsResult>")
-        return Response(200, dict(XML), "".join(parts).encode("utf-8"))
+        return Response(200, dict(xmlbody.XML), "".join(parts).encode("utf-8"))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal, oss_object_resource
+from localcloud.oss import xmlbody
 from localcloud.oss.access import refuse_public_acl
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.catalog import access_denied_by_ram, invalid_argument
@@ -40,7 +41,7 @@ def _authorize(principal: Principal | None, action: str, bucket: str, key: str) 
 
 def access_control_policy(grant: str) -> bytes:
     """Render the ``AccessControlPolicy`` body (``default``: the object defers to the bucket)."""
-    return ('<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy>'
+    return (f"{xmlbody.XML_DECLARATION}<AccessControlPolicy>"
             f"{owner_xml()}"
             f"<AccessControlList><Grant>{escape(grant)}</Grant></AccessControlList>"
             "</AccessControlPolicy>").encode()
@@ -66,7 +67,7 @@ class ObjectAcl:
         if meta is None:
             raise no_such_key()
         grant = meta.acl or "default"
-        return Response(200, {"Content-Type": "application/xml"},
+        return Response(200, dict(xmlbody.XML),
                         access_control_policy(grant))
 
     def put(self, request: Request, bucket: BucketConfig, key: str,

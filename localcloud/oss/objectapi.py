@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from localcloud.identity import Principal
-from localcloud.oss import access
+from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
 from localcloud.oss.catalog import (
     MSG_TOO_LARGE,
@@ -369,7 +369,7 @@ class ObjectApi:
                    render: Callable[[str, ListParams, ListPage], bytes]) -> Response:
         """Answer the page of the bucket's keys ``params`` selects, as ``render`` writes it."""
         page = list_page(self._store.list(bucket.name), params)
-        return Response(200, {"Content-Type": "application/xml"},
+        return Response(200, dict(xmlbody.XML),
                         render(bucket.name, params, page))
 
 

@@ -36,7 +36,7 @@ class ObjectTagging:
                          acl=access.effective_acl(meta.acl if meta else None, bucket))
         if meta is None:
             raise no_such_key()
-        return Response(200, {"Content-Type": "application/xml"}, render_tagging(meta.tags))
+        return Response(200, dict(xmlbody.XML), render_tagging(meta.tags))
 
     def put(self, request: Request, bucket: BucketConfig, key: str,
             principal: Principal | None) -> Response:

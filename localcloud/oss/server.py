@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from email.utils import formatdate
 from typing import Any, cast
 
+from localcloud.oss import xmlbody
 from localcloud.oss.errors import OssError, render_error
 from localcloud.oss.wire import (
     HEADER_EC,
@@ -179,7 +180,7 @@ class _OssRequestHandler(PooledRequestHandler):
 
     def _send_error(self, error: OssError, request_id: str, *, close: bool) -> None:
         body = render_error(error, request_id=request_id, host_id=self.headers.get("Host", ""))
-        headers = {"Content-Type": "application/xml"}
+        headers = dict(xmlbody.XML)
         if error.ec:
             headers[HEADER_EC] = error.ec
         self._send(Response(error.status, headers, body), request_id, close=close)

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 from localcloud.config import REGION
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
-from localcloud.oss.bucketapi import RESOURCE_GROUP_ID, XML, EndpointOf
+from localcloud.oss.bucketapi import RESOURCE_GROUP_ID, EndpointOf
 from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.errors import OssError
@@ -97,7 +97,7 @@ class ServiceApi:
                 f"<StorageClass>{escape(config.storage_class)}</StorageClass>"
                 f"<ResourceGroupId>{RESOURCE_GROUP_ID}</ResourceGroupId></Bucket>")
         parts.append("</Buckets></ListAllMyBucketsResult>")
-        return Response(200, dict(XML), "".join(parts).encode())
+        return Response(200, dict(xmlbody.XML), "".join(parts).encode())
 
     def describe_regions(self, request: Request, principal: Principal | None) -> Response:
         """Describe every OSS region, or the one ``regions=oss-<id>`` names."""
@@ -117,4 +117,4 @@ class ServiceApi:
                 f"<InternalEndpoint>oss-{region}-internal.aliyuncs.com</InternalEndpoint>"
                 f"<AccelerateEndpoint>{ACCELERATE_ENDPOINT}</AccelerateEndpoint></RegionInfo>")
         parts.append("</RegionInfoList>")
-        return Response(200, dict(XML), "".join(parts).encode())
+        return Response(200, dict(xmlbody.XML), "".join(parts).encode())

@@ -20,6 +20,8 @@ from localcloud.oss.wire import Request
 #: UNCONFIRMED per operation; DeleteMultipleObjects' documented 2 MB is used everywhere.
 MAX_XML_BYTES = 2 * 1024 * 1024
 XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+#: The headers of an XML answer (copied into each Response, which may add to them).
+XML = {"Content-Type": "application/xml"}
 _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
