@@ -95,6 +95,8 @@ class LocalCloud:
     function: FunctionProcess | None = None
     #: The function's CORS_ALLOWED_ORIGINS as started (None: no function).
     function_cors_origins: str | None = None
+    #: The function's port (None: no function).
+    function_port: int | None = None
     #: The function's output (``function.log`` in the state directory).
     log_path: Path | None = None
     #: The state directory's lock, held until :meth:`stop`.
@@ -271,9 +273,10 @@ class LocalCloud:
                 name=web_bucket, acl="private", index_document=INDEX_DOCUMENT,
             ))
             if start_function:
-                port = function_port or free_port(host)
-                cloud.function_url = f"http://{host}:{port}"
-                cloud._start_function(host, port, function_env_overrides or {}, cancel=cancel)
+                cloud.function_port = function_port
+                cloud.function_url = f"http://{host}:{function_port}"
+                cloud._start_function(host, function_port, function_env_overrides or {},
+                                      cancel=cancel)
             if publish_web:
                 upload_web(cloud, WEB_DIR)
             cloud.write_endpoints()
@@ -336,8 +339,8 @@ class LocalCloud:
         if self.lock is None:
             return
         ports = {"OSS": self.emulator.port, "STS": self.sts.port}
-        if self.function_url:
-            ports["function"] = int(self.function_url.rsplit(":", 1)[1])
+        if self.function_port is not None:
+            ports["function"] = self.function_port
         self.lock.record({"ports": ports, "page_url": self.website_url})
 
     def endpoints(self) -> dict[str, Any]:
