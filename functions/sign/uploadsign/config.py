@@ -8,25 +8,42 @@ the README's configuration table (:func:`readme_table`, checked by a test) come 
 one :class:`ConfigurationError` listing every problem at once. Nothing else in the
 package reads the environment, except the ``alibabacloud_credentials`` SDK, which reads
 the execution identity FC injects (``PLATFORM_ENV_VARS``). Depends on the standard
-library, ``errors`` and the pure value checks of ``callback``, ``objectkeys`` and
-``mediatypes`` only.
+library, ``errors``, the parsers of ``configvalues`` and the pure value checks of
+``objectkeys`` and ``mediatypes`` only.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
-from uploadsign.callback import MIN_SECRET_BYTES
+from uploadsign.configvalues import (
+    AUTH_MODES,
+    Invalid,
+    Parser,
+    StsEndpoint,
+    auth_mode,
+    check,
+    grant_secrets,
+    integer,
+    is_base_url,
+    is_origin,
+    is_url_prefix,
+    listed,
+    region,
+    required,
+    sts_endpoint,
+    switch,
+    upload_dir,
+)
 from uploadsign.errors import ConfigurationError
 from uploadsign.mediatypes import is_mime_type
 from uploadsign.objectkeys import is_key_template
 
+__all__ = ["AUTH_MODES", "ENV_VARS", "VARIABLES", "Settings", "StsEndpoint", "Variable"]
 MAX_OBJECT_BYTES = 5 * 1024**3  # PostObject limit
-AUTH_MODES = ("none", "jwt")
 MIN_HS256_SECRET_BYTES = 32  # RFC 7518 §3.2: at least the hash output size
 FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
 #: Set by FC itself; read only to warn about anonymous mode on the platform.
@@ -35,148 +52,6 @@ PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)
 PLATFORM_ENV_VARS: tuple[str, ...] = (
     "ALIBABA_CLOUD_ACCESS_KEY_ID", "ALIBABA_CLOUD_ACCESS_KEY_SECRET", "ALIBABA_CLOUD_SECURITY_TOKEN"
 )
-_SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
-
-
-class Invalid(ValueError):
-    """A value's problem, worded to follow the variable's name."""
-
-
-#: A parser takes the stripped value (the default when unset) and returns the typed value
-#: or raises Invalid.
-Parser = Callable[[str], Any]
-
-
-def check(test: Callable[[str], object], problem: str) -> Parser:
-    """Accept a value passing ``test`` as it is."""
-
-    def parse(value: str) -> str:
-        if not test(value):
-            raise Invalid(problem)
-        return value
-
-    return parse
-
-
-def required(pattern: str, hint: str) -> Parser:
-    """Accept a non-empty value matching ``pattern``."""
-    regex = re.compile(pattern)
-
-    def parse(value: str) -> str:
-        if not value:
-            raise Invalid(f"is required ({hint})")
-        if not regex.match(value):
-            raise Invalid(f"is invalid: expected {hint}")
-        return value
-
-    return parse
-
-
-def integer(low: int, high: int) -> Parser:
-    """Accept an integer in ``low..high``."""
-
-    def parse(value: str) -> int:
-        try:
-            number = int(value)
-        except ValueError:
-            raise Invalid("must be an integer") from None
-        if not low <= number <= high:
-            raise Invalid(f"must be between {low} and {high}")
-        return number
-
-    return parse
-
-
-def listed(test: Callable[[str], bool], hint: str) -> Parser:
-    """Accept a comma list whose every entry passes ``test``."""
-
-    def parse(value: str) -> tuple[str, ...]:
-        items = tuple(item.strip() for item in value.split(",") if item.strip())
-        if bad := [item for item in items if not test(item)]:
-            raise Invalid(f"has invalid entries {bad!r}: expected {hint}")
-        return items
-
-    return parse
-
-
-def switch(value: str) -> bool:
-    """Accept on/off (also true/false, 1/0)."""
-    if value.lower() not in _SWITCH:
-        raise Invalid("must be on or off")
-    return _SWITCH[value.lower()]
-
-
-def auth_mode(value: str) -> str:
-    """Accept ``none`` or ``jwt`` in any case; return it in lower case."""
-    if value.lower() not in AUTH_MODES:
-        raise Invalid(f"must be one of {', '.join(AUTH_MODES)}")
-    return value.lower()
-
-
-def is_base_url(value: str) -> bool:
-    """Say whether ``value`` is an http(s) URL without query or fragment."""
-    parts = urlsplit(value)
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and not (
-        parts.query or parts.fragment
-    )
-
-
-def is_origin(value: str) -> bool:
-    """Say whether ``value`` is ``*`` or a ``scheme://host[:port]`` origin."""
-    return value == "*" or (is_base_url(value) and urlsplit(value).path == "")
-
-
-def is_url_prefix(value: str) -> bool:
-    """Say whether ``value`` is an http(s) prefix whose host is closed by a ``/``."""
-    # Closed by a "/" so "https://gosspublic.alicdn.com.evil/" cannot pass.
-    parts = urlsplit(value)
-    return is_base_url(value) and parts.path.startswith("/") and "@" not in parts.netloc
-
-
-def region(value: str) -> str:
-    """Accept a region ID; name the fix for the usual slip, an endpoint name."""
-    if value.startswith("oss-"):
-        fix = value.removeprefix("oss-").split(".", 1)[0]
-        raise Invalid(f"is the region ID without oss-: use {fix!r}, not {value!r}")
-    return str(_region_id(value))
-
-
-_region_id = required(r"^[a-z]{2,}(-[a-z0-9]+)+$", "a region ID such as cn-hangzhou")
-
-
-def upload_dir(value: str) -> str:
-    """Accept a relative key prefix; add the missing trailing ``/``."""
-    value = value if value.endswith("/") else value + "/"
-    if not re.match(r"^([A-Za-z0-9!_.*'()-]+/)+$", value) or ".." in value.split("/"):
-        raise Invalid("must be a relative prefix like uploads/ (letters, digits, -_.)")
-    return value
-
-
-def sts_endpoint(value: str) -> StsEndpoint:
-    """Accept a host or an ``http(s)://host[:port]`` URL (https when no scheme)."""
-    parts = urlsplit(value if "://" in value else "https://" + value)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
-        raise Invalid("must be a host or an http(s)://host[:port] URL")
-    return StsEndpoint(host=parts.netloc, protocol=parts.scheme)
-
-
-def grant_secrets(value: str) -> tuple[bytes, ...]:
-    """Accept a comma list of secrets of at least MIN_SECRET_BYTES bytes each."""
-    secrets = tuple(item.strip().encode("utf-8") for item in value.split(",") if item.strip())
-    if any(len(secret) < MIN_SECRET_BYTES for secret in secrets):
-        raise Invalid(
-            f"holds a short secret: every secret must be at least {MIN_SECRET_BYTES} bytes "
-            "(e.g. python3 -c 'import secrets; print(secrets.token_hex(32))')"
-        )
-    return secrets
-
-
-@dataclass(frozen=True)
-class StsEndpoint:
-    """Where AssumeRole goes: ``host[:port]`` and the scheme the SDK should use."""
-
-    host: str
-    protocol: str  # "https" or "http"
 
 
 @dataclass(frozen=True)
