@@ -27,6 +27,7 @@ STRANGER = "http://localhost:6666"
 def preflight(url: str, origin: str) -> tuple[int, str | None]:
     """Send the browser's preflight for a cross-origin POST; return status and allowed origin."""
     parts = urlsplit(url)
+    assert parts.hostname is not None
     connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
     try:
         connection.request("OPTIONS", parts.path or "/", headers={

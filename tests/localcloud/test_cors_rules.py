@@ -62,4 +62,4 @@ def test_actual_response_without_matching_rule_has_no_cors_headers() -> None:
 ])
 def test_invalid_rules_are_refused(kwargs: dict[str, tuple[str, ...]]) -> None:
     with pytest.raises(OssError):
-        make_rule(**kwargs)
+        make_rule(origins=kwargs["origins"], methods=kwargs["methods"])

@@ -178,7 +178,7 @@ def client_for(emu: Emulator, region: str, version: str = "v4") -> oss.Client:
 
 
 def stored(emu: Emulator, key: str) -> bool:
-    return client_for(emu, REGION).is_object_exist(SDK_BUCKET, key)
+    return bool(client_for(emu, REGION).is_object_exist(SDK_BUCKET, key))
 
 
 def xml_fields(body: bytes) -> dict[str, str]:

@@ -77,7 +77,8 @@ def test_a_valid_sts_form_yields_the_whole_upload_description(tmp_path: Path) ->
     assert env.spooled() == []
 
 
-TAMPERS = {
+#: name -> (the tampered form, how the addressed bucket changes, the OSS error Code).
+TAMPERS: dict[str, tuple[Callable[[], list[Part]], dict[str, str], str]] = {
     "policy-swapped-unsigned": (
         lambda: swap(baseline(), "policy", [p for p in baseline(
             expiration=FIXED_NOW + timedelta(days=1)) if p.name == "policy"][0].value.decode()),
@@ -244,6 +245,7 @@ def test_wire_variants_quoted_boundary_preamble_padding_chunked_and_rfc5987_file
 def test_signer_credentials_never_appear_in_reprs(tmp_path: Path) -> None:
     upload = _done(post(make_env(tmp_path), baseline()))
     text = repr(upload) + repr(make_env(tmp_path).ctx)
+    assert TEMP.token is not None
     assert TEMP.token not in text and TEMP.secret not in text
 
 

@@ -19,6 +19,7 @@ import pytest
 from localcloud.oss.errors import OssError
 from tests.localcloud.formbuilder import (
     Part,
+    Signer,
     encode,
     file_part,
     v4_form,
@@ -38,7 +39,7 @@ MISMATCH = ("The request signature we calculated does not match the signature yo
 NO_AK = "The OSS Access Key Id you provided does not exist in our records."
 
 
-def signed(*, signer=LONG, data: bytes = b"hello", **kw: Any) -> list[Part]:
+def signed(*, signer: Signer = LONG, data: bytes = b"hello", **kw: Any) -> list[Part]:
     """A valid V4 form plus its file part."""
     return [*v4_form(signer, FIXED_NOW, BUCKET, **kw), file_part(data)]
 

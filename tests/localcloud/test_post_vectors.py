@@ -16,7 +16,7 @@ from alibabacloud_oss_v2.signer.v4 import SignerV4
 from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.postauth import v1_post_signature, v4_post_signature, v4_signing_key
 from tests.localcloud.formbuilder import field, file_part, hmac_v1
-from tests.localcloud.postkit import make_env, post
+from tests.localcloud.postkit import Env, make_env, post
 
 C1_POLICY = (
     "eyJleHBpcmF0aW9uIjoiMjAyMy0xMi0wM1QxMzowMDowMC4wMDBaIiwiY29uZGl0aW9ucyI6W3siYnVja2V0Ijoi"
@@ -74,7 +74,7 @@ def test_v1_post_signature_reproduces_the_java_sdk_vector() -> None:
     assert hmac_v1("B" * 30, policy) == "/yrk/7alTmdIh9a3YOkkIcKYlbA="
 
 
-def _env_for(tmp_path: Path, ak: str, secret: str, bucket: str, now: datetime):
+def _env_for(tmp_path: Path, ak: str, secret: str, bucket: str, now: datetime) -> Env:
     return make_env(tmp_path, IdentityStore([Principal(ak, secret)])).for_bucket(bucket).at(now)
 
 

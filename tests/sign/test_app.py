@@ -323,7 +323,7 @@ def test_importing_index_reads_no_environment_and_no_sdk() -> None:
 def send_raw(app: Any, path: str, body: bytes, **environ: str) -> tuple[int, Headers, Any]:
     """POST what client libraries refuse to send (CR, LF, NUL in headers), as FC may pass it."""
     raw = EnvironBuilder(path=path, method="POST", data=body, content_type="application/json",
-                         headers={"Origin": ORIGIN}).get_environ()
+                         headers=[("Origin", ORIGIN)]).get_environ()
     raw.update(environ)
     answer, status, headers = run_wsgi_app(app, raw, buffered=True)
     return int(status.split(" ", 1)[0]), headers, json.loads(b"".join(answer))
