@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import ast
 import io
-import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pytest
 from uploadsign.factory import build_app
+
+from tests.support.structure import files_run_by, first_cycle, import_graph
 
 from .support import BASE_ENV, FakeClock, FakeFetcher
 
@@ -27,37 +27,17 @@ CORE = {"credentials", "policy", "errors"}
 
 
 def imports() -> dict[str, set[str]]:
-    """Return, for each module of the package, the package modules it imports."""
-    graph: dict[str, set[str]] = {}
-    for path in PACKAGE.glob("*.py"):
-        found: set[str] = set()
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if isinstance(node, ast.ImportFrom) and node.module:
-                if node.module == "uploadsign":
-                    found |= {alias.name for alias in node.names}
-                elif node.module.startswith("uploadsign."):
-                    found.add(node.module.split(".")[1])
-            elif isinstance(node, ast.Import):
-                found |= {a.name.split(".")[1] for a in node.names
-                          if a.name.startswith("uploadsign.")}
-        graph[path.stem] = found - {path.stem}
-    return graph
+    """Return, for each module of the package, the package modules it imports (short names)."""
+    def short(name: str) -> str:
+        return name.removeprefix(PACKAGE.name + ".")
+
+    return {short(module): {short(name) for name in imported}
+            for module, imported in import_graph(PACKAGE).items()}
 
 
 def test_the_package_has_no_import_cycles() -> None:
-    graph = imports()
-    done: set[str] = set()
-
-    def visit(module: str, path: list[str]) -> None:
-        assert module not in path, "import cycle: " + " -> ".join([*path, module])
-        if module in done:
-            return
-        for imported in sorted(graph.get(module, ())):
-            visit(imported, [*path, module])
-        done.add(module)
-
-    for module in sorted(graph):
-        visit(module, [])
+    cycle = first_cycle(imports())
+    assert cycle is None, "import cycle: " + " -> ".join(cycle or ())
 
 
 def test_pure_values_import_nothing_from_the_application_layer() -> None:
@@ -91,23 +71,6 @@ def test_the_package_has_few_modules_and_none_is_large() -> None:
     assert too_large == {}
 
 
-def files_run_by(call: Callable[[], object]) -> set[str]:
-    """Return the files under functions/sign whose code ``call`` executes (sys.settrace)."""
-    root = str(PACKAGE.parent)
-    seen: set[str] = set()
-
-    def tracer(frame: FrameType, event: str, arg: object) -> None:
-        if frame.f_code.co_filename.startswith(root):
-            seen.add(Path(frame.f_code.co_filename).relative_to(root).as_posix())
-
-    sys.settrace(tracer)
-    try:
-        call()
-    finally:
-        sys.settrace(None)
-    return seen
-
-
 @pytest.fixture
 def warm_index(
     monkeypatch: pytest.MonkeyPatch, clock: FakeClock, fetcher: FakeFetcher
@@ -123,7 +86,7 @@ def warm_index(
 def test_a_warm_post_uploads_through_fc_runs_few_files(warm_index: Any) -> None:
     event = (EVENTS / "post_uploads_plain.json").read_bytes()
     assert warm_index.handler(event, None)["statusCode"] == 200
-    files = files_run_by(lambda: warm_index.handler(event, None))
+    files = files_run_by(lambda: warm_index.handler(event, None), PACKAGE.parent)
     assert len(files) <= MAX_FILES_PER_WARM_GRANT, " ".join(sorted(files))
 
 
@@ -142,5 +105,5 @@ def test_a_warm_post_uploads_through_wsgi_runs_few_files(warm_index: Any) -> Non
         assert statuses == ["200 OK"]
 
     post()
-    files = files_run_by(post)
+    files = files_run_by(post, PACKAGE.parent)
     assert len(files) <= MAX_FILES_PER_WARM_GRANT, " ".join(sorted(files))
