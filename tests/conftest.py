@@ -32,6 +32,8 @@ from collections.abc import Iterator  # noqa: E402
 
 import pytest  # noqa: E402
 
+from tests.support.liveserver import LiveServers  # noqa: E402
+
 #: Values no log line may contain. A test adds its own fakes through the ``logged_secrets``
 #: fixture (e.g. ``logged_secrets.add(FAKE_STS_SECRET)``).
 NEVER_LOGGED = frozenset({FAKE_EXECUTION_KEY_SECRET, FAKE_EXECUTION_TOKEN})
@@ -74,3 +76,13 @@ def logged_secrets() -> Iterator[set[str]]:
         root.setLevel(previous)
     leaks = leaked_lines(collector.lines, secrets)
     assert not leaks, f"{len(leaks)} log line(s) contain a secret value"
+
+
+@pytest.fixture
+def live_server() -> Iterator[LiveServers]:
+    """Loopback HTTP servers for one test (``.handler(cls)``, ``.wsgi(app)``), stopped after it."""
+    servers = LiveServers()
+    try:
+        yield servers
+    finally:
+        servers.stop_all()

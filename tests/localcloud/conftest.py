@@ -1,4 +1,4 @@
-"""Fixtures shared by the local cloud's object-operation tests (see ``objectkit``)."""
+"""Fixtures shared by the local cloud's tests: object operations (see ``objectkit``), callbacks."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import pytest
 from localcloud.identity import IdentityStore
 from localcloud.oss.emulator import Emulator
 from tests.localcloud.objectkit import ADMIN, Cloud, fresh_buckets
+from tests.support.callbackapp import AppServer, start_app_server
+from tests.support.liveserver import LiveServers
 
 
 @pytest.fixture(scope="module")
@@ -27,3 +29,11 @@ def ops_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emu
 def ops(ops_emulator: tuple[Emulator, IdentityStore]) -> Cloud:
     """Two fresh private buckets on the module's emulator."""
     return fresh_buckets(*ops_emulator)
+
+
+@pytest.fixture
+def app_server(live_server: LiveServers) -> Iterator[AppServer]:
+    """A scripted callback application server on loopback; hanging answers end at teardown."""
+    app = start_app_server(live_server)
+    yield app
+    app.release.set()

@@ -1,7 +1,7 @@
 """Upload callbacks delivered by the running emulator to an application server on loopback.
 
-The application server here is a plain ``http.server`` the test starts on port 0; it
-records what the emulator sent and answers as each test scripts it. The signature is
+The application server (``tests/support/callbackapp.py``) is a plain ``http.server`` on
+port 0; it records what the emulator sent and answers as each test scripts it. The signature is
 checked with the key fetched from the URL the emulator names, using a verifier written
 here from the reference (§10.3), not the emulator's own.
 """
@@ -12,13 +12,10 @@ import base64
 import hashlib
 import json
 import socket
-import threading
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import parse_qsl, unquote
 from xml.etree import ElementTree
 
 import pytest
@@ -32,88 +29,13 @@ from localcloud.oss.emulator import Emulator
 from tests.e2e.forms import request
 from tests.localcloud.formbuilder import content_type, encode, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
+from tests.support.callbackapp import Answer, AppServer, Received
 
 DATA = b"callback payload\n"
 KEY = "uploads/photo.png"
 EC_CALLBACK_FAILED = "0007-00000203"
 # Short enough to keep the slow-application test quick, long enough for loopback.
 CALLBACK_TIMEOUT = 1.0
-
-
-@dataclass(frozen=True)
-class Received:
-    """One request the application server got."""
-
-    method: str
-    target: str
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass(frozen=True)
-class Answer:
-    """How the application answers a path: status and body, or hang until released."""
-
-    status: int = 200
-    body: bytes = b'{"Status":"OK"}'
-    content_type: str = "application/json"
-    hang: bool = False
-
-
-@dataclass
-class AppServer:
-    """The scripted application server; ``answers`` is keyed by request path."""
-
-    port: int
-    received: list[Received] = field(default_factory=list)
-    answers: dict[str, Answer] = field(default_factory=dict)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def _handler_for(app: AppServer) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            del format, args
-
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            length = int(self.headers.get("Content-Length", "0"))
-            body = self.rfile.read(length)
-            app.received.append(Received(
-                self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body))
-            answer = app.answers.get(urlsplit(self.path).path, Answer())
-            if answer.hang:
-                app.release.wait(timeout=30)
-                return
-            self.send_response(answer.status)
-            self.send_header("Content-Type", answer.content_type)
-            self.send_header("Content-Length", str(len(answer.body)))
-            self.end_headers()
-            self.wfile.write(answer.body)
-
-    return Handler
-
-
-@pytest.fixture
-def app_server() -> Iterator[AppServer]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(AppServer(0)))
-    server.daemon_threads = True
-    app = AppServer(int(server.server_address[1]))
-    server.RequestHandlerClass = _handler_for(app)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield app
-    finally:
-        app.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

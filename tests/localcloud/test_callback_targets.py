@@ -13,14 +13,10 @@ from __future__ import annotations
 import base64
 import json
 import socket
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 from xml.etree import ElementTree
 
 import pytest
@@ -34,6 +30,7 @@ from localcloud.sts.server import StsStub
 from tests.e2e.forms import request
 from tests.localcloud.formbuilder import Signer, content_type, encode, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
+from tests.support.callbackapp import Answer, AppServer
 
 DATA = b"callback target payload\n"
 KEY = "uploads/target.png"
@@ -43,62 +40,12 @@ CALLBACK_TIMEOUT = 1.0
 DRIP_SECONDS = 10.0
 
 
-@dataclass
-class App:
-    """The configured application server: records requests; ``/drip`` answers slowly."""
-
-    port: int = 0
-    received: list[str] = field(default_factory=list)
-    release: threading.Event = field(default_factory=threading.Event)
-
-    def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
-
-
-def _handler_for(app: App) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-            del format, args
-
-        def do_POST(self) -> None:  # noqa: N802 - stdlib name
-            self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            app.received.append(self.path)
-            body = b'{"ok":true}'
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            if self.path != "/drip":
-                self.wfile.write(body)
-                return
-            step = DRIP_SECONDS / len(body)
-            for byte in body:  # each wait is short; only the total is too long
-                if app.release.wait(step):
-                    return
-                self.wfile.write(bytes([byte]))
-                self.wfile.flush()
-
-    return Handler
-
-
 @pytest.fixture
-def app() -> Iterator[App]:
-    found = App()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(found))
-    server.daemon_threads = True
-    found.port = int(server.server_address[1])
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
-    thread.start()
-    try:
-        yield found
-    finally:
-        found.release.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+def app(app_server: AppServer) -> AppServer:
+    """The configured application server; ``/drip`` answers slowly."""
+    app_server.default = Answer(body=b'{"ok":true}')
+    app_server.answers["/drip"] = Answer(body=b'{"ok":true}', drip_seconds=DRIP_SECONDS)
+    return app_server
 
 
 @pytest.fixture
@@ -131,7 +78,7 @@ def url_of(listener: socket.socket, path: str = "/hook") -> str:
 
 
 @pytest.fixture
-def emulator(tmp_path: Path, app: App) -> Iterator[Emulator]:
+def emulator(tmp_path: Path, app: AppServer) -> Iterator[Emulator]:
     emu = Emulator.start(tmp_path, lookup=identities().lookup, clock=lambda: FIXED_NOW,
                          callback_timeout=CALLBACK_TIMEOUT, callback_origins=(app.url("/"),))
     emu.buckets.put(BucketConfig(name=BUCKET))
@@ -172,7 +119,7 @@ def assert_unreachable(status: int, body: bytes) -> None:
 
 
 def test_a_callback_to_another_loopback_service_fails_203_without_connecting(
-    emulator: Emulator, app: App, listener: socket.socket
+    emulator: Emulator, app: AppServer, listener: socket.socket
 ) -> None:
     status, body = upload(emulator, url_of(listener))
 
@@ -203,12 +150,12 @@ def test_a_callback_to_the_emulator_itself_fails_203(emulator: Emulator) -> None
 
 
 def test_of_several_urls_only_the_configured_origin_is_called(
-    emulator: Emulator, app: App, listener: socket.socket
+    emulator: Emulator, app: AppServer, listener: socket.socket
 ) -> None:
     status, body = upload(emulator, url_of(listener, "/first"), app.url("/second"))
 
     assert (status, body) == (200, b'{"ok":true}')
-    assert app.received == ["/second"]
+    assert app.targets() == ["/second"]
     assert connections(listener) == 0
 
 
@@ -218,7 +165,7 @@ def test_of_several_urls_only_the_configured_origin_is_called(
     pytest.param("http://127.0.0.1:{other}/cb", id="same host, other port"),
 ])
 def test_an_origin_must_match_in_scheme_host_and_port(
-    emulator: Emulator, app: App, listener: socket.socket, variant: str
+    emulator: Emulator, app: AppServer, listener: socket.socket, variant: str
 ) -> None:
     url = variant.format(port=app.port, other=listener.getsockname()[1])
     status, body = upload(emulator, url)
@@ -229,16 +176,16 @@ def test_an_origin_must_match_in_scheme_host_and_port(
 
 
 def test_any_path_and_query_of_the_configured_origin_is_called(
-    emulator: Emulator, app: App
+    emulator: Emulator, app: AppServer
 ) -> None:
     status, _ = upload(emulator, app.url("/hooks/upload?source=oss"))
 
     assert status == 200
-    assert app.received == ["/hooks/upload?source=oss"]
+    assert app.targets() == ["/hooks/upload?source=oss"]
 
 
 def test_an_emulator_configured_with_no_origins_calls_nothing(
-    tmp_path: Path, app: App
+    tmp_path: Path, app: AppServer
 ) -> None:
     emu = Emulator.start(tmp_path, lookup=identities().lookup, clock=lambda: FIXED_NOW)
     emu.buckets.put(BucketConfig(name=BUCKET))
@@ -252,7 +199,7 @@ def test_an_emulator_configured_with_no_origins_calls_nothing(
 
 
 def test_an_application_dripping_its_answer_is_cut_at_the_callback_timeout(
-    emulator: Emulator, app: App
+    emulator: Emulator, app: AppServer
 ) -> None:
     started = time.monotonic()
     status, body = upload(emulator, app.url("/drip"))
@@ -313,7 +260,7 @@ def test_the_stack_lets_callbacks_reach_the_function_only(
         cloud.stop()
 
 
-def test_the_stack_calls_the_targets_it_is_given_instead(tmp_path: Path, app: App) -> None:
+def test_the_stack_calls_the_targets_it_is_given_instead(tmp_path: Path, app: AppServer) -> None:
     cloud = LocalCloud.start(tmp_path, publish_web=False, start_function=False,
                              callback_origins=(app.url("/"),))
     try:

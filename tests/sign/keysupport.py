@@ -6,10 +6,11 @@ import base64
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
+
+from tests.support.liveserver import QuietHandler, serving
 
 
 def new_rsa_key() -> rsa.RSAPrivateKey:
@@ -40,13 +41,16 @@ class FileServer:
         self.redirects: dict[str, str] = {}
         self.hits: dict[str, int] = {}
         self.delay = 0.0
+        self.url = ""
+        #: Set when the server stops: a delayed answer is then dropped, not written late.
+        self.closing = threading.Event()
         files, hits, owner = self.files, self.hits, self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server API
                 hits[self.path] = hits.get(self.path, 0) + 1
-                if owner.delay:
-                    threading.Event().wait(owner.delay)
+                if owner.delay and owner.closing.wait(owner.delay):
+                    return
                 if self.path in owner.redirects:
                     self.send_response(302)
                     self.send_header("Location", owner.redirects[self.path])
@@ -59,21 +63,16 @@ class FileServer:
                 self.end_headers()
                 self.wfile.write(body or b"")
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.handler = Handler
 
 
 @contextmanager
 def file_server() -> Iterator[FileServer]:
+    """Serve a fresh :class:`FileServer` on loopback until the block ends."""
     served = FileServer()
-    thread = threading.Thread(target=served.server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield served
-    finally:
-        served.server.shutdown()
-        served.server.server_close()
-        thread.join(10)
+    with serving(served.handler) as live:
+        served.url = live.url
+        try:
+            yield served
+        finally:
+            served.closing.set()

@@ -6,15 +6,14 @@ socket, so the whole path (config → SDK → cache → signer → HTTP) is exer
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
 from uploadsign import policy
 from uploadsign.factory import build_app
-from werkzeug.serving import make_server
 
+from tests.support.liveserver import LiveServers
 from tests.support.ststub import AssumeRoleAnswer, FakeSts, fake_sts
 
 from .support import BASE_ENV, FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, ROLE_ARN
@@ -30,7 +29,7 @@ def sts() -> Iterator[FakeSts]:
 
 
 @pytest.fixture
-def app_url(sts: FakeSts) -> Iterator[str]:
+def app_url(sts: FakeSts, live_server: LiveServers) -> str:
     env = {
         **BASE_ENV,
         "STS_ENDPOINT": sts.url,
@@ -38,15 +37,7 @@ def app_url(sts: FakeSts) -> Iterator[str]:
         "STS_TIMEOUT_SECONDS": "5",
         "UPLOAD_SAMPLE_ROUTE": "on",
     }
-    server = make_server("127.0.0.1", 0, build_app(env), threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
+    return live_server.wsgi(build_app(env)).url
 
 
 def test_grants_over_real_http_with_one_assume_role_call(app_url: str, sts: FakeSts) -> None:

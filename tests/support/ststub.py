@@ -3,7 +3,7 @@
 Owns the one fake AssumeRole server that the sign and deploy tests point the real SDK at
 (``STS_ENDPOINT``), so the whole path SDK → HTTP → JSON parse runs over a socket. It is a
 fake, not the STS emulator (``localcloud.sts``): no signature check, no roles, one fixed
-answer. Depends on the standard library only.
+answer. Served through :mod:`tests.support.liveserver`.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qs, urlsplit
+
+from tests.support.liveserver import QuietHandler, serving
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _handler_for(answer: AssumeRoleAnswer, fake: FakeSts) -> type[BaseHTTPReques
     lock = threading.Lock()
     body = answer.body()
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def _answer(self) -> None:
             self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with lock:
@@ -73,9 +74,6 @@ def _handler_for(answer: AssumeRoleAnswer, fake: FakeSts) -> type[BaseHTTPReques
 
         do_GET = do_POST = _answer
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-            """Stay quiet: the suite fails on unexpected output, not on a request line."""
-
     return Handler
 
 
@@ -83,13 +81,6 @@ def _handler_for(answer: AssumeRoleAnswer, fake: FakeSts) -> type[BaseHTTPReques
 def fake_sts(answer: AssumeRoleAnswer) -> Iterator[FakeSts]:
     """Serve ``answer`` on 127.0.0.1, port 0, until the block ends (even on failure)."""
     fake = FakeSts(url="")
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(answer, fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(_handler_for(answer, fake)) as live:
+        fake.url = live.url
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(10)
