@@ -16,7 +16,7 @@ import sys
 from run import NEVER_REACHED, production_logging, timed  # also sets sys.path and the identity
 from uploadsign.factory import build_app
 
-from bench.loopback import UPLOAD_BODY, call, function_env, loopback
+from tests.support.loopback import UPLOAD_BODY, call, function_env, loopback
 
 
 def main() -> None:

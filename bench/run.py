@@ -43,7 +43,8 @@ from uploadsign import wsgi  # noqa: E402
 from uploadsign.factory import build_app  # noqa: E402
 
 from bench import baseline_sample, cold_start, emulator_upload, http_load  # noqa: E402
-from bench.loopback import (  # noqa: E402
+from localcloud.stack import UPLOAD_ROLE_ARN  # noqa: E402
+from tests.support.loopback import (  # noqa: E402
     BUCKET,
     REGION,
     UPLOAD_BODY,
@@ -53,7 +54,6 @@ from bench.loopback import (  # noqa: E402
     loopback,
     upload_grant,
 )
-from localcloud.stack import UPLOAD_ROLE_ARN  # noqa: E402
 
 Row = tuple[str, str, str, str]
 LEGACY = "/get_post_signature_for_oss_upload"

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bench.loopback import Loopback, loopback
+from tests.support.loopback import Loopback, loopback
 
 
 @pytest.fixture

@@ -26,8 +26,8 @@ from uploadsign.errors import MAX_JSON_DEPTH
 from uploadsign.factory import build_app
 from uploadsign.routes import SignApp
 
-from bench.loopback import ORIGIN, call, function_env, loopback, wsgi_environ
 from tests.api.spec import json_schema_of, operations, response_for, validator
+from tests.support.loopback import ORIGIN, call, function_env, loopback, wsgi_environ
 
 NOW = datetime(2030, 1, 1, tzinfo=timezone.utc)
 DOCUMENTED = {200, 204, 400, 401, 403, 404, 405, 413, 415, 422, 429}

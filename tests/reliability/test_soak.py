@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.loopback import SimClock, loopback, upload_grant
+from tests.support.loopback import SimClock, loopback, upload_grant
 
 DURATION = 900
 MARGIN = 120

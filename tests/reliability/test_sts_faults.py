@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from bench.loopback import Loopback, call, upload_grant
 from localcloud.sts import FaultMode
+from tests.support.loopback import Loopback, call, upload_grant
 
 LEGACY = "/get_post_signature_for_oss_upload"
 #: STS_TIMEOUT_SECONDS is 1 in the harness: a 1.5 s delay is a client-side timeout.

@@ -1,13 +1,14 @@
-"""An in-process STS stub on loopback plus the signing app wired to it, with a shared clock.
+"""The tests' one STS on loopback, plus the signing app wired to it, with a shared clock.
 
-Owns the small harness the benchmarks and the reliability suite share: a settable
-simulated clock, an STS stub (real HTTP on 127.0.0.1, port 0) that trusts the obviously
-fake execution identity the process already carries in ``ALIBABA_CLOUD_*``, and the real
-signing app built with the real STS SDK fetcher pointed at that stub. Both sides read the
-same clock, so a test can move time across many credential lifetimes in milliseconds;
-the stub's signature-skew window is widened because the SDK stamps requests with the wall
-clock. Depends on ``localcloud`` (stub, identities) and ``uploadsign`` (the app), never on
-the network beyond loopback.
+Owns the harness the tests and the benchmarks (``bench/``) share: a settable simulated
+clock; the loopback STS every test that needs one points the real STS SDK at — the local
+cloud's STS stub (real HTTP on 127.0.0.1, port 0) trusting one execution identity, by
+default the obviously fake one the process carries in ``ALIBABA_CLOUD_*``, and recording
+the credentials it issues; and the real signing app built with the real STS SDK fetcher
+pointed at that stub. With the simulated clock on both sides a test moves time across
+many credential lifetimes in milliseconds; the stub's signature-skew window is widened
+because the SDK stamps requests with the wall clock. Depends on ``localcloud`` (stub,
+identities) and ``uploadsign`` (the app), never on the network beyond loopback.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import io
 import json
 import os
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -28,6 +29,7 @@ from uploadsign.routes import SignApp
 from localcloud.identity import IdentityStore, Principal
 from localcloud.stack import UPLOAD_ROLE_ARN, execution_policy, upload_role_permission
 from localcloud.sts import FaultPlan, Role, StsSettings, StsStub
+from localcloud.sts.server import RunningSts
 
 BUCKET = "reliability-bucket"
 REGION = "cn-hangzhou"
@@ -41,6 +43,11 @@ EXECUTION_ENV = (
     "ALIBABA_CLOUD_SECURITY_TOKEN",
 )
 UPLOAD_BODY = {"filename": "photo.png", "size": 1234, "content_type": "image/png"}
+
+
+def utc_now() -> datetime:
+    """The wall clock, in UTC: the STS stub's clock where nothing simulates time."""
+    return datetime.now(timezone.utc)
 
 
 class SimClock:
@@ -102,27 +109,86 @@ def function_env(sts_url: str, **overrides: str) -> dict[str, str]:
     return env
 
 
-def start_stub(clock: SimClock, *, max_session_duration: int = 3600) -> tuple[StsStub, Any]:
-    """Start the stub trusting the execution identity; return it and the running server."""
-    identity = execution_identity()
-    role = Role(arn=UPLOAD_ROLE_ARN, trusted_principals=(identity.access_key_id,),
-                permission_policies=(upload_role_permission(BUCKET),),
+class IssuedIdentities(IdentityStore):
+    """An identity store that also keeps, in order, every principal added after it is made.
+
+    The STS stub adds each set of credentials it issues, so :attr:`issued` is what it
+    handed out (a test checks a grant was signed with them, or that none leaked).
+    """
+
+    def __init__(self, known: Iterable[Principal] = ()) -> None:
+        super().__init__()
+        self.issued: list[Principal] = []
+        for principal in known:  # registered, not issued
+            super().add(principal)
+
+    def add(self, principal: Principal) -> None:
+        super().add(principal)
+        self.issued.append(principal)
+
+
+@dataclass
+class LoopbackSts:
+    """A running STS stub: its base URL, the stub, and the credentials it issued."""
+
+    stub: StsStub
+    running: RunningSts
+    identities: IssuedIdentities
+
+    @property
+    def url(self) -> str:
+        """Base URL, ``http://127.0.0.1:<port>`` (the function's ``STS_ENDPOINT``)."""
+        return self.running.url
+
+    def issued(self, access_key_id: str) -> Principal:
+        """Return the credentials issued under ``access_key_id``; fail if none were."""
+        found = [p for p in self.identities.issued if p.access_key_id == access_key_id]
+        assert found, f"the STS stub issued no AccessKey {access_key_id!r}"
+        return found[-1]
+
+    def issued_secrets(self) -> set[str]:
+        """The secrets and tokens of every credential issued so far."""
+        return {value for p in self.identities.issued
+                for value in (p.access_key_secret, p.security_token) if value}
+
+
+def start_sts(clock: Callable[[], datetime] = utc_now, *, identity: Principal | None = None,
+              role_arn: str = UPLOAD_ROLE_ARN, bucket: str = BUCKET,
+              max_session_duration: int = 3600) -> LoopbackSts:
+    """Start the stub on 127.0.0.1, port 0, with one role, ``role_arn``.
+
+    Only ``identity`` (default :func:`execution_identity`) may assume the role, whose
+    permission is uploading to ``bucket``; ``max_session_duration`` is in seconds. The
+    caller stops it (``.running.stop()``) or uses :func:`loopback_sts`.
+    """
+    identity = identity or execution_identity()
+    role = Role(arn=role_arn, trusted_principals=(identity.access_key_id,),
+                permission_policies=(upload_role_permission(bucket),),
                 max_session_duration=max_session_duration)
-    stub = StsStub(IdentityStore([identity]), {UPLOAD_ROLE_ARN: role}, clock=clock,
+    identities = IssuedIdentities([identity])
+    stub = StsStub(identities, {role_arn: role}, clock=clock,
                    settings=StsSettings(max_skew=WIDE_SKEW))
-    return stub, stub.start("127.0.0.1", 0)
+    return LoopbackSts(stub, stub.start("127.0.0.1", 0), identities)
+
+
+@contextmanager
+def loopback_sts(clock: Callable[[], datetime] = utc_now, *, identity: Principal | None = None,
+                 role_arn: str = UPLOAD_ROLE_ARN, bucket: str = BUCKET) -> Iterator[LoopbackSts]:
+    """Run :func:`start_sts`'s stub until the block ends, even on failure."""
+    sts = start_sts(clock, identity=identity, role_arn=role_arn, bucket=bucket)
+    try:
+        yield sts
+    finally:
+        sts.running.stop()
 
 
 @contextmanager
 def loopback(clock: SimClock | None = None, **env_overrides: str) -> Iterator[Loopback]:
     """Run a stub and an app wired to it; stop the stub on exit."""
     clock = clock or SimClock()
-    stub, running = start_stub(clock)
-    try:
-        app = build_app(function_env(running.url, **env_overrides), clock=clock)
-        yield Loopback(stub=stub, sts_url=running.url, clock=clock, app=app)
-    finally:
-        running.stop()
+    with loopback_sts(clock) as sts:
+        app = build_app(function_env(sts.url, **env_overrides), clock=clock)
+        yield Loopback(stub=sts.stub, sts_url=sts.url, clock=clock, app=app)
 
 
 def wsgi_environ(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
