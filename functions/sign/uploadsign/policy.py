@@ -1,5 +1,9 @@
 """PostObject policies: conditions, expiry, the signed form for both routes, and V4 signing.
 
+Also V4 query signing (presigned URLs, oss-multipart.md §3): :func:`presign_query` signs a
+canonical request, e.g. the UploadPart URLs of multipart uploads with ``content-length``
+in ``x-oss-additional-headers``; pinned to the SDK's vectors in tests/sign.
+
 Three layers, as in a presigned POST: build the conditions, set the expiry, sign
 (OSS4-HMAC-SHA256: the key-derivation chain as small named steps, pinned to the
 official vectors in tests/sign/test_signing.py). Every field that goes into the form
@@ -19,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, TypeAlias
+from urllib.parse import quote
 
 from uploadsign.credentials import SAFETY_MARGIN, TemporaryCredentials
 
@@ -218,6 +223,69 @@ def credential_scope(date: str, region: str) -> str:
 def credential(access_key_id: str, now: datetime, region: str) -> str:
     """Return the ``x-oss-credential`` value: ``<AK>/<credential scope>``."""
     return f"{access_key_id}/{credential_scope(scope_date(now), region)}"
+
+
+# V4 query signing (oss-multipart.md §3.1-3.2; the SDK's signer/v4.py ``_auth_query``).
+UNSIGNED_PAYLOAD = "UNSIGNED-PAYLOAD"
+EXPIRES = "x-oss-expires"
+ADDITIONAL_HEADERS = "x-oss-additional-headers"
+
+
+def _encode(text: str) -> str:
+    return quote(text, safe="-_.~")
+
+
+def _canonical_query(query: Mapping[str, str]) -> str:
+    pairs = sorted((_encode(k), _encode(v)) for k, v in query.items())
+    return "&".join(f"{k}={v}" if v else k for k, v in pairs)
+
+
+def _signed_by_default(name: str) -> bool:
+    return name.startswith("x-oss-") or name in ("content-type", "content-md5")
+
+
+def canonical_request(method: str, uri: str, query: Mapping[str, str],
+                      headers: Mapping[str, str], additional: Sequence[str]) -> str:
+    """Return the canonical request of a query-signed call.
+
+    ``uri`` is ``/bucket/key`` unencoded; ``query`` every URL parameter but the signature
+    (an empty value is written bare, ``uploads``); ``headers`` those the request carries:
+    ``x-oss-*``, ``content-type``, ``content-md5`` and the names in ``additional`` are signed.
+    """
+    lowered = {name.lower(): value for name, value in headers.items()}
+    signed = sorted(n for n in lowered if _signed_by_default(n) or n in additional)
+    return "\n".join([
+        method.upper(), quote(uri, safe="/-_.~"),
+        _canonical_query(query),
+        "".join(f"{name}:{lowered[name]}\n" for name in signed),
+        ";".join(additional), UNSIGNED_PAYLOAD,
+    ])
+
+
+def presign_query(
+    method: str, uri: str, *, query: Mapping[str, str], headers: Mapping[str, str],
+    additional: Sequence[str], creds: TemporaryCredentials, now: datetime, region: str,
+    expires_seconds: int,
+) -> str:
+    """Return the URL query of a V4 presigned request, ``x-oss-signature`` last.
+
+    ``expires_seconds`` (1..604800) counts from ``now``; ``additional`` names headers to sign
+    besides the default ones (lower case; default-signed names are dropped, as the SDKs do).
+    """
+    extra = sorted({n.lower() for n in additional if not _signed_by_default(n.lower())})
+    date = scope_date(now)
+    params = {**query, SIGNATURE_VERSION: ALGORITHM,
+              CREDENTIAL: f"{creds.access_key_id}/{credential_scope(date, region)}",
+              DATE: timestamp(now), EXPIRES: str(expires_seconds)}
+    if creds.security_token:
+        params[SECURITY_TOKEN] = creds.security_token
+    if extra:
+        params[ADDITIONAL_HEADERS] = ";".join(extra)
+    request = canonical_request(method, uri, params, headers, extra)
+    string_to_sign = "\n".join([ALGORITHM, timestamp(now), credential_scope(date, region),
+                                 hashlib.sha256(request.encode("utf-8")).hexdigest()])
+    signature = sign(signing_key(creds.access_key_secret, date, region), string_to_sign)
+    return f"{_canonical_query(params)}&{SIGNATURE}={signature}"
 
 
 def _utc(now: datetime) -> datetime:
