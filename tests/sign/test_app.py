@@ -54,7 +54,8 @@ def test_post_uploads_returns_a_grant_with_cors_for_an_allowed_origin(client: Cl
     assert response.headers["Access-Control-Allow-Origin"] == ORIGIN
     assert response.headers["Cache-Control"] == "no-store"
     grant = response.get_json()
-    assert set(grant) == {"url", "fields", "key", "expires_at", "max_size", "grant_id"}
+    assert set(grant) == {"mode", "url", "fields", "key", "expires_at", "max_size", "grant_id"}
+    assert grant["mode"] == "post"
     assert grant["fields"]["key"] == grant["key"]
     assert policy.decode(grant["fields"]["policy"])["expiration"] == grant["expires_at"]
 

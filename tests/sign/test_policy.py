@@ -41,6 +41,7 @@ def test_upload_grant_pins_every_form_field_in_the_policy(
     ).body
     fields = grant.pop("fields")
     assert grant == {
+        "mode": "post",
         "url": "https://example-bucket.oss-cn-hangzhou.aliyuncs.com",
         "key": KEY,
         "expires_at": "2024-05-01T12:10:00.000Z",

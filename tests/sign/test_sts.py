@@ -81,7 +81,8 @@ def test_success_returns_credentials_and_sends_the_narrowed_session_policy(
         "Statement": [
             {
                 "Effect": "Allow",
-                "Action": ["oss:PutObject", "oss:PutObjectAcl"],
+                "Action": ["oss:PutObject", "oss:PutObjectAcl", "oss:ListParts",
+                           "oss:AbortMultipartUpload"],
                 "Resource": ["acs:oss:*:*:example-bucket/uploads/*"],
             }
         ],

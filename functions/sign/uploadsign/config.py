@@ -41,6 +41,7 @@ from uploadsign.configvalues import (
 from uploadsign.errors import ConfigurationError
 from uploadsign.mediatypes import is_mime_type
 from uploadsign.objectkeys import is_key_template
+from uploadsign.uploadtoken import MAX_MULTIPART_BYTES, MIN_PART_BYTES
 
 __all__ = ["AUTH_MODES", "ENV_VARS", "VARIABLES", "Settings", "StsEndpoint", "Variable"]
 MAX_OBJECT_BYTES = 5 * 1024**3  # PostObject limit
@@ -110,8 +111,18 @@ VARIABLES: tuple[Variable, ...] = (
       "role session name, visible in ActionTrail"),
     V("UPLOAD_EXPIRE_SECONDS", "upload_expire_seconds", "600", integer(10, 86400),
       "lifetime of a signed policy (10…86400), capped by the credentials' expiry"),
-    V("UPLOAD_MAX_BYTES", "upload_max_bytes", "10485760", integer(1, MAX_OBJECT_BYTES),
-      "largest file accepted (1 B…5 GiB)"),
+    V("UPLOAD_MAX_BYTES", "upload_max_bytes", "10485760", integer(1, MAX_MULTIPART_BYTES),
+      "largest file accepted (1 B…48.8 TiB; above `UPLOAD_MULTIPART_THRESHOLD_BYTES` a file "
+      "goes multipart, which needs `GRANT_SECRET`)"),
+    V("UPLOAD_MULTIPART_THRESHOLD_BYTES", "multipart_threshold_bytes", "104857600",
+      integer(1, MAX_OBJECT_BYTES),
+      "files up to this size get a PostObject grant, larger ones a multipart plan (1 B…5 GiB)"),
+    V("UPLOAD_PART_SIZE_BYTES", "part_size_bytes", "8388608",
+      integer(MIN_PART_BYTES, MAX_OBJECT_BYTES),
+      "multipart part size (100 KiB…5 GiB), grown for a file that would need over 10000 parts"),
+    V("UPLOAD_MULTIPART_EXPIRE_SECONDS", "multipart_expire_seconds", "86400",
+      integer(600, 604800),
+      "lifetime of a multipart `upload_id` (600…604800); part URLs are signed on demand"),
     V("UPLOAD_ALLOWED_CONTENT_TYPES", "allowed_content_types", "",
       listed(is_mime_type, _TYPE_HINT),
       "comma list of exact MIME types, e.g. `image/png,image/jpeg`", "empty = any"),
@@ -148,9 +159,9 @@ VARIABLES: tuple[Variable, ...] = (
       "the two `gosspublic.alicdn.com` prefixes"),
     V("GRANT_SECRET", "grant_secrets", "", grant_secrets,
       "comma list of random secrets (32+ bytes each, e.g. `python3 -c 'import secrets; "
-      "print(secrets.token_hex(32))'`) that sign grant tokens; the first signs, all verify, "
-      "so append the old one when rotating. Not an AccessKey; never logged",
-      "required with `UPLOAD_CALLBACK_URL`"),
+      "print(secrets.token_hex(32))'`) that sign grant tokens and multipart upload ids; the "
+      "first signs, all verify, so append the old one when rotating. Not an AccessKey; never "
+      "logged", "required with `UPLOAD_CALLBACK_URL` or multipart"),
     V("UPLOAD_SAMPLE_ROUTE", "sample_route", "off", switch,
       "`on` serves the sample-compatible route (see its residual risk above)"),
     V("UPLOAD_ALLOWED_ACTIVE_TYPES", "allowed_active_types", "",
@@ -199,6 +210,9 @@ class Settings:
     sts_role_session_name: str = default("STS_ROLE_SESSION_NAME")
     upload_expire_seconds: int = default("UPLOAD_EXPIRE_SECONDS")
     upload_max_bytes: int = default("UPLOAD_MAX_BYTES")
+    multipart_threshold_bytes: int = default("UPLOAD_MULTIPART_THRESHOLD_BYTES")
+    part_size_bytes: int = default("UPLOAD_PART_SIZE_BYTES")
+    multipart_expire_seconds: int = default("UPLOAD_MULTIPART_EXPIRE_SECONDS")
     allowed_content_types: tuple[str, ...] = default("UPLOAD_ALLOWED_CONTENT_TYPES")
     allowed_active_types: tuple[str, ...] = default("UPLOAD_ALLOWED_ACTIVE_TYPES")
     success_action_status: str = default("UPLOAD_SUCCESS_ACTION_STATUS")
@@ -266,5 +280,11 @@ def _cross_checks(values: Mapping[str, Any]) -> list[str]:
         problems.append(
             "GRANT_SECRET is required with UPLOAD_CALLBACK_URL: it binds each "
             "callback to its grant (32+ random bytes; not an AccessKey)"
+        )
+    max_bytes, threshold = values.get("upload_max_bytes"), values.get("multipart_threshold_bytes")
+    if max_bytes and threshold and max_bytes > threshold and values.get("grant_secrets") == ():
+        problems.append(
+            "GRANT_SECRET is required when UPLOAD_MAX_BYTES exceeds "
+            "UPLOAD_MULTIPART_THRESHOLD_BYTES: it seals multipart upload ids"
         )
     return problems

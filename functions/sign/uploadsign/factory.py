@@ -3,7 +3,8 @@
 The composition root, kept apart so tests can build the same app with a fake fetcher,
 clock or HTTP fetcher. Reads nothing itself: the environment mapping is passed in.
 Imports only what every mode needs; PyJWT (``jwtauth``) is imported when
-``AUTH_MODE=jwt`` is built, ``cryptography`` by ``callback_verify`` on the first callback.
+``AUTH_MODE=jwt`` is built, ``cryptography`` by ``callback_verify`` on the first callback,
+``alibabacloud-oss-v2`` by ``multipart`` on the first multipart call.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
 from uploadsign.config import Settings
 from uploadsign.grants import GrantService
 from uploadsign.httpfetch import Fetch
+from uploadsign.multipart import MultipartService, StorageFactory
 from uploadsign.routes import SignApp
 from uploadsign.sts import CredentialCache, Fetcher
 
@@ -66,6 +68,7 @@ def build_app(
     clock: Callable[[], datetime] = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
     http_fetch: Fetch = httpfetch.fetch,
+    storage_factory: StorageFactory | None = None,
 ) -> SignApp:
     """Build the configured app; raise ``ConfigurationError`` listing every problem."""
     settings = Settings.from_env(env)
@@ -80,9 +83,11 @@ def build_app(
         clock,
         refresh_margin=timedelta(seconds=settings.sts_refresh_margin_seconds),
     )
+    grants = GrantService(settings, cache.lookup)
     return SignApp(
-        GrantService(settings, cache.lookup),
+        grants,
         clock,
+        multipart=MultipartService(grants, cache.lookup, storage_factory),
         authenticator=build_authenticator(settings, http_fetch, monotonic),
         limiter=RateLimiter(settings.rate_limit_per_minute, monotonic),
         verifier=CallbackVerifier(

@@ -127,6 +127,27 @@ class GrantService:
         }
         return Grant(body, grant_id, source)
 
+    def new_object(
+        self, request: UploadRequest, now: datetime, caller: Caller | None
+    ) -> tuple[str, str, str]:
+        """Return a fresh grant id, the object key and the stored media type for ``request``.
+
+        The key's extension comes from the stored type (script-capable types are stored as
+        ``application/octet-stream`` unless ``UPLOAD_ALLOWED_ACTIVE_TYPES`` lists them).
+        """
+        s = self.settings
+        grant_id = self._grant_id()
+        media_type = mediatypes.stored_type(request.content_type, s.allowed_active_types)
+        key = objectkeys.render_key(
+            s.key_template,
+            upload_dir=s.upload_dir,
+            subject=caller.subject if caller else None,
+            extension=mediatypes.extension(media_type),
+            now=now,
+            random_source=self._random,
+        )
+        return grant_id, key, media_type
+
     def upload_grant(
         self, request: UploadRequest, now: datetime, caller: Caller | None = None
     ) -> Grant:
@@ -139,17 +160,8 @@ class GrantService:
         callback configured the callback, the grant id and the grant token.
         """
         s = self.settings
-        grant_id = self._grant_id()
+        grant_id, key, media_type = self.new_object(request, now, caller)
         creds, source = self._credentials()
-        media_type = mediatypes.stored_type(request.content_type, s.allowed_active_types)
-        key = objectkeys.render_key(
-            s.key_template,
-            upload_dir=s.upload_dir,
-            subject=caller.subject if caller else None,
-            extension=mediatypes.extension(media_type),
-            now=now,
-            random_source=self._random,
-        )
         expires_at = self._expiry(creds, now)
         form = {
             policy.KEY: key,
@@ -182,6 +194,7 @@ class GrantService:
         signed = self._sign(conditions, creds, now, expires_at)
         fields |= {policy.POLICY: signed.policy, policy.SIGNATURE: signed.signature}
         body = {
+            "mode": "post",
             "url": s.host,
             "fields": fields,
             "key": key,

@@ -3,8 +3,10 @@
 Plain stdlib WSGI (no framework at runtime). Handlers raise ``SignError``s; they become
 answers, and every request its access line, in one place: :func:`uploadsign.wsgi.serve`.
 
-Depends on the application (``grants``, ``auth``, ``callback``,
-``callback_verify``) and pure modules; does not import the SDK.
+Depends on the application (``grants``, ``multipart``, ``auth``, ``callback``,
+``callback_verify``) and pure modules; does not import the SDK. The multipart routes
+(``/uploads/{upload_id}...``) are authenticated like ``POST /uploads`` but not rate limited:
+a large file needs many part-URL calls, and each is bound to one sealed upload id.
 """
 
 from __future__ import annotations
@@ -18,13 +20,18 @@ from uploadsign import callback
 from uploadsign.auth import Authenticator, Caller, RateLimiter, RequestFacts
 from uploadsign.callback_verify import CallbackVerifier
 from uploadsign.errors import (
+    BadRequest,
     InvalidHeader,
+    MalformedJson,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
     RequestTimeout,
+    load_json,
 )
 from uploadsign.grants import Grant, GrantService, parse_upload_request
+from uploadsign.multipart import MAX_PARTS_PER_CALL, MultipartService
+from uploadsign.uploadtoken import InvalidPartNumbers
 from uploadsign.wsgi import RequestRecord, Response, json_response, preflight_headers, serve
 
 if TYPE_CHECKING:
@@ -37,6 +44,10 @@ LEGACY_PATH = "/get_post_signature_for_oss_upload"
 UPLOADS_PATH = "/uploads"
 HEALTH_PATH = "/healthz"
 CALLBACK_PATH = "/callback"
+UPLOAD_PATH = "/uploads/{upload_id}"
+PARTS_PATH = "/uploads/{upload_id}/parts"
+COMPLETE_PATH = "/uploads/{upload_id}/complete"
+_MULTIPART_PATH = re.compile(r"^/uploads/([^/]+)(/parts|/complete)?$")
 #: The JSON body of POST /uploads is a few hundred bytes; anything this big is abuse.
 MAX_BODY_BYTES = 16 * 1024
 ROUTES: Mapping[str, tuple[str, ...]] = {
@@ -44,6 +55,9 @@ ROUTES: Mapping[str, tuple[str, ...]] = {
     UPLOADS_PATH: ("POST", "OPTIONS"),
     HEALTH_PATH: ("GET",),
     CALLBACK_PATH: ("POST",),
+    UPLOAD_PATH: ("GET", "DELETE", "OPTIONS"),
+    PARTS_PATH: ("POST", "OPTIONS"),
+    COMPLETE_PATH: ("POST", "OPTIONS"),
 }
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
 
@@ -56,6 +70,7 @@ class SignApp:
         service: GrantService,
         clock: Callable[[], datetime],
         *,
+        multipart: MultipartService,
         authenticator: Authenticator,
         limiter: RateLimiter,
         verifier: CallbackVerifier,
@@ -64,6 +79,7 @@ class SignApp:
         max_body_bytes: int = MAX_BODY_BYTES,
     ) -> None:
         self.service = service
+        self.multipart = multipart
         self.settings = service.settings
         self._clock = clock
         self._auth = authenticator
@@ -80,6 +96,10 @@ class SignApp:
     def _dispatch(self, environ: WSGIEnvironment, record: RequestRecord) -> Response:
         path = environ.get("PATH_INFO") or "/"
         method = record.method
+        upload_id = None
+        if match := _MULTIPART_PATH.match(path):
+            upload_id = match.group(1)
+            path = {None: UPLOAD_PATH, "/parts": PARTS_PATH}.get(match.group(2), COMPLETE_PATH)
         methods = ROUTES.get(path)
         if path == LEGACY_PATH and not self.settings.sample_route:
             methods = None  # UPLOAD_SAMPLE_ROUTE=off: the route does not exist
@@ -98,6 +118,8 @@ class SignApp:
             return json_response(200, self._health())
         if path == CALLBACK_PATH:
             return self._callback(environ, record)
+        if upload_id is not None:
+            return self._multipart(environ, path, method, upload_id, record)
         return self._grant(environ, path, record)
 
     def _grant(self, environ: WSGIEnvironment, path: str, record: RequestRecord) -> Response:
@@ -114,9 +136,30 @@ class SignApp:
                 max_bytes=self.settings.upload_max_bytes,
                 allowed_types=self.settings.allowed_content_types,
             )
-            grant = self.service.upload_grant(request, now, caller)
+            if request.size > self.settings.multipart_threshold_bytes:
+                grant = self.multipart.plan(request, now, caller)
+            else:
+                grant = self.service.upload_grant(request, now, caller)
         record.grant_id, record.sts_cache = grant.grant_id, grant.sts_cache
         return json_response(200, grant.body)
+
+    def _multipart(self, environ: WSGIEnvironment, path: str, method: str, upload_id: str,
+                   record: RequestRecord) -> Response:
+        now = self._clock()
+        caller = self._authenticate(environ, now)
+        record.caller = caller.identity
+        claims = self.multipart.claims(upload_id, now, caller)
+        record.grant_id = claims.grant_id
+        if path == PARTS_PATH:
+            numbers = parse_part_numbers(read_body(environ, self._max_body))
+            return json_response(200, self.multipart.sign_parts(claims, numbers, now))
+        if path == COMPLETE_PATH:
+            read_body(environ, self._max_body)  # optional {}; nothing in it is used
+            return json_response(200, self.multipart.complete(claims))
+        if method == "DELETE":
+            self.multipart.abort(claims)
+            return 204, {"Cache-Control": "no-store"}, b""
+        return json_response(200, self.multipart.status(claims))
 
     def _authenticate(self, environ: WSGIEnvironment, now: datetime) -> Caller:
         facts = RequestFacts(
@@ -157,6 +200,26 @@ class SignApp:
             "max_size": s.upload_max_bytes,
             "allowed_types": list(s.allowed_content_types),
         }
+
+
+def parse_part_numbers(body: bytes) -> list[int]:
+    """Read ``{"part_numbers": [1, 2, ...]}``: 1..100 distinct integers, in the order given.
+
+    Raises MalformedJson/BadRequest (400) or InvalidPartNumbers (422); the range against
+    the plan's ``part_count`` is checked by ``MultipartService.sign_parts``.
+    """
+    document = load_json(body)
+    if not isinstance(document, dict) or "part_numbers" not in document:
+        raise MalformedJson('body must be a JSON object {"part_numbers": [...]}')
+    numbers = document["part_numbers"]
+    if not isinstance(numbers, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in numbers
+    ):
+        raise BadRequest("part_numbers must be a list of integers")
+    if not 1 <= len(numbers) <= MAX_PARTS_PER_CALL or len(set(numbers)) != len(numbers):
+        raise InvalidPartNumbers(
+            f"part_numbers must hold 1..{MAX_PARTS_PER_CALL} distinct part numbers")
+    return numbers
 
 
 def request_path(environ: WSGIEnvironment) -> str:

@@ -1,15 +1,15 @@
 """Upload credentials from STS: AssumeRole on the upload role, and the per-instance cache.
 
-Owns the session policy (``oss:PutObject`` and ``oss:PutObjectAcl`` on
-``acs:oss:*:*:{bucket}/{upload dir}*``), the SDK client set-up and the translation of
-SDK answers and exceptions into :class:`TemporaryCredentials` or :class:`StsError`, and
-:class:`CredentialCache`: single-flight and thread-safe because an FC instance serves
-concurrent requests (however many arrive while the credentials are stale, one thread calls
-STS); it refreshes ahead of expiry, keeps serving cached credentials while a refresh fails
-but they are still usable, and answers 503 with ``Retry-After`` only when nothing usable
-remains (clock and fetcher injected). The
-Alibaba SDKs are imported inside :func:`build_fetcher`, not at module import, to keep
-cold starts short.
+Owns the session policy (``oss:PutObject``, ``oss:PutObjectAcl``, ``oss:ListParts`` and
+``oss:AbortMultipartUpload`` on ``acs:oss:*:*:{bucket}/{upload dir}*``), the SDK client
+set-up and the translation of SDK answers and exceptions into
+:class:`TemporaryCredentials` or :class:`StsError`, and :class:`CredentialCache`:
+single-flight and thread-safe because an FC instance serves concurrent requests (however
+many arrive while the credentials are stale, one thread calls STS); it refreshes ahead of
+expiry, keeps serving cached credentials while a refresh fails but they are still usable,
+and answers 503 with ``Retry-After`` only when nothing usable remains (clock and fetcher
+injected). The Alibaba SDKs are imported inside :func:`build_fetcher`, not at module
+import, to keep cold starts short.
 
 The caller identity comes from ``alibabacloud_credentials``' default chain, which on FC
 reads the execution role's ``ALIBABA_CLOUD_*`` variables. The SDK sends
@@ -35,7 +35,9 @@ log = logging.getLogger(__name__)
 
 #: PutObjectAcl too: grants pin ``x-oss-object-acl: private``, and whether OSS checks
 #: that action for an ACL set on upload is unconfirmed (oss-multipart.md), so allow it.
-ACTIONS = ("oss:PutObject", "oss:PutObjectAcl")
+#: PutObject also covers InitiateMultipartUpload, UploadPart and CompleteMultipartUpload;
+#: multipart adds only ListParts and AbortMultipartUpload (oss-multipart.md §4).
+ACTIONS = ("oss:PutObject", "oss:PutObjectAcl", "oss:ListParts", "oss:AbortMultipartUpload")
 #: After a failed refresh, wait this long before calling STS again (avoid a storm).
 FAILURE_BACKOFF = timedelta(seconds=2)
 DEFAULT_RETRY_AFTER_SECONDS = 5
