@@ -6,7 +6,8 @@ for FC's CPython 3.10 cannot load in the test interpreter. ``make package`` buil
 one with the same code path except the vendoring step. The isolated interpreter gets
 exactly what FC gives the function: the unpacked root and ``vendor/`` (PYTHONPATH) plus
 the standard library; ``-I -S`` keeps the environment, user site and site-packages out.
-STS is a loopback HTTP server answering AssumeRole.
+STS is the local cloud's stub on loopback (``tests/support/loopback.py``), trusting the
+execution identity the isolated interpreter is given.
 """
 
 from __future__ import annotations
@@ -41,29 +42,28 @@ from deploy.vendor import (
     pins,
     unpinned_dependencies,
 )
-from tests.support.ststub import AssumeRoleAnswer, FakeSts, fake_sts
+from tests.support.loopback import LoopbackSts, execution_identity, loopback_sts
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "deploy-test-bucket"
 REGION = "cn-hangzhou"
 UPLOAD_ROLE_ARN = "acs:ram::123456789012:role/oss-uploader"
-STUB_KEY_ID = "STS.FAKE-AK-DEPLOY-TEST"
-STUB_SECRET = "FAKE-SECRET-deploy-test-0000"
-STUB_TOKEN = "FAKE-TOKEN-deploy-test-0000"
+#: The execution role's credentials as FC hands them to the function (obviously fake).
+EXECUTION_ENV = {
+    "ALIBABA_CLOUD_ACCESS_KEY_ID": "FAKE-AK-EXECUTION-ROLE",
+    "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "FAKE-SECRET-execution-role",
+    "ALIBABA_CLOUD_SECURITY_TOKEN": "FAKE-TOKEN-execution-role",
+}
 ORIGIN = "https://upload.example.com"
 PYTHON310_ENV = "DEPLOY_TEST_PYTHON310"
 
 
 @pytest.fixture
-def sts_stub() -> Iterator[FakeSts]:
-    # A stub's clock, not code under test: it only sets a plausible expiry an hour ahead.
-    expiration = datetime.now(timezone.utc) + timedelta(hours=1)
-    answer = AssumeRoleAnswer(
-        STUB_KEY_ID, STUB_SECRET, STUB_TOKEN, expiration.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        UPLOAD_ROLE_ARN,
-    )
-    with fake_sts(answer) as running:
+def sts_stub(logged_secrets: set[str]) -> Iterator[LoopbackSts]:
+    identity = execution_identity(EXECUTION_ENV, role_arn=UPLOAD_ROLE_ARN)
+    with loopback_sts(identity=identity, role_arn=UPLOAD_ROLE_ARN, bucket=BUCKET) as running:
         yield running
+        logged_secrets.update(running.issued_secrets())
 
 
 @pytest.fixture(scope="module")
@@ -149,9 +149,7 @@ def run_isolated(
     event_file.write_bytes(event)
     env = {
         "PATH": "/usr/bin:/bin",
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": "FAKE-AK-EXECUTION-ROLE",
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "FAKE-SECRET-execution-role",
-        "ALIBABA_CLOUD_SECURITY_TOKEN": "FAKE-TOKEN-execution-role",
+        **EXECUTION_ENV,
         "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
         "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
         "OSS_BUCKET": BUCKET,
@@ -177,19 +175,19 @@ def run_isolated(
     return json.loads(completed.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def assert_signed_grant(answer: dict[str, Any], sts: FakeSts) -> None:
+def assert_signed_grant(answer: dict[str, Any], sts: LoopbackSts) -> None:
     assert answer["outside"] == [], "modules were imported from outside the zip and stdlib"
     result = answer["result"]
     assert result["statusCode"] == 200, result
     headers = {k.lower(): v for k, v in result["headers"].items()}
     assert headers["access-control-allow-origin"] == ORIGIN
-    assert sts.paths, "STS was never asked"
+    assert sts.stub.issued, "STS issued nothing"
 
     grant = json.loads(result["body"])
     fields = grant["fields"]
     assert grant["url"] == f"https://{BUCKET}.oss-{REGION}.aliyuncs.com"
-    assert fields["x-oss-security-token"] == STUB_TOKEN
-    assert fields["x-oss-credential"].startswith(f"{STUB_KEY_ID}/")
+    issued = sts.issued(fields["x-oss-credential"].split("/", 1)[0])
+    assert fields["x-oss-security-token"] == issued.security_token
     assert fields["key"].startswith("uploads/") and fields["key"].endswith(".png")
 
     policy = json.loads(base64.b64decode(fields["policy"]))
@@ -198,7 +196,7 @@ def assert_signed_grant(answer: dict[str, Any], sts: FakeSts) -> None:
     assert {"bucket": BUCKET} in conditions
     assert ["content-length-range", 2048, 2048] in conditions
     assert ["eq", "$key", fields["key"]] in conditions
-    assert {"x-oss-security-token": STUB_TOKEN} in conditions
+    assert {"x-oss-security-token": issued.security_token} in conditions
 
 
 UPLOAD_BODY = {"filename": "cat.png", "size": 2048, "content_type": "image/png"}
@@ -215,14 +213,14 @@ def bearer(secret: str) -> dict[str, str]:
 
 
 def test_unpacked_zip_signs_a_grant_in_an_isolated_interpreter(
-    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
+    unpacked: Path, sts_stub: LoopbackSts, tmp_path: Path
 ) -> None:
     answer = run_isolated(unpacked, fc_http_event(UPLOAD_BODY), sts_stub.url, tmp_path)
     assert_signed_grant(answer, sts_stub)
 
 
 def test_unpacked_zip_runs_from_its_bytecode_without_reading_the_sources(
-    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
+    unpacked: Path, sts_stub: LoopbackSts, tmp_path: Path
 ) -> None:
     # FC's /code is read-only: only shipped bytecode spares a cold start the compiling.
     # Unchecked .pyc files are used as they are, so a broken source must not matter.
@@ -233,7 +231,7 @@ def test_unpacked_zip_runs_from_its_bytecode_without_reading_the_sources(
 
 
 def test_unpacked_zip_verifies_a_jwt_with_the_vendored_pyjwt(
-    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
+    unpacked: Path, sts_stub: LoopbackSts, tmp_path: Path
 ) -> None:
     # AUTH_MODE=jwt is the path that imports PyJWT; none mode never loads it.
     event = fc_http_event(UPLOAD_BODY, bearer(JWT_SECRET))
@@ -243,13 +241,13 @@ def test_unpacked_zip_verifies_a_jwt_with_the_vendored_pyjwt(
 
 
 def test_unpacked_zip_refuses_a_jwt_signed_with_another_secret(
-    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
+    unpacked: Path, sts_stub: LoopbackSts, tmp_path: Path
 ) -> None:
     event = fc_http_event(UPLOAD_BODY, bearer("FAKE-HS256-OTHER-SECRET-0123456789abcd"))
     result = run_isolated(unpacked, event, sts_stub.url, tmp_path, extra_env=JWT_ENV)["result"]
     assert result["statusCode"] == 401, result
     assert JWT_SECRET not in json.dumps(result)
-    assert not sts_stub.paths
+    assert sts_stub.stub.assume_role_calls == 0
 
 
 def cpython_310() -> str | None:
@@ -268,7 +266,7 @@ def cpython_310() -> str | None:
 
 @pytest.mark.parametrize("auth", ["none", "jwt"])
 def test_fc_zip_from_make_package_signs_a_grant_under_cpython_310(
-    sts_stub: FakeSts, tmp_path: Path, auth: str
+    sts_stub: LoopbackSts, tmp_path: Path, auth: str
 ) -> None:
     """Opt-in: needs `make package` (network) beforehand and a CPython 3.10 (on PATH as
     python3.10, or named by DEPLOY_TEST_PYTHON310). Loads the real FC wheels."""
@@ -288,13 +286,16 @@ def test_fc_zip_from_make_package_signs_a_grant_under_cpython_310(
 
 
 def test_unpacked_zip_answers_a_malformed_body_with_a_4xx(
-    unpacked: Path, sts_stub: FakeSts, tmp_path: Path
+    unpacked: Path, sts_stub: LoopbackSts, tmp_path: Path
 ) -> None:
     event = fc_http_event({"filename": "cat.png"})
     result = run_isolated(unpacked, event, sts_stub.url, tmp_path)["result"]
     assert result["statusCode"] == 400, result
     assert json.loads(result["body"])["error"]["code"] == "bad_request"
-    assert STUB_SECRET not in json.dumps(result)
+    shown = json.dumps(result)
+    never_shown = {*sts_stub.issued_secrets(), EXECUTION_ENV["ALIBABA_CLOUD_ACCESS_KEY_SECRET"],
+                   EXECUTION_ENV["ALIBABA_CLOUD_SECURITY_TOKEN"]}
+    assert not [secret for secret in never_shown if secret in shown]
 
 
 def test_zip_holds_the_handler_at_its_root_and_unchecked_bytecode_for_its_python(

@@ -1,4 +1,4 @@
-"""End to end on loopback: the app under a real WSGI server, STS faked by a tiny server.
+"""End to end on loopback: the app under a real WSGI server, STS the local cloud's stub.
 
 No ``responses`` here: the real SDK builds, signs and sends its HTTP request over a
 socket, so the whole path (config → SDK → cache → signer → HTTP) is exercised.
@@ -14,22 +14,19 @@ from uploadsign import policy
 from uploadsign.factory import build_app
 
 from tests.support.liveserver import LiveServers
-from tests.support.ststub import AssumeRoleAnswer, FakeSts, fake_sts
+from tests.support.loopback import LoopbackSts, loopback_sts
 
-from .support import BASE_ENV, FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, ROLE_ARN
+from .support import BASE_ENV, ROLE_ARN
 
 
 @pytest.fixture
-def sts() -> Iterator[FakeSts]:
-    answer = AssumeRoleAnswer(
-        FAKE_STS_KEY_ID, FAKE_STS_SECRET, FAKE_STS_TOKEN, "2099-01-01T00:00:00Z", ROLE_ARN
-    )
-    with fake_sts(answer) as running:
+def sts() -> Iterator[LoopbackSts]:
+    with loopback_sts(role_arn=ROLE_ARN, bucket="example-bucket") as running:
         yield running
 
 
 @pytest.fixture
-def app_url(sts: FakeSts, live_server: LiveServers) -> str:
+def app_url(sts: LoopbackSts, live_server: LiveServers) -> str:
     env = {
         **BASE_ENV,
         "STS_ENDPOINT": sts.url,
@@ -40,7 +37,9 @@ def app_url(sts: FakeSts, live_server: LiveServers) -> str:
     return live_server.wsgi(build_app(env)).url
 
 
-def test_grants_over_real_http_with_one_assume_role_call(app_url: str, sts: FakeSts) -> None:
+def test_grants_over_real_http_with_one_assume_role_call(
+    app_url: str, sts: LoopbackSts, logged_secrets: set[str]
+) -> None:
     with requests.Session() as session:
         grants = [
             session.post(
@@ -58,12 +57,14 @@ def test_grants_over_real_http_with_one_assume_role_call(app_url: str, sts: Fake
         )
     assert [g.status_code for g in grants] == [200] * 5
     assert sample.status_code == 200
-    queries = sts.queries()
-    assert len(queries) == 1
-    assert queries[0]["RoleArn"] == [ROLE_ARN]
+    logged_secrets.update(sts.issued_secrets())
+    assert (sts.stub.assume_role_calls, sts.stub.issued) == (1, 1)
     fields = grants[0].json()["fields"]
+    issued = sts.issued(fields["x-oss-credential"].split("/", 1)[0])
+    assert issued.arn.startswith(f"{ROLE_ARN}/")  # the role the function was configured with
+    assert fields["x-oss-security-token"] == issued.security_token
     date = fields["x-oss-date"][:8]
-    key = policy.signing_key(FAKE_STS_SECRET, date, "cn-hangzhou")
+    key = policy.signing_key(issued.access_key_secret, date, "cn-hangzhou")
     assert policy.sign(key, fields["policy"]) == fields["x-oss-signature"]
     assert policy.decode(fields["policy"])["conditions"][0] == {"bucket": "example-bucket"}
     assert grants[0].json()["url"] == "http://127.0.0.1:1/example-bucket"

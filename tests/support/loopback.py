@@ -83,11 +83,20 @@ class Loopback:
         return self.stub.faults
 
 
-def execution_identity(environ: Mapping[str, str] = os.environ) -> Principal:
-    """Return the process's (fake) execution identity, allowed only to assume the role."""
+def execution_identity(environ: Mapping[str, str] = os.environ,
+                       role_arn: str = UPLOAD_ROLE_ARN) -> Principal:
+    """Return the (fake) execution identity in ``environ``'s ``ALIBABA_CLOUD_*`` variables.
+
+    Its one permission is ``sts:AssumeRole`` on ``role_arn``: the stack's execution policy,
+    pointed at another role where a test configures one.
+    """
     key_id, secret, token = (environ[name] for name in EXECUTION_ENV)
+    policy = execution_policy()
+    if role_arn != UPLOAD_ROLE_ARN:
+        policy = {**policy, "Statement": [{**statement, "Resource": [role_arn]}
+                                          for statement in policy["Statement"]]}
     return Principal(key_id, secret, security_token=token or None,
-                     policies=(execution_policy(),), arn="acs:ram::1000000000000000:user/exec")
+                     policies=(policy,), arn="acs:ram::1000000000000000:user/exec")
 
 
 def function_env(sts_url: str, **overrides: str) -> dict[str, str]:
@@ -161,7 +170,7 @@ def start_sts(clock: Callable[[], datetime] = utc_now, *, identity: Principal | 
     permission is uploading to ``bucket``; ``max_session_duration`` is in seconds. The
     caller stops it (``.running.stop()``) or uses :func:`loopback_sts`.
     """
-    identity = identity or execution_identity()
+    identity = identity or execution_identity(role_arn=role_arn)
     role = Role(arn=role_arn, trusted_principals=(identity.access_key_id,),
                 permission_policies=(upload_role_permission(bucket),),
                 max_session_duration=max_session_duration)
