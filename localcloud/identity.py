@@ -8,7 +8,7 @@ a lock; no HTTP, no clock (callers pass ``now``), no import of the signing funct
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -43,6 +43,11 @@ class Principal:
     def is_allowed(self, action: str, resource: str) -> bool:
         """Evaluate the intersection of this principal's policies (no policies: allow all)."""
         return all(policy_allows(doc, action, resource) for doc in self.policies)
+
+
+#: Find who holds an AccessKey ID (None: no such key), as :meth:`IdentityStore.lookup` does;
+#: what the emulator's signature checks (header, presigned URL, PostObject form) are given.
+FindPrincipal = Callable[[str], "Principal | None"]
 
 
 class IdentityStore:

@@ -8,17 +8,13 @@ No storage, no HTTP shell.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from urllib.parse import parse_qsl
 
-from localcloud.identity import Principal, oss_object_resource
+from localcloud.identity import FindPrincipal, Principal, oss_object_resource
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.catalog import access_denied_by_bucket_acl, access_denied_by_ram
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, access_denied_by_bucket_acl, access_denied_by_ram
 from localcloud.oss.wire import Request
-
-Lookup = Callable[[str], Principal | None]
 
 PUBLIC_READ_ACLS = frozenset({"public-read", "public-read-write"})
 READ_ACTIONS = frozenset({"oss:GetObject", "oss:ListObjects", "oss:GetBucketInfo",
@@ -26,7 +22,7 @@ READ_ACTIONS = frozenset({"oss:GetObject", "oss:ListObjects", "oss:GetBucketInfo
 
 
 def authenticate(
-    request: Request, *, bucket: str, key: str, lookup: Lookup, now: datetime
+    request: Request, *, bucket: str, key: str, lookup: FindPrincipal, now: datetime
 ) -> Principal | None:
     """Verify the request's header signature; None when it carries none (anonymous)."""
     # Imported lazily: the header verifier is a sibling module that may be absent in a

@@ -10,7 +10,7 @@ carrying a parameter or header the emulator does not model, answers 501 NotImple
 changes nothing. Operations themselves live in :mod:`objectapi`, :mod:`objectacl`,
 :mod:`objecttagging`, :mod:`copyobject`, :mod:`appendobject`, :mod:`deletemulti`,
 :mod:`multipartupload`, :mod:`completeupload`, :mod:`bucketapi`, :mod:`serviceapi`,
-:mod:`postupload` and :mod:`website`. No sockets: :mod:`server` calls
+:mod:`postobject` and :mod:`website`. No sockets: :mod:`server` calls
 :meth:`EmulatorApp.__call__`.
 """
 
@@ -21,25 +21,23 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-from localcloud.identity import Principal
+from localcloud.identity import FindPrincipal, Principal
 from localcloud.oss import access, cors, website, xmlbody
-from localcloud.oss.access import Lookup
 from localcloud.oss.appendobject import AppendObject
 from localcloud.oss.bucketapi import BucketApi
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
-from localcloud.oss.catalog import method_not_allowed, not_implemented
 from localcloud.oss.completeupload import CompleteUpload
 from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES, CopyObject
 from localcloud.oss.deletemulti import DeleteMultipleObjects
-from localcloud.oss.errors import OssError, render_error
+from localcloud.oss.errors import OssError, method_not_allowed, not_implemented, render_error
 from localcloud.oss.multipartupload import MultipartUpload
 from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objectapi import ObjectApi
 from localcloud.oss.objecttagging import ObjectTagging
 from localcloud.oss.operations import OSS_METHODS, Classified, classify, scope_of
 from localcloud.oss.partstore import UploadStore
-from localcloud.oss.postsettings import PostSettings
-from localcloud.oss.postupload import CallbackSigner, handle_post_object
+from localcloud.oss.postobject.settings import PostSettings
+from localcloud.oss.postobject.store import CallbackSigner, handle_post_object
 from localcloud.oss.serviceapi import ServiceApi
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.wire import HEADER_EC, Request, Response
@@ -94,7 +92,7 @@ class EmulatorApp:
 
     store: ObjectStore
     buckets: BucketRegistry
-    lookup: Lookup
+    lookup: FindPrincipal
     signer: CallbackSigner
     public_key_pem: bytes
     post_settings: PostSettings = field(default_factory=PostSettings)

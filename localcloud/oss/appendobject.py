@@ -21,8 +21,7 @@ from pathlib import Path
 
 from localcloud.identity import Principal
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.catalog import invalid_argument, invalid_digest
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument, invalid_digest
 from localcloud.oss.objectapi import (
     H_OBJECT_ACL,
     HEADER_NEXT_APPEND_POSITION,

@@ -27,8 +27,7 @@ from localcloud.oss.buckets import (
     BucketConfig,
     BucketRegistry,
 )
-from localcloud.oss.catalog import invalid_argument, malformed_xml, not_implemented
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument, malformed_xml, not_implemented
 from localcloud.oss.listing import owner_xml
 from localcloud.oss.objectacl import access_control_policy
 from localcloud.oss.partstore import UploadStore

@@ -21,9 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.config import BUCKET_NAME_RE
-from localcloud.oss.catalog import invalid_argument
 from localcloud.oss.cors import MAX_RULES, CorsRule
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument
 
 BUCKET_ACLS = frozenset({"private", "public-read", "public-read-write"})
 #: The storage classes PutBucket documents for ``CreateBucketConfiguration``.

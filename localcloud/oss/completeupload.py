@@ -21,12 +21,7 @@ from xml.sax.saxutils import escape
 from localcloud.identity import Principal
 from localcloud.oss import xmlbody
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.catalog import (
-    MSG_TOO_SMALL,
-    invalid_argument,
-    malformed_xml,
-)
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import MSG_TOO_SMALL, OssError, invalid_argument, malformed_xml
 from localcloud.oss.listing import shown
 from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool

@@ -26,7 +26,7 @@ from xml.sax.saxutils import escape
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
-from localcloud.oss.catalog import (
+from localcloud.oss.errors import (
     copy_source_too_large,
     invalid_argument,
     invalid_copy_source,

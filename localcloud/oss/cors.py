@@ -10,8 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from localcloud.oss.catalog import invalid_argument
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument
 from localcloud.wildcard import matches_any
 
 ALLOW_ORIGIN = "Access-Control-Allow-Origin"

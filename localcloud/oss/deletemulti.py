@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 from localcloud.identity import Principal
 from localcloud.oss import access, listing, xmlbody
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.catalog import (
+from localcloud.oss.errors import (
     invalid_digest,
     malformed_xml,
     missing_content_md5,

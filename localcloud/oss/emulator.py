@@ -15,12 +15,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from localcloud.oss.access import Lookup
+from localcloud.identity import FindPrincipal
 from localcloud.oss.app import PUB_KEY_PATH, EmulatorApp
 from localcloud.oss.buckets import BucketRegistry
-from localcloud.oss.callbackclient import TIMEOUT_SECONDS, allowed_origins
-from localcloud.oss.postsettings import PostSettings
-from localcloud.oss.postupload import CallbackSigner
+from localcloud.oss.postobject.callbackclient import TIMEOUT_SECONDS, allowed_origins
+from localcloud.oss.postobject.settings import PostSettings
+from localcloud.oss.postobject.store import CallbackSigner
 from localcloud.oss.server import EMULATOR_LIMITS, Clock, HttpServer, utc_now
 from localcloud.oss.store import ObjectStore
 from localcloud.serving import ServerLimits
@@ -55,7 +55,7 @@ class Emulator:
         cls,
         state_dir: Path,
         *,
-        lookup: Lookup,
+        lookup: FindPrincipal,
         host: str = "127.0.0.1",
         port: int = 0,
         post_settings: PostSettings | None = None,

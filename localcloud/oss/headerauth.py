@@ -13,20 +13,20 @@ oracle). Refusals are :class:`~localcloud.oss.errors.OssError` with OSS's codes 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from localcloud.config import REGION
-from localcloud.identity import Principal
-from localcloud.oss.catalog import (
+from localcloud.identity import FindPrincipal, Principal
+from localcloud.oss.errors import (
     MSG_INVALID_TOKEN,
     MSG_SIGNATURE_MISMATCH,
     MSG_TIME_SKEWED,
     MSG_UNKNOWN_AK,
+    OssError,
     invalid_argument,
 )
-from localcloud.oss.errors import OssError
 from localcloud.oss.v1header import Q_ACCESS_KEY_ID as V1_Q_ACCESS_KEY_ID
 from localcloud.oss.v1header import Q_SIGNATURE as V1_Q_SIGNATURE
 from localcloud.oss.v1header import SCHEME as V1_SCHEME
@@ -169,7 +169,7 @@ def _unknown_key(access_key_id: str) -> OssError:
 
 
 def _principal_for(
-    claim: V4Claim | V1Claim | V1QueryClaim, lookup: Callable[[str], Principal | None],
+    claim: V4Claim | V1Claim | V1QueryClaim, lookup: FindPrincipal,
     now: datetime,
 ) -> Principal:
     """Find the key's holder and check the security token the way OSS does for STS keys."""
@@ -212,7 +212,7 @@ def _verify_v1(
     *,
     bucket: str | None,
     key: str | None,
-    lookup: Callable[[str], Principal | None],
+    lookup: FindPrincipal,
     now: datetime,
     settings: HeaderAuthSettings,
 ) -> Principal:
@@ -233,7 +233,7 @@ def _verify_v1_query(
     *,
     bucket: str | None,
     key: str | None,
-    lookup: Callable[[str], Principal | None],
+    lookup: FindPrincipal,
     now: datetime,
 ) -> Principal:
     """Check a V1 presigned URL: not expired, a known key (and token), the signature.
@@ -258,7 +258,7 @@ def verify_header_auth(
     *,
     bucket: str | None,
     key: str | None,
-    lookup: Callable[[str], Principal | None],
+    lookup: FindPrincipal,
     now: datetime,
     settings: HeaderAuthSettings = HeaderAuthSettings(),
     raw_query: str | None = None,

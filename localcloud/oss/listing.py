@@ -18,8 +18,7 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from localcloud.oss import xmlbody
-from localcloud.oss.catalog import invalid_argument
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument
 from localcloud.oss.store import ObjectMeta
 
 DEFAULT_MAX_KEYS = 100

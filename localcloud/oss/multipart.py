@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 from urllib.parse import unquote
 
-from localcloud.oss import catalog
+from localcloud.oss.postobject import errors
 
 CHUNK_SIZE = 1024 * 1024
 _HEADER_SLACK = 16 * 1024  # room for Content-Disposition syntax and Content-Type lines
@@ -37,13 +37,13 @@ class PartHeaders:
 def boundary_from_content_type(content_type: str | None) -> bytes:
     """Return the boundary of a ``multipart/form-data`` Content-Type, else refuse."""
     if not content_type:
-        raise catalog.not_multipart()
+        raise errors.not_multipart()
     media, params = _split_params(content_type)
     if media.lower() != "multipart/form-data":
-        raise catalog.not_multipart()
+        raise errors.not_multipart()
     boundary = params.get("boundary")
     if boundary is None or not _BOUNDARY_RE.match(boundary) or boundary.endswith(" "):
-        raise catalog.not_multipart()
+        raise errors.not_multipart()
     return boundary.encode("ascii")
 
 
@@ -84,17 +84,17 @@ def _parse_headers(block: bytes) -> PartHeaders:
     for line in text.split("\r\n"):
         name, sep, value = line.partition(":")
         if not sep:
-            raise catalog.malformed()
+            raise errors.malformed()
         lname = name.strip().lower()
         if lname == "content-disposition":
             disposition = value.strip()
         elif lname == "content-type":
             content_type = value.strip()
     if disposition is None:
-        raise catalog.malformed()
+        raise errors.malformed()
     kind, params = _split_params(disposition)
     if kind.lower() != "form-data" or "name" not in params:
-        raise catalog.malformed()
+        raise errors.malformed()
     filename = params.get("filename")
     extended = params.get("filename*")
     if extended is not None and "''" in extended:
@@ -102,7 +102,7 @@ def _parse_headers(block: bytes) -> PartHeaders:
         try:
             filename = unquote(encoded, encoding=charset or "utf-8", errors="strict")
         except (LookupError, UnicodeDecodeError) as exc:
-            raise catalog.malformed() from exc
+            raise errors.malformed() from exc
     return PartHeaders(name=params["name"], filename=filename, content_type=content_type)
 
 
@@ -164,7 +164,7 @@ class MultipartReader:
     def _need(self, count: int) -> None:
         while len(self._buf) < count:
             if not self._fill():
-                raise catalog.malformed(ec="0006-00000107")
+                raise errors.malformed(ec="0006-00000107")
 
     def _skip_preamble(self) -> None:
         while True:
@@ -173,9 +173,9 @@ class MultipartReader:
                 del self._buf[: index + len(self._delim)]
                 return
             if len(self._buf) > _MAX_EPILOGUE:
-                raise catalog.malformed()
+                raise errors.malformed()
             if not self._fill():
-                raise catalog.malformed()
+                raise errors.malformed()
 
     # -- parts -----------------------------------------------------------------
     def next_part(self) -> PartHeaders | None:
@@ -197,25 +197,25 @@ class MultipartReader:
             del self._buf[0]
         self._need(2)
         if self._buf[:2] != b"\r\n":
-            raise catalog.malformed()
+            raise errors.malformed()
         limit = self._max_name + _HEADER_SLACK
         while True:
             end = self._buf.find(b"\r\n\r\n")
             if end >= 0:
                 break
             if len(self._buf) > limit:
-                raise catalog.field_name_too_long()
+                raise errors.field_name_too_long()
             if not self._fill():
-                raise catalog.malformed(ec="0006-00000107")
+                raise errors.malformed(ec="0006-00000107")
         if end > limit:
-            raise catalog.field_name_too_long()
+            raise errors.field_name_too_long()
         block = bytes(self._buf[2:end])
         del self._buf[: end + 4]
         if not block:
-            raise catalog.malformed()
+            raise errors.malformed()
         headers = _parse_headers(block)
         if len(headers.name.encode("utf-8")) > self._max_name:
-            raise catalog.field_name_too_long()
+            raise errors.field_name_too_long()
         self._in_body = True
         return headers
 
@@ -238,7 +238,7 @@ class MultipartReader:
                 del self._buf[:cut]
                 yield chunk
             if not self._fill():
-                raise catalog.malformed(ec="0006-00000107")
+                raise errors.malformed(ec="0006-00000107")
 
     def finish(self) -> None:
         """Consume everything after the closing boundary (bounded) and stop."""
@@ -251,7 +251,7 @@ class MultipartReader:
             total += len(self._buf)
             self._buf.clear()
             if total > _MAX_EPILOGUE:
-                raise catalog.malformed()
+                raise errors.malformed()
 
     def body_md5(self) -> bytes:
         """Return the MD5 of every byte read so far (call after :meth:`finish`)."""

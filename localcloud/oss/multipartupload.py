@@ -19,17 +19,12 @@ from xml.sax.saxutils import escape
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
-from localcloud.oss.catalog import (
-    file_already_exists,
-    invalid_argument,
-    invalid_digest,
-)
 from localcloud.oss.copyobject import (
     copy_source_of,
     readable_source,
     source_conditions_hold,
 )
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, file_already_exists, invalid_argument, invalid_digest
 from localcloud.oss.listing import shown, url_encoded
 from localcloud.oss.objectapi import (
     DEFAULT_CONTENT_TYPE,

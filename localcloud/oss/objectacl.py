@@ -16,9 +16,8 @@ from localcloud.identity import Principal, oss_object_resource
 from localcloud.oss import xmlbody
 from localcloud.oss.access import refuse_public_acl
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.catalog import access_denied_by_ram, invalid_argument
 from localcloud.oss.copyobject import clone_bytes
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, access_denied_by_ram, invalid_argument
 from localcloud.oss.listing import owner_xml
 from localcloud.oss.objectapi import H_OBJECT_ACL, check_key, no_such_key
 from localcloud.oss.store import OBJECT_ACLS, ObjectStore

@@ -23,14 +23,14 @@ from typing import BinaryIO
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
-from localcloud.oss.catalog import (
+from localcloud.oss.crc64 import crc64_update
+from localcloud.oss.errors import (
     MSG_TOO_LARGE,
+    OssError,
     invalid_argument,
     invalid_digest,
     not_implemented,
 )
-from localcloud.oss.crc64 import crc64_update
-from localcloud.oss.errors import OssError
 from localcloud.oss.listing import (
     ListPage,
     ListParams,

@@ -25,7 +25,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from localcloud.oss.catalog import file_already_exists
+from localcloud.oss.errors import file_already_exists
 
 ACL_DEFAULT = "default"
 ACL_PRIVATE = "private"

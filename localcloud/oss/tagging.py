@@ -16,8 +16,7 @@ from urllib.parse import unquote
 from xml.sax.saxutils import escape
 
 from localcloud.oss import xmlbody
-from localcloud.oss.catalog import malformed_xml
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, malformed_xml
 from localcloud.oss.wire import Request
 
 H_TAGGING = "x-oss-tagging"

@@ -20,8 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 
-from localcloud.oss.catalog import invalid_argument
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument
 
 SCHEME = "OSS "
 Q_ACCESS_KEY_ID = "OSSAccessKeyId"

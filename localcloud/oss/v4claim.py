@@ -12,8 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from localcloud.oss.catalog import invalid_argument
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import OssError, invalid_argument
 from localcloud.oss.v4canonical import ALGORITHM, DATE_FORMAT, Q_SIGNATURE, SCOPE_TERMINATOR
 
 H_DATE = "x-oss-date"

@@ -20,8 +20,16 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import parse_qsl, unquote
 
-from localcloud.oss import catalog
-from localcloud.oss.errors import OssError
+from localcloud.oss.errors import (
+    OssError,
+    invalid_metadata_name,
+    invalid_object_name,
+    invalid_stored_value,
+    object_name_empty,
+    object_name_leading_slash,
+    object_name_not_utf8,
+    object_name_too_long,
+)
 
 HEADER_REQUEST_ID = "x-oss-request-id"
 HEADER_EC = "x-oss-ec"
@@ -165,21 +173,21 @@ def check_object_name(key: str) -> None:
     try:
         raw = key.encode("utf-8")
     except UnicodeEncodeError:
-        raise catalog.object_name_not_utf8() from None
+        raise object_name_not_utf8() from None
     if not raw:
-        raise catalog.object_name_empty()
+        raise object_name_empty()
     if len(raw) > MAX_KEY_BYTES:
-        raise catalog.object_name_too_long()
+        raise object_name_too_long()
     if key[0] in "/\\":
-        raise catalog.object_name_leading_slash()
+        raise object_name_leading_slash()
     if _NAME_REFUSED_RE.search(key):
-        raise catalog.invalid_object_name()
+        raise invalid_object_name()
 
 
 def check_metadata_name(name: str) -> None:
     """Refuse an ``x-oss-meta-*`` name that is not letters, digits and hyphens."""
     if not _META_NAME_RE.fullmatch(name):
-        raise catalog.invalid_metadata_name()
+        raise invalid_metadata_name()
 
 
 def check_stored_value(name: str, value: str) -> None:
@@ -188,7 +196,7 @@ def check_stored_value(name: str, value: str) -> None:
     ``name`` is the header or form field the value came from (lower case).
     """
     if _CONTROL_RE.search(value) or not _is_text(value):
-        raise catalog.invalid_stored_value(name)
+        raise invalid_stored_value(name)
 
 
 def check_stored_headers(request: Request) -> None:
@@ -208,7 +216,7 @@ def check_stored_headers(request: Request) -> None:
             try:
                 value = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise catalog.invalid_stored_value(name) from None
+                raise invalid_stored_value(name) from None
         check_stored_value(name, value)
 
 

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from localcloud.oss.catalog import malformed_xml
+from localcloud.oss.errors import malformed_xml
 from localcloud.oss.wire import Request
 
 #: Request bodies of the XML operations are small; this bounds what is read into memory.

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.identity import IdentityStore, Principal
-from localcloud.oss.postobject import PostContext, PostSettings, VerifiedUpload, receive_post
+from localcloud.oss.postobject.form import PostContext, VerifiedUpload, receive_post
+from localcloud.oss.postobject.settings import PostSettings
 from tests.localcloud.formbuilder import Part, Signer, content_type, encode
 
 FIXED_NOW = datetime(2026, 11, 28, 12, 0, 0, tzinfo=timezone.utc)

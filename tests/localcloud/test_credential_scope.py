@@ -32,7 +32,7 @@ from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
 from localcloud.oss.errors import OssError
 from localcloud.oss.headerauth import HeaderAuthSettings, verify_header_auth
-from localcloud.oss.postauth import AuthRules, authenticate
+from localcloud.oss.postobject.signature import AuthRules, authenticate
 from tests.e2e.forms import request
 from tests.localcloud.formbuilder import (
     Part,

@@ -19,7 +19,7 @@ import pytest
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
-from localcloud.oss.postsettings import PostSettings
+from localcloud.oss.postobject.settings import PostSettings
 from tests.e2e.forms import request
 from tests.localcloud.formbuilder import Part, content_type, encode, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from localcloud.oss.errors import OssError
-from localcloud.oss.postobject import VerifiedUpload, receive_post
+from localcloud.oss.postobject.form import VerifiedUpload, receive_post
 from tests.localcloud.formbuilder import (
     BOUNDARY,
     Part,

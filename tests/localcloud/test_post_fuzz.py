@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from localcloud.oss.errors import OssError
-from localcloud.oss.postobject import receive_post
+from localcloud.oss.postobject.form import receive_post
 from tests.localcloud.formbuilder import content_type, encode, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, TEMP, make_env
 

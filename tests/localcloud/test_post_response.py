@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from localcloud.oss.postobject import VerifiedUpload, success_response
+from localcloud.oss.postobject.form import VerifiedUpload
+from localcloud.oss.postobject.store import success_response
 
 UPLOAD = VerifiedUpload(
     key="uploads/a&b.txt", temp_path=Path("-"), size=5, md5_hex="d8e8fca2dc0f896fd7cb4cb0031ba249",

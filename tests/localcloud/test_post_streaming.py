@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from localcloud.oss.errors import OssError
-from localcloud.oss.postobject import receive_post
+from localcloud.oss.postobject.form import receive_post
 from tests.localcloud.formbuilder import (
     LazyBody,
     closing,

@@ -14,7 +14,7 @@ import pytest
 from alibabacloud_oss_v2.signer.v4 import SignerV4
 
 from localcloud.identity import IdentityStore, Principal
-from localcloud.oss.postauth import v1_post_signature, v4_post_signature, v4_signing_key
+from localcloud.oss.postobject.signature import v1_post_signature, v4_post_signature, v4_signing_key
 from tests.localcloud.formbuilder import field, file_part, hmac_v1
 from tests.localcloud.postkit import Env, make_env, post
 

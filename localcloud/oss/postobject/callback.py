@@ -22,8 +22,8 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from localcloud.oss import catalog
 from localcloud.oss.errors import OssError
+from localcloud.oss.postobject import errors
 
 KEY_URL = "callbackUrl"
 KEY_HOST = "callbackHost"
@@ -60,7 +60,7 @@ def _bad(reason: str) -> OssError:
     # OSS answers every malformed callback with the same wording (§8.2); ``reason``
     # only documents, at the call site, which rule was broken.
     del reason
-    return catalog.invalid_callback()
+    return errors.invalid_callback()
 
 
 def _check_url(url: str) -> None:
@@ -97,7 +97,7 @@ def parse_callback(field_value: str) -> CallbackSpec:
         text = base64.b64decode(field_value.encode("ascii"), validate=True).decode("utf-8")
         doc = json.loads(text)
     except (binascii.Error, UnicodeError, ValueError, RecursionError) as exc:
-        raise catalog.invalid_callback() from exc
+        raise errors.invalid_callback() from exc
     if not isinstance(doc, dict):
         raise _bad("not an object")
     raw_url = doc.get(KEY_URL)
@@ -198,4 +198,4 @@ def pub_key_url_header(url: str) -> str:
 
 def callback_failed_error(detail: str) -> OssError:
     """Report a failed callback: 203 CallbackFailed, the object stays stored."""
-    return catalog.callback_failed(detail)
+    return errors.callback_failed(detail)

@@ -1,13 +1,13 @@
-"""PostObject verification: from a raw multipart body to an upload the shell may store.
+"""PostObject, first step: read the multipart form and verify it before storing a byte.
 
-Owns the order of checks (oss-postobject.md §14) and the meaning of form fields:
-shape (``key`` before ``file``, exactly one file, limits), then authentication
-(:mod:`postauth`) and policy (:mod:`postpolicy`) *before* a byte of the file is
-read, then the RAM permission, then streaming the file to a temporary file with
-``content-length-range`` and the 5 GB limit enforced as it arrives. Storing,
-forbid-overwrite races, responses and callbacks are the HTTP shell's. Every
-configurable reading of an UNCONFIRMED OSS behaviour lives in :class:`PostSettings`,
-each with the stricter default. Must not import the signing function.
+Owns the order of checks (oss-postobject.md §14) and the reading of the body: shape
+(``key`` before ``file``, exactly one file, limits), then the fields' decision
+(:mod:`plan`: signature, policy, permission) *before* a byte of the file is read, then
+streaming the file to a temporary file with ``content-length-range`` and the 5 GB limit
+enforced as it arrives, then the parts after ``file`` and ``Content-MD5``. Storing,
+forbid-overwrite races, responses and callbacks are :mod:`store`'s. Every configurable
+reading of an UNCONFIRMED OSS behaviour lives in :class:`PostSettings`, each with the
+stricter default. Must not import the signing function.
 """
 
 from __future__ import annotations
@@ -17,41 +17,26 @@ import binascii
 import hashlib
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from localcloud.identity import Principal
-from localcloud.oss import catalog
-from localcloud.oss.callback import CallbackSpec
 from localcloud.oss.crc64 import crc64_update
+from localcloud.oss.errors import invalid_digest
 from localcloud.oss.multipart import MultipartReader, boundary_from_content_type
-from localcloud.oss.postfields import FormPlan, plan_upload
-from localcloud.oss.postresponse import success_response
-from localcloud.oss.postsettings import PostSettings
+from localcloud.oss.postobject import errors
+from localcloud.oss.postobject.callback import CallbackSpec
+from localcloud.oss.postobject.plan import FormHead, FormPlan, PostContext, plan_upload
+from localcloud.oss.postobject.settings import PostSettings
 
-__all__ = [
-    "PostContext", "PostSettings", "VerifiedUpload", "receive_post", "success_response",
-]
+__all__ = ["PostContext", "VerifiedUpload", "receive_post"]
 
 FIELD_FILE = "file"
 HEADER_CONTENT_MD5 = "content-md5"
 EC_FILE_MISSING = "0006-00000104"
 # Room for boundaries and part headers when judging a declared Content-Length.
 FRAMING_ALLOWANCE = 1024 * 1024
-
-
-@dataclass(frozen=True)
-class PostContext:
-    """What the shell knows about the request besides its body."""
-
-    bucket: str  # the addressed bucket (from Host or path)
-    now: datetime  # aware UTC
-    lookup: Callable[[str], Principal | None]  # IdentityStore.lookup
-    settings: PostSettings
-    spool_dir: Path  # same filesystem as the store, so rename is atomic
 
 
 @dataclass(frozen=True)
@@ -92,11 +77,11 @@ def _read_value(reader: MultipartReader, limit: int) -> str:
     for chunk in reader.iter_body():
         data += chunk
         if len(data) > limit:
-            raise catalog.field_value_too_long()
+            raise errors.field_value_too_long()
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise catalog.malformed() from exc
+        raise errors.malformed() from exc
 
 
 def _read_prefile(
@@ -108,16 +93,16 @@ def _read_prefile(
     while True:
         part = reader.next_part()
         if part is None:
-            raise catalog.malformed(ec=EC_FILE_MISSING)
+            raise errors.malformed(ec=EC_FILE_MISSING)
         name = part.name.lower()
         if name == FIELD_FILE:
             return fields, part.filename, part.content_type
         value = _read_value(reader, settings.max_field_value_bytes)
         total += len(part.name.encode("utf-8")) + len(value.encode("utf-8"))
         if total > settings.max_prefile_bytes:
-            raise catalog.prefile_too_large()
+            raise errors.prefile_too_large()
         if name in fields and settings.reject_duplicate_fields:
-            raise catalog.malformed()
+            raise errors.malformed()
         fields[name] = value
 
 
@@ -133,16 +118,16 @@ def _spool(reader: MultipartReader, plan: FormPlan, ctx: PostContext) -> tuple[P
             for chunk in reader.iter_body():
                 size += len(chunk)
                 if size > limit:
-                    raise catalog.entity_too_large(five_gb=True)
+                    raise errors.entity_too_large(five_gb=True)
                 if high is not None and size > high:
-                    raise catalog.entity_too_large()
+                    raise errors.entity_too_large()
                 handle.write(chunk)
                 md5.update(chunk)
                 crc = crc64_update(crc, chunk)
             handle.flush()
             os.fsync(handle.fileno())
         if size < plan.min_size:
-            raise catalog.entity_too_small()
+            raise errors.entity_too_small()
         return path, size, md5.hexdigest(), crc
     except BaseException:
         path.unlink(missing_ok=True)
@@ -154,11 +139,11 @@ def _skip_trailing(reader: MultipartReader, settings: PostSettings) -> None:
     total = 0
     while (part := reader.next_part()) is not None:
         if part.name.lower() == FIELD_FILE or part.filename is not None:
-            raise catalog.too_many_files()
+            raise errors.too_many_files()
         for chunk in reader.iter_body():
             total += len(chunk)
             if total > settings.max_trailing_bytes:
-                raise catalog.malformed()
+                raise errors.malformed()
     reader.finish()
 
 
@@ -168,9 +153,9 @@ def _check_digest(reader: MultipartReader, header: str | None) -> None:
     try:
         expected = base64.b64decode(header.strip(), validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise catalog.invalid_digest() from exc
+        raise invalid_digest() from exc
     if expected != reader.body_md5():
-        raise catalog.invalid_digest()
+        raise invalid_digest()
 
 
 def receive_post(
@@ -188,7 +173,7 @@ def receive_post(
     """
     boundary = boundary_from_content_type(content_type)
     if content_length is not None and content_length < 0:
-        raise catalog.malformed()
+        raise errors.malformed()
     settings = ctx.settings
     if content_length is not None and content_length > (
         settings.max_object_bytes + settings.max_prefile_bytes + settings.max_trailing_bytes
@@ -196,7 +181,7 @@ def receive_post(
     ):
         # A body that declares more than any acceptable form can hold is refused
         # before a byte is read ("Post body size must be less than 5G").
-        raise catalog.entity_too_large(five_gb=True)
+        raise errors.entity_too_large(five_gb=True)
     headers = {name.lower(): value for name, value in request_headers.items()}
     content_md5 = headers.get(HEADER_CONTENT_MD5)
     reader = MultipartReader(
@@ -204,8 +189,7 @@ def receive_post(
         max_name_bytes=settings.max_field_name_bytes, compute_md5=content_md5 is not None,
     )
     fields, filename, file_type = _read_prefile(reader, settings)
-    plan = plan_upload(fields, filename, file_type, headers, ctx.bucket, ctx.now,
-                       ctx.lookup, settings)
+    plan = plan_upload(FormHead(fields, filename, file_type, headers), ctx)
     path, size, md5_hex, crc = _spool(reader, plan, ctx)
     try:
         _skip_trailing(reader, settings)

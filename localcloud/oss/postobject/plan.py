@@ -1,13 +1,13 @@
-"""Decide a PostObject form from its fields before ``file``: auth, policy, key, metadata.
+"""PostObject, the fields' decision: what the fields before ``file`` allow, and where it goes.
 
 Owns steps 1 and 3–7 of oss-postobject.md §14 for the fields that precede the file:
-``key`` present, signature (:mod:`postauth`), policy decoding, expiration and
-conditions (:mod:`postpolicy`, with the ``$content-type`` fallback of §5.4 and the
+``key`` present, signature (:mod:`signature`), policy decoding, expiration and
+conditions (:mod:`policy`, with the ``$content-type`` fallback of §5.4 and the
 bucket taken from the address), ``${filename}`` expansion *after* the check, the RAM
 permission of the signer, and the stored-object attributes (Content-Type precedence,
 headers, metadata, ACL, storage class, forbid-overwrite, callback), refusing any name or
-value that could not come back byte for byte (:mod:`wire`'s rules). Pure: ``now`` and the
-identity lookup come in; nothing is read or written.
+value that could not come back byte for byte (:mod:`localcloud.oss.wire`'s rules). Pure:
+``now`` and the identity lookup come in; nothing is read or written.
 """
 
 from __future__ import annotations
@@ -15,12 +15,23 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from localcloud.identity import Principal, oss_object_resource
-from localcloud.oss import catalog, postauth
-from localcloud.oss.callback import CallbackSpec, parse_callback
-from localcloud.oss.postpolicy import OP_EQ, check_conditions, check_expiration, decode_policy
-from localcloud.oss.postsettings import PostSettings
+from localcloud.identity import FindPrincipal, oss_object_resource
+from localcloud.oss.errors import (
+    access_denied_by_bucket_acl,
+    access_denied_by_ram,
+    invalid_argument,
+)
+from localcloud.oss.postobject import errors, signature
+from localcloud.oss.postobject.callback import CallbackSpec, parse_callback
+from localcloud.oss.postobject.policy import (
+    OP_EQ,
+    check_conditions,
+    check_expiration,
+    decode_policy,
+)
+from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.wire import (
     META_PREFIX,
     check_metadata_name,
@@ -47,9 +58,30 @@ STORED_FIELDS = tuple(h.lower() for h in STORED_HEADERS)
 ACLS = ("private", "public-read", "public-read-write", "default")
 STORAGE_CLASSES = ("Standard", "IA", "Archive", "ColdArchive", "DeepColdArchive")
 V4_REQUIRED_CONDITIONS = (
-    postauth.FIELD_SIGNATURE_VERSION, postauth.FIELD_CREDENTIAL, postauth.FIELD_DATE,
+    signature.FIELD_SIGNATURE_VERSION, signature.FIELD_CREDENTIAL, signature.FIELD_DATE,
 )
-V4_EXACT_FIELDS = (*V4_REQUIRED_CONDITIONS, postauth.FIELD_SECURITY_TOKEN)
+V4_EXACT_FIELDS = (*V4_REQUIRED_CONDITIONS, signature.FIELD_SECURITY_TOKEN)
+
+
+@dataclass(frozen=True)
+class PostContext:
+    """What the shell knows about the request besides its body."""
+
+    bucket: str  # the addressed bucket (from Host or path)
+    now: datetime  # aware UTC
+    lookup: FindPrincipal  # IdentityStore.lookup
+    settings: PostSettings
+    spool_dir: Path  # same filesystem as the store, so rename is atomic
+
+
+@dataclass(frozen=True)
+class FormHead:
+    """A form as read up to its file part: fields and request headers (lower-case names)."""
+
+    fields: Mapping[str, str]
+    filename: str | None  # the file part's client-side name
+    file_type: str | None  # the file part's Content-Type
+    headers: Mapping[str, str]
 
 
 @dataclass(frozen=True)
@@ -85,14 +117,14 @@ def _check_v4_policy_shape(policy_conditions: Callable[[str], tuple[object, ...]
     if settings.require_v4_policy_conditions:
         missing = [name for name in V4_REQUIRED_CONDITIONS if not policy_conditions(name)]
         if missing:
-            raise catalog.invalid_policy(
+            raise errors.invalid_policy(
                 "Invalid Policy: a V4 policy must contain conditions on "
                 + ", ".join(missing) + "."
             )
     if settings.reject_non_exact_on_v4_fields:
         for name in V4_EXACT_FIELDS:
             if ops(name) - {OP_EQ}:
-                raise catalog.invalid_policy(
+                raise errors.invalid_policy(
                     f"Invalid Policy: only exact matching is allowed on {name}."
                 )
 
@@ -121,44 +153,34 @@ def _attributes(fields: Mapping[str, str], settings: PostSettings) -> tuple[
         str | None, str | None, dict[str, str]]:
     acl = fields.get(FIELD_ACL)
     if acl is not None and acl not in ACLS:
-        raise catalog.invalid_argument("no such object access control exists",
+        raise invalid_argument("no such object access control exists",
                                        name=FIELD_ACL, value=acl)
     storage_class = fields.get(FIELD_STORAGE_CLASS)
     if storage_class is not None and storage_class not in STORAGE_CLASSES:
-        raise catalog.invalid_argument("Invalid storage class.", name=FIELD_STORAGE_CLASS,
+        raise invalid_argument("Invalid storage class.", name=FIELD_STORAGE_CLASS,
                                        value=storage_class)
     metadata = {n: v for n, v in fields.items() if n.startswith(META_PREFIX)}
     if sum(len(n) + len(v.encode("utf-8")) for n, v in metadata.items()) > \
             settings.max_metadata_bytes:
-        raise catalog.metadata_too_large()
+        raise errors.metadata_too_large()
     return acl, storage_class, metadata
 
 
-def plan_upload(
-    fields: Mapping[str, str],
-    filename: str | None,
-    file_type: str | None,
-    request_headers: Mapping[str, str],
-    bucket: str,
-    now: datetime,
-    lookup: Callable[[str], Principal | None],
-    settings: PostSettings,
-) -> FormPlan:
-    """Verify the pre-file fields and decide the upload, or raise OssError.
-
-    ``fields`` and ``request_headers`` have lower-case names.
-    """
+def plan_upload(head: FormHead, ctx: PostContext) -> FormPlan:
+    """Verify the pre-file fields and decide the upload, or raise OssError."""
+    fields, filename, file_type = head.fields, head.filename, head.file_type
+    bucket, now, settings = ctx.bucket, ctx.now, ctx.settings
     if FIELD_KEY not in fields:
-        raise catalog.missing_field("key")
-    rules = postauth.AuthRules(
+        raise errors.missing_field("key")
+    rules = signature.AuthRules(
         settings.max_clock_skew_future, settings.max_request_age,
         settings.accept_uppercase_hex_signature, settings.accept_v1,
     )
-    auth = postauth.authenticate(fields, now, lookup, rules)
+    auth = signature.authenticate(fields, now, ctx.lookup, rules)
     low, high = 0, None
     if auth is None:
         if not settings.allow_anonymous:
-            raise catalog.access_denied_by_bucket_acl()
+            raise access_denied_by_bucket_acl()
     else:
         policy = decode_policy(auth.policy_b64)
         check_expiration(policy, now)
@@ -186,7 +208,7 @@ def plan_upload(
     if auth is not None and not all(
         auth.principal.is_allowed(action, oss_object_resource(bucket, key)) for action in actions
     ):
-        raise catalog.access_denied_by_ram()
+        raise access_denied_by_ram()
     stored_type = _content_type(fields, file_type)
     _check_stored_values(fields, stored_type)
     acl, storage_class, metadata = _attributes(fields, settings)
@@ -194,7 +216,7 @@ def plan_upload(
     if FIELD_CALLBACK in fields:
         spec = parse_callback(fields[FIELD_CALLBACK])
         callback = spec if spec.urls else None  # an empty callbackUrl means no callback
-    forbid = fields.get(FIELD_FORBID_OVERWRITE) or request_headers.get(FIELD_FORBID_OVERWRITE)
+    forbid = fields.get(FIELD_FORBID_OVERWRITE) or head.headers.get(FIELD_FORBID_OVERWRITE)
     return FormPlan(
         key=key, min_size=low, max_size=high,
         content_type=stored_type[1] or DEFAULT_CONTENT_TYPE,

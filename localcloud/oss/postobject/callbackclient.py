@@ -4,7 +4,7 @@ Owns the HTTP side of the callback: which URLs may be called at all, trying each
 ``callbackUrl`` in order within OSS's 5 s (connecting, sending and the whole answer; shorter
 only when a test asks for it), the ``authorization`` and ``x-oss-pub-key-url`` headers, and
 judging the answer (200 with a JSON body = success). Rendering and signing the body belong
-to :mod:`localcloud.oss.callback`; this module only sends. No storage.
+to :mod:`localcloud.oss.postobject.callback`; this module only sends. No storage.
 
 The emulator runs next to other loopback services (the STS stub, the function, whatever
 else listens on the machine), and a form chooses the URL. So only origins the stack

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from localcloud.oss import catalog
+from localcloud.oss.postobject import errors
 
 OP_EQ = "eq"
 OP_STARTS_WITH = "starts-with"
@@ -118,7 +118,7 @@ def parse_expiration(value: Any) -> datetime:
                 return datetime.strptime(value, fmt).replace(tzinfo=timezone.utc)
             except ValueError:
                 continue
-    raise catalog.invalid_policy(
+    raise errors.invalid_policy(
         f"Invalid Policy: Invalid 'expiration' value: '{value}'.", ec="0006-00000208"
     )
 
@@ -130,59 +130,59 @@ def _is_int(value: Any) -> bool:
 def _parse_condition(raw: Any) -> Condition:
     if isinstance(raw, dict):
         if len(raw) != 1:
-            raise catalog.invalid_policy(catalog.MSG_SIMPLE_CONDITION)
+            raise errors.invalid_policy(errors.MSG_SIMPLE_CONDITION)
         ((name, value),) = raw.items()
         if not isinstance(value, str):
-            raise catalog.invalid_policy(
+            raise errors.invalid_policy(
                 f"Invalid Policy: Invalid Simple-Condition: value of '{name}' must be a string."
             )
         return Condition(OP_EQ, name.lower(), (value,), shown=(OP_EQ, f"${name}", value))
     if not isinstance(raw, list):
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             "Invalid Policy: condition must be a JSON object or array.", ec="0006-00000222"
         )
     if not raw or not isinstance(raw[0], str) or raw[0].startswith("$"):
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             "Invalid Policy: Invalid condition: missing operator.", ec="0006-00000216"
         )
     op = raw[0]
     if op not in (*_FIELD_OPS, OP_RANGE):
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             f"Invalid Policy: Invalid condition: unsupported operator '{op}'.",
             ec="0006-00000217",
         )
     if len(raw) != 3:
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             f"Invalid Policy: Invalid condition: '{op}' takes exactly two arguments.",
             ec="0006-00000218",
         )
     if op == OP_RANGE:
         low, high = raw[1], raw[2]
         if not (_is_int(low) and _is_int(high)) or low < 0 or high < 0:
-            raise catalog.invalid_policy(
+            raise errors.invalid_policy(
                 "Invalid Policy: content-length-range bounds must be non-negative integers.",
                 ec="0006-00000221",
             )
         if high < low:
-            raise catalog.invalid_policy(
+            raise errors.invalid_policy(
                 "Invalid Policy: content-length-range maximum is less than its minimum.",
                 ec="0006-00000219",
             )
         return Condition(OP_RANGE, "", low=low, high=high, shown=tuple(raw))
     name, value = raw[1], raw[2]
     if not isinstance(name, str) or not name.startswith("$") or len(name) < 2:
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             f"Invalid Policy: Invalid condition: field of '{op}' must start with '$'."
         )
     if op in (OP_IN, OP_NOT_IN):
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise catalog.invalid_policy(
+            raise errors.invalid_policy(
                 f"Invalid Policy: Invalid condition: '{op}' needs a list of strings.",
                 ec="0006-00000224",
             )
         return Condition(op, name[1:].lower(), tuple(value), shown=(op, name, list(value)))
     if not isinstance(value, str):
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             f"Invalid Policy: Invalid condition: value of '{op}' must be a string."
         )
     return Condition(op, name[1:].lower(), (value,), shown=(op, name, value))
@@ -193,39 +193,39 @@ def decode_policy(policy_b64: str) -> Policy:
     try:
         raw = base64.b64decode(policy_b64.encode("ascii"), validate=True)
     except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             "Invalid Policy: Invalid Base64 encoding.", ec="0006-00000202"
         ) from exc
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             "Invalid Policy: Invalid UTF-8 encoding.", ec="0006-00000203"
         ) from exc
     doc = _unescape_dollar(text)
     try:
         parsed = json.loads(doc)
     except json.JSONDecodeError as exc:
-        raise catalog.invalid_policy(_json_error_message(doc, exc), ec="0006-00000203") from exc
+        raise errors.invalid_policy(_json_error_message(doc, exc), ec="0006-00000203") from exc
     except RecursionError as exc:
-        raise catalog.invalid_policy("Invalid Policy: Invalid JSON: too deep.") from exc
+        raise errors.invalid_policy("Invalid Policy: Invalid JSON: too deep.") from exc
     if not isinstance(parsed, dict):
-        raise catalog.invalid_policy("Invalid Policy: policy must be a JSON object.")
+        raise errors.invalid_policy("Invalid Policy: policy must be a JSON object.")
     if "expiration" not in parsed:
-        raise catalog.invalid_policy(
+        raise errors.invalid_policy(
             "Invalid Policy: Policy missing expiration.", ec="0006-00000208"
         )
     expiration = parse_expiration(parsed["expiration"])
     raw_conditions = parsed.get("conditions")
     if not isinstance(raw_conditions, list) or not raw_conditions:
-        raise catalog.invalid_policy("Invalid Policy: Policy missing conditions.")
+        raise errors.invalid_policy("Invalid Policy: Policy missing conditions.")
     return Policy(expiration, tuple(_parse_condition(c) for c in raw_conditions))
 
 
 def check_expiration(policy: Policy, now: datetime) -> None:
     """Refuse a request that arrives at or after the policy's expiration."""
     if now >= policy.expiration:
-        raise catalog.policy_expired()
+        raise errors.policy_expired()
 
 
 def _satisfied(cond: Condition, value: str | None) -> bool:
@@ -251,4 +251,4 @@ def check_conditions(policy: Policy, values: Mapping[str, str]) -> None:
         if cond.op == OP_RANGE:
             continue
         if not _satisfied(cond, values.get(cond.field)):
-            raise catalog.condition_failed(cond.shown)
+            raise errors.condition_failed(cond.shown)
