@@ -17,7 +17,6 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import index as fc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -195,52 +194,147 @@ headers = st.dictionaries(st.sampled_from(["content-type", "origin", "host", "co
                                            "authorization", "x-oss-pub-key-url",
                                            "x-fc-request-id", "x-anything"]),
                           st.one_of(header_values, st.just(ORIGIN)), max_size=4)
-events = st.fixed_dictionaries(
-    {},
-    optional={
-        "version": st.one_of(st.just("v1"), values),
-        "rawPath": st.one_of(st.sampled_from(["/uploads", "/healthz"]), values),
-        "body": st.one_of(bodies.map(lambda b: b.decode("latin-1")), values),
-        "isBase64Encoded": st.one_of(st.booleans(), values),
-        "headers": st.one_of(headers, values),
-        "queryParameters": values,
-        "requestContext": values | st.fixed_dictionaries({}, optional={
-            "domainName": values,
-            "http": values | st.fixed_dictionaries({}, optional={
-                "method": st.one_of(st.sampled_from(["GET", "POST", "OPTIONS", "PUT"]), values),
-                "path": st.one_of(st.sampled_from(
-                    ["/uploads", "/get_post_signature_for_oss_upload", "/healthz", "/callback",
-                     "/nope"]),
-                    values),
-                "sourceIp": values,
-                "protocol": values,
-            }),
-        }),
-    },
-)
-raw_events = st.one_of(events.map(lambda e: json.dumps(e).encode()), st.binary(max_size=200),
-                       values.map(lambda v: json.dumps(v).encode()), deep_nesting)
+#: JSON values by type, ``null`` left out (the event format reads it as an absent member).
+JSON_TYPES = {
+    "boolean": st.booleans(),
+    "number": st.one_of(st.integers(), st.floats()),
+    "string": st.text(max_size=20),
+    "array": st.lists(values, max_size=3),
+    "object": st.dictionaries(st.text(max_size=10), values, max_size=3),
+}
 
 
-def fc_route(event: bytes) -> tuple[str, str] | None:
-    """Return the (METHOD, path) the adapter makes of ``event``; ``None`` if it refuses it."""
+def json_other_than(kind: str) -> st.SearchStrategy[object]:
+    """Any JSON value but ``null`` and those of type ``kind``."""
+    return st.one_of([strategy for name, strategy in JSON_TYPES.items() if name != kind])
+
+
+#: (where in the event, which JSON values are the wrong type there): FC 3.0's HTTP-trigger
+#: event (function-compute-and-deploy.md §2.3) has objects, string maps, strings and a
+#: boolean; any other JSON value in one of those places makes it no such event.
+OBJECT_MEMBERS = [("requestContext",), ("requestContext", "http")]
+STRING_MAP_MEMBERS = [("headers",), ("queryParameters",)]
+STRING_MEMBERS = [("rawPath",), ("body",), ("requestContext", "domainName"),
+                  ("requestContext", "http", "method"), ("requestContext", "http", "path"),
+                  ("requestContext", "http", "protocol"), ("requestContext", "http", "sourceIp")]
+wrong_values = {
+    **{member: json_other_than("object") for member in OBJECT_MEMBERS + STRING_MAP_MEMBERS},
+    **{member: json_other_than("string") for member in STRING_MEMBERS},
+    ("isBase64Encoded",): json_other_than("boolean"),
+}
+
+
+@st.composite
+def fc_events(draw: st.DrawFn) -> tuple[dict[str, Any], tuple[str, str]]:
+    """Draw a well-formed event, every member FC sends of its type; return it and its route.
+
+    The route (METHOD, path) is the one the event was drawn to ask for, not what an
+    adapter makes of it. The body is Base64 when drawn so, and always when not UTF-8.
+    """
+    method = draw(st.sampled_from(["GET", "POST", "OPTIONS", "PUT", "DELETE"]))
+    path = draw(st.sampled_from(["/uploads", "/get_post_signature_for_oss_upload", "/healthz",
+                                 "/callback", "/nope"]))
+    data = draw(bodies)
     try:
-        environ = fc.to_environ(fc.load_event(event))
-    except fc.EventError:
-        return None
-    return environ["REQUEST_METHOD"], environ["PATH_INFO"]
+        text = data.decode("utf-8")
+        encoded = draw(st.booleans())
+    except UnicodeDecodeError:
+        encoded = True
+    event = {
+        "version": "v1",
+        "rawPath": path,
+        "body": base64.b64encode(data).decode("ascii") if encoded else text,
+        "isBase64Encoded": encoded,
+        "headers": draw(headers),
+        "queryParameters": draw(st.dictionaries(st.text(max_size=10), st.text(max_size=20),
+                                                max_size=3)),
+        "requestContext": {
+            "domainName": "fuzz.cn-hangzhou.fcapp.run",
+            "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                     "sourceIp": "203.0.113.7"},
+        },
+    }
+    return event, (method, path)
+
+
+def _with(event: dict[str, Any], member: tuple[str, ...], value: object) -> dict[str, Any]:
+    """Return a copy of ``event`` with the member at ``member`` (a path of keys) replaced."""
+    head, *rest = member
+    changed = dict(event)
+    changed[head] = _with(event[head], tuple(rest), value) if rest else value
+    return changed
+
+
+#: One way each to make a well-formed event no event: (how, where).
+BREAKS = [*(("wrong-type", member) for member in wrong_values),
+          *(("map-value", member) for member in STRING_MAP_MEMBERS),
+          ("header-name", ("headers",)), ("base64", ("body",))]
+
+
+@st.composite
+def broken_events(draw: st.DrawFn, how: str, member: tuple[str, ...]) -> dict[str, Any]:
+    """Draw a well-formed event, then break it at ``member`` as ``how`` says (see BREAKS)."""
+    event, _ = draw(fc_events())
+    if how == "wrong-type":
+        return _with(event, member, draw(wrong_values[member]))
+    if how == "map-value":
+        value = draw(json_other_than("string"))
+        return _with(event, member, {**event[member[0]], "x-anything": value})
+    if how == "header-name":
+        name = draw(st.sampled_from(["x anything", "x:y", "", "x\u00e9", "x\r\ny", "(x)"]))
+        return _with(event, member, {**event["headers"], name: "v"})
+    body = draw(st.sampled_from(["!", "abc", "QQ=", "Q Q==", "QQ==QQ=="]))
+    return {**event, "body": body, "isBase64Encoded": True}
+
+
+def not_an_object(document: bytes) -> bool:
+    """True unless ``document`` parses (with the standard library) to a JSON object."""
+    try:
+        return not isinstance(json.loads(document), dict)
+    except ValueError:
+        return True
+
+
+#: Whole documents that are no event: not JSON, JSON other than an object, or an object
+#: nested beyond the function's JSON depth bound.
+not_events = st.one_of(
+    st.binary(max_size=200).filter(not_an_object),
+    json_other_than("object").map(lambda v: json.dumps(v).encode()),
+    st.integers(MAX_JSON_DEPTH + 1, 6000).map(lambda depth: nest(depth, b'{"a":', b"}")),
+)
 
 
 @FUZZ
-@given(event=raw_events)
-def test_any_fc_event_gets_a_documented_answer(handler: Any, event: bytes) -> None:
-    result = handler(event, None)
-    route = fc_route(event)
-    if route is None:
-        assert result["statusCode"] == 400
-        assert json.loads(result["body"])["error"]["code"] == "bad_event"
-    else:
-        assert_documented(result["statusCode"], result["body"], route)
+@given(drawn=fc_events())
+def test_any_well_formed_fc_event_gets_the_documented_answer_of_its_route(
+    handler: Any, drawn: tuple[dict[str, Any], tuple[str, str]]
+) -> None:
+    event, route = drawn
+    result = handler(json.dumps(event).encode(), None)
+    assert_documented(result["statusCode"], result["body"], route)
+    if result["statusCode"] == 400:
+        assert json.loads(result["body"])["error"]["code"] != "bad_event"
+
+
+@pytest.mark.parametrize(("how", "member"), BREAKS,
+                         ids=[f"{how}:{'.'.join(member)}" for how, member in BREAKS])
+@settings(FUZZ, max_examples=25)
+@given(data=st.data())
+def test_an_event_broken_in_one_place_is_a_400_bad_event(
+    handler: Any, how: str, member: tuple[str, ...], data: st.DataObject
+) -> None:
+    event = data.draw(broken_events(how, member))
+    result = handler(json.dumps(event).encode(), None)
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["code"] == "bad_event"
+
+
+@FUZZ
+@given(document=not_events)
+def test_a_document_that_is_no_event_is_a_400_bad_event(handler: Any, document: bytes) -> None:
+    result = handler(document, None)
+    assert result["statusCode"] == 400
+    assert json.loads(result["body"])["error"]["code"] == "bad_event"
 
 
 @pytest.mark.parametrize("context", [1, "x", [1], {"http": 1}, {"http": [1]}],
