@@ -103,13 +103,16 @@ def load_or_make_grant_secret(path: Path) -> str:
 
 
 def upload_role_permission(bucket: str) -> dict[str, Any]:
-    """Return the upload role's permission policy: PutObject(+Acl) under ``uploads/`` only.
+    """Return the upload role's permission policy: uploads under ``uploads/`` only.
 
     ``oss:PutObjectAcl`` because grants pin ``x-oss-object-acl: private``; whether OSS
     checks that action for an ACL sent with PostObject is unconfirmed, so it is granted.
+    ``oss:ListParts`` and ``oss:AbortMultipartUpload`` for the function's multipart calls
+    (PutObject covers initiate, parts and complete; oss-multipart.md §4).
     """
     return {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["oss:PutObject", "oss:PutObjectAcl"],
+        "Effect": "Allow", "Action": ["oss:PutObject", "oss:PutObjectAcl", "oss:ListParts",
+                                      "oss:AbortMultipartUpload"],
         "Resource": [f"acs:oss:*:*:{bucket}/{UPLOAD_PREFIX}*"],
     }]}
 

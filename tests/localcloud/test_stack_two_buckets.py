@@ -137,8 +137,9 @@ def test_bad_page_bucket_setting_is_reported(env: dict[str, str], message: str) 
         config.Settings.from_env(env)
 
 
-def test_upload_role_may_put_objects_and_their_acl_under_the_upload_dir_only() -> None:
+def test_upload_role_may_put_objects_their_acl_and_multipart_under_the_upload_dir_only() -> None:
     assert upload_role_permission("b") == {"Version": "1", "Statement": [{
-        "Effect": "Allow", "Action": ["oss:PutObject", "oss:PutObjectAcl"],
+        "Effect": "Allow", "Action": ["oss:PutObject", "oss:PutObjectAcl", "oss:ListParts",
+                                      "oss:AbortMultipartUpload"],
         "Resource": ["acs:oss:*:*:b/uploads/*"],
     }]}
