@@ -29,10 +29,14 @@ os.environ.update(
 
 import logging  # noqa: E402
 from collections.abc import Iterator  # noqa: E402
+from typing import TYPE_CHECKING  # noqa: E402
 
 import pytest  # noqa: E402
 
 from tests.support.liveserver import LiveServers  # noqa: E402
+
+if TYPE_CHECKING:
+    from localcloud.stack import LocalCloud
 
 #: Values no log line may contain. A test adds its own fakes through the ``logged_secrets``
 #: fixture (e.g. ``logged_secrets.add(FAKE_STS_SECRET)``).
@@ -86,3 +90,14 @@ def live_server() -> Iterator[LiveServers]:
         yield servers
     finally:
         servers.stop_all()
+
+
+@pytest.fixture(scope="module")
+def storage_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """The local cloud's storage side for a module: the emulator with both buckets and the
+    STS stub; no signing function, nothing published. Stopped even on failure."""
+    from localcloud.stack import LocalCloud  # the areas that never start one skip the import
+
+    state = tmp_path_factory.mktemp("storage") / ".localcloud"
+    with LocalCloud.start(state, start_function=False, publish_web=False) as stack:
+        yield stack

@@ -1,7 +1,9 @@
-"""Process trees of ``python -m localcloud`` runs, read from /proc, and their clean-up.
+"""``python -m localcloud`` runs: starting one, its process tree read from /proc, clean-up.
 
-The CLI starts gunicorn in a session of its own, so killing the CLI's process group does
-not reach gunicorn: a test that gives up on a run must stop its whole tree.
+A run starts in a process group of its own (as a terminal's foreground job), every port 0
+unless the test names one. The CLI starts gunicorn in a session of its own, so killing the
+CLI's process group does not reach gunicorn: a test that gives up on a run must stop its
+whole tree.
 """
 
 from __future__ import annotations
@@ -9,11 +11,35 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+REPO = Path(__file__).resolve().parents[2]
 HAVE_PROC = Path("/proc/self/stat").exists()
 #: Seconds a CLI gets to stop by itself before its tree is killed.
 STOP_TIMEOUT = 30.0
+
+
+def cli_env(state_dir: Path, **overrides: str) -> dict[str, str]:
+    """The environment of a run: this one, every port 0 (any free one), ``state_dir``, then
+    ``overrides`` (``DEV_*`` settings by name)."""
+    return {**os.environ, "DEV_OSS_PORT": "0", "DEV_STS_PORT": "0", "DEV_FUNCTION_PORT": "0",
+            "DEV_STATE_DIR": str(state_dir), **overrides}
+
+
+def run_cli(env: Mapping[str, str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Run the CLI to its end (a run that fails to start); return its exit and its output."""
+    return subprocess.run([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def start_cli(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """Start the CLI in a process group of its own, its output appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
+                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
 
 
 def process_table() -> dict[int, tuple[int, str, str]]:

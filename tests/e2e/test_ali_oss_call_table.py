@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -265,14 +265,9 @@ class Run:
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def cloud(storage_cloud: LocalCloud) -> LocalCloud:
     """The emulator (and the STS stub) with both buckets; no function, no page."""
-    stack = LocalCloud.start(tmp_path_factory.mktemp("calltable") / ".localcloud",
-                             start_function=False, publish_web=False)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    return storage_cloud
 
 
 @pytest.fixture(scope="module", params=["v1", "v4"])

@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 
 import alibabacloud_oss_v2 as oss
@@ -35,14 +34,9 @@ from tests.e2e.nodejs import NODE_DIR, run_node
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def cloud(storage_cloud: LocalCloud) -> LocalCloud:
     """The emulator and the STS stub (the flow needs no signing function)."""
-    stack = LocalCloud.start(tmp_path_factory.mktemp("ramuser") / ".localcloud",
-                             start_function=False, publish_web=False)
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    return storage_cloud
 
 
 @pytest.fixture(autouse=True)

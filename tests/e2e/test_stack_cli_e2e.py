@@ -11,7 +11,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -20,9 +19,7 @@ from pathlib import Path
 import pytest
 
 from localcloud.ports import port_free
-from tests.e2e.processes import stop_tree
-
-REPO = Path(__file__).resolve().parents[2]
+from tests.e2e.processes import cli_env, run_cli, start_cli, stop_tree
 
 
 @pytest.mark.parametrize("env_var", ["DEV_OSS_PORT", "DEV_STS_PORT", "DEV_FUNCTION_PORT"])
@@ -31,10 +28,7 @@ def test_busy_port_fails_with_one_clear_line_and_exit_code_2(tmp_path: Path, env
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {**os.environ, "DEV_OSS_PORT": "0", "DEV_STS_PORT": "0", "DEV_FUNCTION_PORT": "0",
-               "DEV_STATE_DIR": str(tmp_path / "state"), env_var: str(port)}
-        done = subprocess.run([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=120)
+        done = run_cli(cli_env(tmp_path / "state", **{env_var: str(port)}), timeout=120)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
     lines = [line for line in done.stderr.splitlines() if line.strip()]
@@ -43,9 +37,7 @@ def test_busy_port_fails_with_one_clear_line_and_exit_code_2(tmp_path: Path, env
 
 
 def test_bad_port_setting_is_reported_without_traceback(tmp_path: Path) -> None:
-    env = {**os.environ, "DEV_OSS_PORT": "ninety", "DEV_STATE_DIR": str(tmp_path)}
-    done = subprocess.run([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = run_cli(cli_env(tmp_path, DEV_OSS_PORT="ninety"), timeout=60)
     assert done.returncode == 2
     assert "Traceback" not in done.stderr + done.stdout
     assert done.stderr.splitlines() == [
@@ -114,9 +106,7 @@ class CliRun:
         self.home = tmp_path / "home"
         self.home.mkdir(exist_ok=True)
         self.log = tmp_path / "out.txt"
-        self.env = {**os.environ, "DEV_OSS_PORT": "0", "DEV_STS_PORT": "0",
-                    "DEV_FUNCTION_PORT": "0", "DEV_STATE_DIR": str(tmp_path / "state"),
-                    "HOME": str(self.home), **env}
+        self.env = cli_env(tmp_path / "state", HOME=str(self.home), **env)
         self.env.pop("XDG_RUNTIME_DIR", None)
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -127,10 +117,8 @@ class CliRun:
 
     def start_and_wait_for(self, text: str, timeout: float = 60) -> str:
         """Start the CLI; return "seen" once ``text`` is in its output, or "exited"."""
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "localcloud"], cwd=REPO,
-                                         env=self.env, stdin=subprocess.DEVNULL, stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+        self.log.write_bytes(b"")
+        self.proc = start_cli(self.env, self.log)
         deadline = time.monotonic() + timeout
         while text not in self.output():
             if self.proc.poll() is not None:

@@ -28,9 +28,16 @@ from urllib.parse import urlsplit
 import pytest
 
 from localcloud.functionproc import FunctionProcess
-from tests.e2e.processes import HAVE_PROC, descendants, still_running, stop_tree
+from tests.e2e.processes import (
+    HAVE_PROC,
+    REPO,
+    cli_env,
+    descendants,
+    start_cli,
+    still_running,
+    stop_tree,
+)
 
-REPO = Path(__file__).resolve().parents[2]
 FIGURES = REPO / "test-output" / "stack_stop_figures.txt"
 ITERATIONS = 20
 START_TIMEOUT = 60.0
@@ -107,15 +114,6 @@ def endpoint_ports(endpoints: dict[str, object]) -> list[tuple[str, int]]:
     return seen
 
 
-def start_cli(state_dir: Path, log: Path, **ports: str) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "DEV_OSS_PORT": "0", "DEV_STS_PORT": "0", "DEV_FUNCTION_PORT": "0",
-           "DEV_STATE_DIR": str(state_dir), **ports}
-    with open(log, "ab") as out:
-        return subprocess.Popen([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
-                                stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-
-
 def wait_until_up(proc: subprocess.Popen[bytes], state_dir: Path, log: Path) -> dict[str, object]:
     """Wait until endpoints.json names a function URL; return its contents."""
     path = state_dir / "endpoints.json"
@@ -153,7 +151,7 @@ def test_any_stop_twenty_times_leaves_no_process_and_no_listening_port(
         name = names[iteration % len(names)]
         for leftover in state_dir.glob("endpoints.json"):
             leftover.unlink()
-        proc = start_cli(state_dir, log)
+        proc = start_cli(cli_env(state_dir), log)
         cli_runs.append(proc)
         endpoints = wait_until_up(proc, state_dir, log)
         children = descendants(proc.pid)
@@ -220,7 +218,7 @@ def test_restart_on_the_same_ports_right_after_ctrl_c_comes_up(
     oss, sts, function = free_ports(3)
     ports = {"DEV_OSS_PORT": str(oss), "DEV_STS_PORT": str(sts),
              "DEV_FUNCTION_PORT": str(function)}
-    first = start_cli(state_dir, log, **ports)
+    first = start_cli(cli_env(state_dir, **ports), log)
     cli_runs.append(first)
     wait_until_up(first, state_dir, log)
     # What a browser leaves behind: connections the servers closed, so their ports sit in
@@ -230,7 +228,7 @@ def test_restart_on_the_same_ports_right_after_ctrl_c_comes_up(
     os.killpg(first.pid, signal.SIGINT)
     assert first.wait(timeout=STOP_TIMEOUT) == 0
     (state_dir / "endpoints.json").unlink()
-    again = start_cli(state_dir, log, **ports)
+    again = start_cli(cli_env(state_dir, **ports), log)
     cli_runs.append(again)
     endpoints = wait_until_up(again, state_dir, log)
     assert endpoints["function_url"] == f"http://127.0.0.1:{function}"
