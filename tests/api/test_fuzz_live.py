@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import jwt
 import pytest
@@ -53,6 +54,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         "AUTH_JWT_SECRET": SECRET,
         "OSS_KEY_TEMPLATE": "{dir}{sub}/{date}/{id}{ext}",
         "UPLOAD_MAX_BYTES": "1000000",
+        # Sizes above this get a multipart plan; its upload id fills the multipart paths.
+        "UPLOAD_MULTIPART_THRESHOLD_BYTES": "500000",
+        "UPLOAD_PART_SIZE_BYTES": "102400",
         "RATE_LIMIT_PER_MINUTE": "120",
         "UPLOAD_SAMPLE_ROUTE": "on",  # exercised too; its 404 when off is in tests/sign
     }
@@ -113,7 +117,9 @@ def body_for(operation: dict[str, Any]) -> st.SearchStrategy[bytes]:
     example = media.get("example")
     shapes = [object_from(target), ANY_JSON]
     if isinstance(example, dict):
-        shapes += [st.just(example), mutated(example, target)]
+        shapes.append(st.just(example))
+    if isinstance(example, dict) and example:  # an empty example ({}) has nothing to mutate
+        shapes.append(mutated(example, target))
     encoded = st.one_of(*shapes).map(lambda doc: json.dumps(doc).encode())
     hostile = st.one_of(DEEP, HUGE_NUMBERS)
     return st.one_of(encoded, encoded, encoded, encoded, st.binary(max_size=200), hostile)
@@ -187,8 +193,13 @@ def fuzz_request(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 4)) == 0:
         control = (draw(st.sampled_from(READ_HEADERS)), draw(st.integers(0, 200)),
                    draw(st.sampled_from(PASSING_CONTROLS)))
+    upload_id = draw(st.sampled_from(UPLOAD_IDS))
     return {"method": method, "path": path, "operation": operation, "headers": headers,
-            "body": body, "control": control}
+            "body": body, "control": control, "upload_id": upload_id}
+
+
+#: What fills ``{upload_id}``: the run's genuine one (mostly), a forged one, the raw template.
+UPLOAD_IDS = ["GENUINE", "GENUINE", "GENUINE", "FORGED", "{upload_id}"]
 
 
 def explicit(method: str, path: str, body: bytes = b"", *, key_url: str | None = None,
@@ -202,7 +213,7 @@ def explicit(method: str, path: str, body: bytes = b"", *, key_url: str | None =
         del headers["Authorization"]
         headers["x-oss-pub-key-url"] = base64.b64encode(key_url.encode()).decode()
     return {"method": method, "path": path, "operation": operation, "headers": headers,
-            "body": body, "control": control}
+            "body": body, "control": control, "upload_id": "GENUINE"}
 
 
 GOOD_BODY = b'{"filename": "cat.png", "size": 1234, "content_type": "image/png"}'
@@ -218,6 +229,10 @@ EXPLICIT_CASES = [
     *(explicit("POST", "/uploads", GOOD_BODY, control=(name, 3, "\t"))
       for name in READ_HEADERS if name != "x-oss-pub-key-url"),
     explicit("POST", "/callback", b"{}", key_url="LOCAL", control=("x-oss-pub-key-url", 3, "\t")),
+    explicit("POST", "/uploads/{upload_id}/parts", b'{"part_numbers": [1, 6]}'),
+    explicit("GET", "/uploads/{upload_id}"),
+    explicit("DELETE", "/uploads/{upload_id}"),
+    explicit("POST", "/uploads/{upload_id}/complete", b"{}"),  # after the abort: 404
 ]
 
 
@@ -266,6 +281,13 @@ def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
     logged_secrets.update(secrets)
     tally: Counter[tuple[str, str, int]] = Counter()
     grant_secrets: set[str] = set()
+    big = GOOD_BODY.replace(b"1234", b"600000")
+    status, _, raw = request("POST", f"{stack.function_url}/uploads", big, {
+        "Content-Type": "application/json", "Authorization": "Bearer " + VALID_TOKEN,
+        "Origin": origin})
+    assert status == 200, raw
+    genuine = json.loads(raw)["upload_id"]
+    upload_ids = {"GENUINE": genuine, "FORGED": genuine[:-3] + "xyz"}
 
     def one(case: dict[str, Any]) -> None:
         headers = dict(case["headers"])
@@ -276,14 +298,22 @@ def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
             drawn_key_url = drawn_key_url.replace("LOCAL", key_url, 1)
             headers["x-oss-pub-key-url"] = base64.b64encode(drawn_key_url.encode()).decode()
         with_control(headers, case["control"])
-        status, answer_headers, body = request(case["method"], stack.function_url + case["path"],
+        path = case["path"].replace("{upload_id}", upload_ids.get(case["upload_id"],
+                                                                  case["upload_id"]))
+        status, answer_headers, body = request(case["method"], stack.function_url + path,
                                                case["body"], headers)
         tally[(case["method"], case["path"], status)] += 1
-        if status == 200 and case["path"] == "/uploads":
+        if status == 200 and case["path"] == "/uploads" and "fields" in json.loads(body):
             fields = json.loads(body)["fields"]
             grant_secrets.update({fields["x-oss-signature"], fields["x-oss-security-token"]})
+        if status == 200 and case["path"].endswith("/parts"):
+            for part in json.loads(body)["parts"]:
+                query = dict(parse_qsl(urlsplit(part["url"]).query))
+                grant_secrets.update({query["x-oss-signature"], query["x-oss-security-token"]})
         check_answer(case, status, answer_headers, body, secrets | grant_secrets)
 
+    one(explicit("POST", "/uploads/{upload_id}/complete", b"{}"))
+    assert tally[("POST", "/uploads/{upload_id}/complete", 409)] == 1  # no part was sent yet
     for case in EXPLICIT_CASES:
         one = example(case=case)(one)
     settings(max_examples=MAX_EXAMPLES, deadline=None, derandomize=True, database=None,
@@ -294,6 +324,8 @@ def test_bounded_fuzz_run_finds_no_5xx_and_only_documented_answers(
     statuses = {s for (_, _, s) in tally}
     assert {200, 400, 401, 403, 404, 405}.issubset(statuses)  # grants and refusals reached
     assert tally[("POST", "/uploads", 200)] > 0
+    assert tally[("POST", "/uploads/{upload_id}/parts", 200)] > 0
+    assert tally[("DELETE", "/uploads/{upload_id}", 204)] > 0
     assert stack.log_path is not None
     log_lines = stack.log_path.read_text(encoding="utf-8", errors="replace").splitlines()
     assert leaked_lines(log_lines, secrets | grant_secrets) == []
