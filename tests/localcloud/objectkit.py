@@ -35,13 +35,19 @@ def principal(name: str, *statements: tuple[str | list[str], str | list[str]]) -
                      policies=(allow(*statements),))
 
 
-def sdk_client(port: int, who: Principal) -> oss.Client:
-    """An alibabacloud-oss-v2 client for ``who`` against the emulator, path-style."""
+def sdk_client(port: int, who: Principal, *, region: str = "cn-hangzhou",
+               signature_version: str = "v4") -> oss.Client:
+    """An alibabacloud-oss-v2 client for ``who`` against the emulator on ``port``, path-style.
+
+    ``signature_version`` is the SDK's setting ("v4" or "v1"); no retries, so a refusal is
+    the test's failure, not a retry.
+    """
     cfg = oss.config.load_default()
     cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
         who.access_key_id, who.access_key_secret, who.security_token)
-    cfg.region = "cn-hangzhou"
+    cfg.region = region
     cfg.endpoint = f"http://127.0.0.1:{port}"
+    cfg.signature_version = signature_version
     cfg.retry_max_attempts = 1
     return oss.Client(cfg)
 

@@ -1,7 +1,8 @@
 """Raw OSS requests over real HTTP, V4-signed by the official SDK's signer (or unsigned).
 
 The SDK is used only to sign: the request line, query and headers are written exactly as
-given, so a test controls what reaches the emulator byte for byte.
+given, so a test controls what reaches the emulator byte for byte. :func:`exchange` goes
+further down: request bytes as given on a bare socket, the answer parsed by hand.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import base64
 import http.client
 import re
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -97,3 +99,18 @@ def send(port: int, call: Call, principal: Principal | None = None) -> Answer:
         return Answer(answer.status, {k.lower(): v for k, v in answer.getheaders()}, body)
     finally:
         conn.close()
+
+
+def exchange(port: int, raw: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+    """Send ``raw`` (a whole request, ``Connection: close``) to 127.0.0.1:``port`` on a bare
+    socket and read to the end; return the status, the header lines as (lower-cased name,
+    value) pairs in order, and the body as it came."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(raw)
+        data = b""
+        while chunk := sock.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    pairs = [line.partition(b":") for line in lines[1:]]
+    return int(lines[0].split()[1]), [(n.strip().lower(), v.strip()) for n, _, v in pairs], body

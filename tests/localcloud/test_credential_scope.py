@@ -43,6 +43,7 @@ from tests.localcloud.formbuilder import (
     file_part,
     v4_form,
 )
+from tests.localcloud.objectkit import sdk_client
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities, make_env, post
 
 Expected = tuple[int, str, str, str | None]
@@ -167,14 +168,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 
 def client_for(emu: Emulator, region: str, version: str = "v4") -> oss.Client:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-        ADMIN.access_key_id, ADMIN.access_key_secret)
-    cfg.region = region
-    cfg.endpoint = emu.url
-    cfg.signature_version = version
-    cfg.retry_max_attempts = 1
-    return oss.Client(cfg)
+    return sdk_client(emu.port, ADMIN, region=region, signature_version=version)
 
 
 def stored(emu: Emulator, key: str) -> bool:

@@ -13,7 +13,6 @@ import base64
 import hashlib
 import hmac
 import secrets
-import socket
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -22,12 +21,15 @@ from xml.etree import ElementTree
 import alibabacloud_oss_v2 as oss
 import pytest
 
+from localcloud.identity import Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
 from localcloud.oss.store import ObjectMeta
 from tests.e2e.forms import request
 from tests.localcloud.formbuilder import content_type, encode, file_part, v4_form
+from tests.localcloud.objectkit import sdk_client
 from tests.localcloud.postkit import LONG, identities
+from tests.localcloud.signedhttp import exchange as raw_exchange
 
 PRIVATE = "hv-private"
 OPEN = "hv-open"  # public-read-write: anonymous PutObject, so raw header bytes need no signing
@@ -91,15 +93,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Emulator]:
 
 def exchange(emu: Emulator, raw: bytes) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
     """Send raw request bytes (with ``Connection: close``); return status, header lines, body."""
-    with socket.create_connection(("127.0.0.1", emu.port), timeout=10) as sock:
-        sock.sendall(raw)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, body = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    pairs = [line.partition(b":") for line in lines[1:]]
-    return int(lines[0].split()[1]), [(n.strip().lower(), v.strip()) for n, _, v in pairs], body
+    return raw_exchange(emu.port, raw)
 
 
 def header(lines: Sequence[tuple[bytes, bytes]], name: str) -> bytes | None:
@@ -145,14 +139,8 @@ def error_of(body: bytes) -> tuple[str, str, str | None]:
     return root.findtext("Code") or "", root.findtext("Message") or "", root.findtext("EC")
 
 
-def sdk_client(emu: Emulator) -> oss.Client:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-        LONG.access_key_id, LONG.secret)
-    cfg.region = "cn-hangzhou"
-    cfg.endpoint = emu.url
-    cfg.retry_max_attempts = 1
-    return oss.Client(cfg)
+def long_client(emu: Emulator) -> oss.Client:
+    return sdk_client(emu.port, Principal(LONG.access_key_id, LONG.secret))
 
 
 # --- round trips -------------------------------------------------------------------------
@@ -221,7 +209,7 @@ def test_the_sdk_reads_utf8_metadata_as_the_latin1_text_of_its_bytes(
     disposition = f'attachment; filename="{value}"'
     assert post_form(emulator, key, [("x-oss-meta-name", value),
                                      ("Content-Disposition", disposition)])[0] == 204
-    client = sdk_client(emulator)
+    client = long_client(emulator)
 
     head = client.head_object(oss.HeadObjectRequest(bucket=PRIVATE, key=key))
     got = client.get_object(oss.GetObjectRequest(bucket=PRIVATE, key=key))
@@ -237,7 +225,7 @@ def test_the_sdk_reads_utf8_metadata_as_the_latin1_text_of_its_bytes(
 def test_the_sdk_sends_latin1_metadata_bytes_which_are_refused_and_nothing_is_stored(
     emulator: Emulator,
 ) -> None:
-    client = sdk_client(emulator)
+    client = long_client(emulator)
 
     with pytest.raises(oss.exceptions.OperationError) as caught:
         client.put_object(oss.PutObjectRequest(bucket=PRIVATE, key="sdk-latin1", body=DATA,
@@ -252,7 +240,7 @@ def test_the_sdk_sends_latin1_metadata_bytes_which_are_refused_and_nothing_is_st
 
 def test_the_sdk_cannot_send_cjk_metadata_at_all(emulator: Emulator) -> None:
     # http.client encodes header values as Latin-1; the SDK fails before sending.
-    client = sdk_client(emulator)
+    client = long_client(emulator)
 
     with pytest.raises(oss.exceptions.OperationError, match="latin-1"):
         client.put_object(oss.PutObjectRequest(bucket=PRIVATE, key="sdk-cjk", body=DATA,

@@ -23,6 +23,7 @@ from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
 from localcloud.oss.errors import OssError
 from localcloud.oss.headerauth import verify_header_auth
+from tests.localcloud.objectkit import sdk_client
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 AK = "FAKE-AK-V1-0001"
@@ -176,13 +177,7 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
 
 
 def test_the_sdk_configured_for_v1_round_trips_through_the_emulator(emulator: Emulator) -> None:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(AK, SECRET)
-    cfg.region = "cn-hangzhou"
-    cfg.endpoint = emulator.url
-    cfg.signature_version = "v1"
-    cfg.retry_max_attempts = 1
-    client = oss.Client(cfg)
+    client = sdk_client(emulator.port, Principal(AK, SECRET), signature_version="v1")
     data = b"signed the old way\n"
     client.put_object(oss.PutObjectRequest(bucket=BUCKET, key=KEY, body=data,
                                            content_type="text/plain",
@@ -192,10 +187,7 @@ def test_the_sdk_configured_for_v1_round_trips_through_the_emulator(emulator: Em
         data, "text/plain", {"owner": "alice"})
     listed = client.list_objects_v2(oss.ListObjectsV2Request(bucket=BUCKET, prefix="dir/"))
     assert [o.key for o in listed.contents or []] == [KEY]
-    wrong = oss.config.load_default()
-    wrong.credentials_provider = oss.credentials.StaticCredentialsProvider(AK, "fake-wrong")
-    wrong.region, wrong.endpoint, wrong.signature_version = "cn-hangzhou", emulator.url, "v1"
-    wrong.retry_max_attempts = 1
+    wrong = sdk_client(emulator.port, Principal(AK, "fake-wrong"), signature_version="v1")
     with pytest.raises(oss.exceptions.OperationError) as caught:
-        oss.Client(wrong).get_object(oss.GetObjectRequest(bucket=BUCKET, key=KEY))
+        wrong.get_object(oss.GetObjectRequest(bucket=BUCKET, key=KEY))
     assert "SignatureDoesNotMatch" in str(caught.value)

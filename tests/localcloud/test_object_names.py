@@ -11,7 +11,6 @@ operation.
 from __future__ import annotations
 
 import base64
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from xml.etree import ElementTree
@@ -24,6 +23,7 @@ from localcloud.oss.emulator import Emulator
 from localcloud.oss.errors import OssError
 from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, make_env, post
+from tests.localcloud.signedhttp import exchange as raw_exchange
 
 OPEN = "names-open"  # public-read-write: the object API is reached without signing
 EMPTY = (400, "InvalidObjectName", "The Object name can not be empty.", "0016-00000001")
@@ -136,15 +136,8 @@ def exchange(emu: Emulator, method: str, target: bytes, body: bytes = b"",
     raw = (method.encode() + b" /" + OPEN.encode() + b"/" + target + b" HTTP/1.1\r\n"
            + f"Host: 127.0.0.1:{emu.port}\r\nContent-Length: {len(body)}\r\n".encode()
            + b"Connection: close\r\n\r\n" + body)
-    with socket.create_connection(("127.0.0.1", emu.port), timeout=10) as sock:
-        sock.sendall(raw)
-        data = b""
-        while chunk := sock.recv(65536):
-            data += chunk
-    head, _, rest = data.partition(b"\r\n\r\n")
-    lines = head.split(b"\r\n")
-    headers = {n.strip().lower(): v.strip() for n, _, v in (x.partition(b":") for x in lines[1:])}
-    return int(lines[0].split()[1]), headers, rest
+    status, lines, rest = raw_exchange(emu.port, raw)
+    return status, dict(lines), rest
 
 
 def error_of(body: bytes) -> tuple[str, str, str | None]:

@@ -13,6 +13,7 @@ import pytest
 from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
+from tests.localcloud.objectkit import sdk_client
 
 BUCKET = "sdk-bucket"
 ADMIN = Principal("FAKE-AK-ADMIN", "fake-admin-secret-0000")
@@ -35,19 +36,8 @@ def emulator(tmp_path: Path) -> Iterator[Emulator]:
         emu.stop()
 
 
-def client_for(emu: Emulator, principal: Principal) -> oss.Client:
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-        principal.access_key_id, principal.access_key_secret
-    )
-    cfg.region = "cn-hangzhou"
-    cfg.endpoint = emu.url
-    cfg.retry_max_attempts = 1
-    return oss.Client(cfg)
-
-
 def test_put_then_get_returns_same_bytes_and_metadata(emulator: Emulator) -> None:
-    client = client_for(emulator, ADMIN)
+    client = sdk_client(emulator.port, ADMIN)
     data = bytes(range(256)) * 1000
     put = client.put_object(oss.PutObjectRequest(
         bucket=BUCKET, key="dir/a b+c.bin", body=data, content_type="application/x-test",
@@ -63,7 +53,7 @@ def test_put_then_get_returns_same_bytes_and_metadata(emulator: Emulator) -> Non
 
 
 def test_ranged_get_returns_the_slice(emulator: Emulator) -> None:
-    client = client_for(emulator, ADMIN)
+    client = sdk_client(emulator.port, ADMIN)
     client.put_object(oss.PutObjectRequest(bucket=BUCKET, key="r", body=b"0123456789"))
     got = client.get_object(oss.GetObjectRequest(bucket=BUCKET, key="r", range_header="bytes=2-4"))
     assert got.body.read() == b"234"
@@ -71,7 +61,7 @@ def test_ranged_get_returns_the_slice(emulator: Emulator) -> None:
 
 
 def test_head_exist_and_delete(emulator: Emulator) -> None:
-    client = client_for(emulator, ADMIN)
+    client = sdk_client(emulator.port, ADMIN)
     assert client.is_object_exist(BUCKET, "k") is False
     client.put_object(oss.PutObjectRequest(bucket=BUCKET, key="k", body=b"abc"))
     assert client.is_object_exist(BUCKET, "k") is True
@@ -82,7 +72,7 @@ def test_head_exist_and_delete(emulator: Emulator) -> None:
 
 
 def test_missing_object_is_no_such_key(emulator: Emulator) -> None:
-    client = client_for(emulator, ADMIN)
+    client = sdk_client(emulator.port, ADMIN)
     with pytest.raises(oss.exceptions.OperationError) as info:
         client.get_object(oss.GetObjectRequest(bucket=BUCKET, key="absent"))
     err = info.value.unwrap()
@@ -91,7 +81,7 @@ def test_missing_object_is_no_such_key(emulator: Emulator) -> None:
 
 
 def test_list_objects_v2_pages_with_prefixes(emulator: Emulator) -> None:
-    client = client_for(emulator, ADMIN)
+    client = sdk_client(emulator.port, ADMIN)
     keys = ["a/1", "a/2", "b/1", "c", "d%/e f"]
     for key in keys:
         client.put_object(oss.PutObjectRequest(bucket=BUCKET, key=key, body=key.encode()))
@@ -107,10 +97,10 @@ def test_list_objects_v2_pages_with_prefixes(emulator: Emulator) -> None:
 
 
 def test_ram_policy_limits_reader_to_granted_prefix(emulator: Emulator) -> None:
-    admin = client_for(emulator, ADMIN)
+    admin = sdk_client(emulator.port, ADMIN)
     for key in ("public/x", "private/x"):
         admin.put_object(oss.PutObjectRequest(bucket=BUCKET, key=key, body=b"x"))
-    reader = client_for(emulator, READER)
+    reader = sdk_client(emulator.port, READER)
     got = reader.get_object(oss.GetObjectRequest(bucket=BUCKET, key="public/x"))
     assert got.body.read() == b"x"
     with pytest.raises(oss.exceptions.OperationError) as info:
@@ -121,7 +111,8 @@ def test_ram_policy_limits_reader_to_granted_prefix(emulator: Emulator) -> None:
 
 
 def test_anonymous_read_of_private_object_is_denied(emulator: Emulator) -> None:
-    client_for(emulator, ADMIN).put_object(oss.PutObjectRequest(bucket=BUCKET, key="p", body=b"p"))
+    sdk_client(emulator.port, ADMIN).put_object(
+        oss.PutObjectRequest(bucket=BUCKET, key="p", body=b"p"))
     conn = http.client.HTTPConnection("127.0.0.1", emulator.port, timeout=5)
     conn.request("GET", f"/{BUCKET}/p")
     answer = conn.getresponse()

@@ -17,7 +17,7 @@ import alibabacloud_oss_v2 as oss
 import pytest
 
 from localcloud.identity import Principal
-from tests.localcloud.objectkit import ADMIN, Cloud, principal
+from tests.localcloud.objectkit import ADMIN, Cloud, principal, sdk_client
 from tests.localcloud.signedhttp import Answer
 
 STS = Principal("FAKE-STS-V1-PRESIGN", "fake-sts-v1-secret-0000",
@@ -27,14 +27,7 @@ READER = principal("v1reader", ("oss:GetObject", "acs:oss:*:*:*"))
 
 def v1_client(ops: Cloud, who: Principal) -> oss.Client:
     ops.identities.add(who)
-    cfg = oss.config.load_default()
-    cfg.credentials_provider = oss.credentials.StaticCredentialsProvider(
-        who.access_key_id, who.access_key_secret, who.security_token)
-    cfg.region = "cn-hangzhou"
-    cfg.endpoint = ops.emulator.url
-    cfg.signature_version = "v1"
-    cfg.retry_max_attempts = 1
-    return oss.Client(cfg)
+    return sdk_client(ops.port, who, signature_version="v1")
 
 
 def presign(ops: Cloud, request: object, who: Principal = ADMIN, *,
