@@ -41,7 +41,7 @@ from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
-from localcloud.oss.wire import HEADER_CRC64, HEADER_REQUEST_ID
+from localcloud.oss.httpmessages import HEADER_CRC64, HEADER_REQUEST_ID
 from localcloud.ports import PortInUse, free_port, port_free, require_free
 from localcloud.statelock import StateDirInUse, StateLock
 from localcloud.sts.roles import StsSettings

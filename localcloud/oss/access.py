@@ -14,7 +14,7 @@ from urllib.parse import parse_qsl
 from localcloud.identity import FindPrincipal, Principal, oss_object_resource
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.errors import OssError, access_denied_by_bucket_acl, access_denied_by_ram
-from localcloud.oss.wire import Request
+from localcloud.oss.httpmessages import Request
 
 PUBLIC_READ_ACLS = frozenset({"public-read", "public-read-write"})
 READ_ACTIONS = frozenset({"oss:GetObject", "oss:ListObjects", "oss:GetBucketInfo",

@@ -30,6 +30,7 @@ from localcloud.oss.completeupload import CompleteUpload
 from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES, CopyObject
 from localcloud.oss.deletemulti import DeleteMultipleObjects
 from localcloud.oss.errors import OssError, method_not_allowed, not_implemented, render_error
+from localcloud.oss.httpmessages import HEADER_EC, Request, Response
 from localcloud.oss.multipartupload import MultipartUpload
 from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objectapi import ObjectApi
@@ -40,7 +41,6 @@ from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.postobject.store import CallbackSigner, handle_post_object
 from localcloud.oss.serviceapi import ServiceApi
 from localcloud.oss.store import ObjectStore
-from localcloud.oss.wire import HEADER_EC, Request, Response
 
 PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file name
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from localcloud.identity import Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.errors import OssError, invalid_argument, invalid_digest
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.objectapi import (
     H_OBJECT_ACL,
     HEADER_NEXT_APPEND_POSITION,
@@ -33,8 +34,8 @@ from localcloud.oss.objectapi import (
     write_storage_class,
     write_tags,
 )
+from localcloud.oss.objectnames import check_stored_headers
 from localcloud.oss.store import OBJECT_APPENDABLE, ObjectMeta, ObjectStore
-from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
 
 
 def position_not_equal(length: int) -> OssError:

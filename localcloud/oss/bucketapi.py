@@ -28,11 +28,11 @@ from localcloud.oss.buckets import (
     BucketRegistry,
 )
 from localcloud.oss.errors import OssError, invalid_argument, malformed_xml, not_implemented
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.listing import owner_xml
 from localcloud.oss.objectacl import access_control_policy
 from localcloud.oss.partstore import UploadStore
 from localcloud.oss.store import ObjectStore
-from localcloud.oss.wire import Request, Response
 from localcloud.oss.xmlbody import iso_time
 
 H_ACL = "x-oss-acl"

@@ -22,12 +22,12 @@ from localcloud.identity import Principal
 from localcloud.oss import xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.errors import MSG_TOO_SMALL, OssError, invalid_argument, malformed_xml
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.listing import shown
 from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
 from localcloud.oss.partstore import PartMeta
 from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta
-from localcloud.oss.wire import HEADER_CRC64, Request, Response
 
 H_COMPLETE_ALL = "x-oss-complete-all"
 #: Every part but the last must be at least 100 KB. 100 KB = 102400 bytes is UNCONFIRMED

@@ -34,6 +34,7 @@ from localcloud.oss.errors import (
     not_implemented,
     precondition_failed,
 )
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.objectapi import (
     CHUNK,
     H_OBJECT_ACL,
@@ -45,6 +46,7 @@ from localcloud.oss.objectapi import (
     write_storage_class,
     write_tags,
 )
+from localcloud.oss.objectnames import check_stored_headers
 from localcloud.oss.operations import H_COPY_SOURCE
 from localcloud.oss.store import (
     OBJECT_MULTIPART,
@@ -52,7 +54,6 @@ from localcloud.oss.store import (
     ObjectMeta,
     ObjectStore,
 )
-from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
 
 H_DIRECTIVE = "x-oss-metadata-directive"
 H_TAGGING_DIRECTIVE = "x-oss-tagging-directive"

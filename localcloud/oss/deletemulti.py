@@ -24,9 +24,9 @@ from localcloud.oss.errors import (
     not_implemented,
     user_key_must_be_specified,
 )
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.objectapi import check_key
 from localcloud.oss.store import ObjectStore
-from localcloud.oss.wire import Request, Response
 
 #: "The body may hold at most 2 MB; more is MalformedXML" and "at most 1000 objects; more
 #: is MalformedXML" (DeleteMultipleObjects reference, usage details).

@@ -25,6 +25,7 @@ from localcloud.oss.copyobject import (
     source_conditions_hold,
 )
 from localcloud.oss.errors import OssError, file_already_exists, invalid_argument, invalid_digest
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.listing import shown, url_encoded
 from localcloud.oss.objectapi import (
     DEFAULT_CONTENT_TYPE,
@@ -38,9 +39,9 @@ from localcloud.oss.objectapi import (
     write_storage_class,
     write_tags,
 )
+from localcloud.oss.objectnames import check_stored_headers
 from localcloud.oss.partstore import PartMeta, UploadRecord, UploadStore, new_upload_id
 from localcloud.oss.store import ObjectStore
-from localcloud.oss.wire import HEADER_CRC64, Request, Response, check_stored_headers
 from localcloud.oss.xmlbody import iso_time
 
 #: ListParts echoes the client-side encryption an upload was initiated with (the

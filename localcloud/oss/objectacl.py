@@ -18,10 +18,10 @@ from localcloud.oss.access import refuse_public_acl
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.copyobject import clone_bytes
 from localcloud.oss.errors import OssError, access_denied_by_ram, invalid_argument
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.listing import owner_xml
 from localcloud.oss.objectapi import H_OBJECT_ACL, check_key, no_such_key
 from localcloud.oss.store import OBJECT_ACLS, ObjectStore
-from localcloud.oss.wire import Request, Response
 
 ACTION_GET = "oss:GetObjectAcl"
 ACTION_PUT = "oss:PutObjectAcl"

@@ -31,6 +31,7 @@ from localcloud.oss.errors import (
     invalid_digest,
     not_implemented,
 )
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.listing import (
     ListPage,
     ListParams,
@@ -39,16 +40,10 @@ from localcloud.oss.listing import (
     render_list_v2,
     render_list_versions,
 )
+from localcloud.oss.objectnames import check_object_name, check_stored_headers
 from localcloud.oss.operations import RESPONSE_OVERRIDES
 from localcloud.oss.store import OBJECT_ACLS, OBJECT_APPENDABLE, ObjectMeta, ObjectStore
 from localcloud.oss.tagging import H_TAGGING, HEADER_TAGGING_COUNT, tags_from_header
-from localcloud.oss.wire import (
-    HEADER_CRC64,
-    Request,
-    Response,
-    check_object_name,
-    check_stored_headers,
-)
 
 CHUNK = 256 * 1024
 MAX_KEY_BYTES = 1023
@@ -76,10 +71,10 @@ def _put_too_large() -> OssError:
 
 
 def check_key(key: str) -> None:
-    """Refuse keys OSS refuses (every object operation calls this; PostObject too, via wire).
+    """Refuse keys OSS refuses (every object operation calls this; PostObject too, via objectnames).
 
     Empty, over 1023 bytes, not UTF-8, starting with / or \\, or holding NUL or DEL:
-    400 InvalidObjectName (:func:`localcloud.oss.wire.check_object_name`).
+    400 InvalidObjectName (:func:`localcloud.oss.objectnames.check_object_name`).
     """
     check_object_name(key)
 

@@ -14,10 +14,10 @@ from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.copyobject import clone_bytes
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.objectapi import authorize_key, check_key, no_such_key
 from localcloud.oss.store import ObjectStore
 from localcloud.oss.tagging import render_tagging, tags_from_body
-from localcloud.oss.wire import Request, Response
 
 
 @dataclass

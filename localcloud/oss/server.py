@@ -20,14 +20,12 @@ from email.utils import formatdate
 from typing import Any, cast
 
 from localcloud.oss import xmlbody
+from localcloud.oss.bodyreaders import ChunkedReader, ClientDisconnected, LimitedReader
 from localcloud.oss.errors import OssError, render_error
-from localcloud.oss.wire import (
+from localcloud.oss.httpmessages import (
     HEADER_EC,
     HEADER_REQUEST_ID,
     SERVER_NAME,
-    ChunkedReader,
-    ClientDisconnected,
-    LimitedReader,
     Request,
     Response,
     bad_header_section,

@@ -19,8 +19,8 @@ from localcloud.oss import access, xmlbody
 from localcloud.oss.bucketapi import RESOURCE_GROUP_ID, EndpointOf
 from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.errors import OssError, invalid_argument
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.listing import owner_xml
-from localcloud.oss.wire import Request, Response
 from localcloud.oss.xmlbody import iso_time
 
 DEFAULT_MAX_KEYS = 100

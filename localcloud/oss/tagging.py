@@ -17,7 +17,7 @@ from xml.sax.saxutils import escape
 
 from localcloud.oss import xmlbody
 from localcloud.oss.errors import OssError, malformed_xml
-from localcloud.oss.wire import Request
+from localcloud.oss.httpmessages import Request
 
 H_TAGGING = "x-oss-tagging"
 HEADER_TAGGING_COUNT = "x-oss-tagging-count"

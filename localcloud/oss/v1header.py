@@ -158,7 +158,7 @@ def string_to_sign_v1(
 def sign_v1(secret: str, text: str) -> str:
     """Return the Base64 HMAC-SHA1 of ``text`` under ``secret``."""
     # A lone surrogate in ``text`` stands for a byte that was not UTF-8 (a key's raw byte,
-    # see wire.Request.path): hashed as that byte, never an exception.
+    # see httpmessages.Request.path): hashed as that byte, never an exception.
     digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8", "surrogateescape"),
                       hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")

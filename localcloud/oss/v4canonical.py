@@ -25,7 +25,7 @@ Q_SIGNATURE = "x-oss-signature"
 
 
 # Text reaching the signature is hashed as the bytes it came from: a lone surrogate stands
-# for a byte that was not UTF-8 (see wire.Request.path) and is turned back into that byte,
+# for a byte that was not UTF-8 (see httpmessages.Request.path) and is turned back into that byte,
 # so no input can make signing raise.
 _BYTES = "surrogateescape"
 

@@ -12,9 +12,9 @@ import os
 from localcloud.oss.access import effective_acl
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.errors import access_denied_by_bucket_acl
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.objectapi import FileBody, no_such_key, object_headers
 from localcloud.oss.store import ObjectStore
-from localcloud.oss.wire import Request, Response
 
 _PUBLIC = frozenset({"public-read", "public-read-write"})
 

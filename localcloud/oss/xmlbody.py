@@ -14,7 +14,7 @@ from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
 from localcloud.oss.errors import malformed_xml
-from localcloud.oss.wire import Request
+from localcloud.oss.httpmessages import Request
 
 #: Request bodies of the XML operations are small; this bounds what is read into memory.
 #: UNCONFIRMED per operation; DeleteMultipleObjects' documented 2 MB is used everywhere.
@@ -40,7 +40,7 @@ def local_name(tag: str) -> str:
     return tag.rsplit("}", 1)[-1]
 
 
-# Object names may hold control characters (see wire.check_object_name), which XML 1.0
+# Object names may hold control characters (see objectnames.check_object_name), which XML 1.0
 # cannot carry even as character references; OSS's SDKs send them as ``&#01;`` anyway
 # (alibabacloud-oss-v2's DeleteMultipleObjects body does) and OSS reads them. The
 # emulator's parser would refuse such a reference, so each is swapped for a code point of

@@ -6,7 +6,7 @@ conditions (:mod:`policy`, with the ``$content-type`` fallback of §5.4 and the
 bucket taken from the address), ``${filename}`` expansion *after* the check, the RAM
 permission of the signer, and the stored-object attributes (Content-Type precedence,
 headers, metadata, ACL, storage class, forbid-overwrite, callback), refusing any name or
-value that could not come back byte for byte (:mod:`localcloud.oss.wire`'s rules). Pure:
+value that could not come back byte for byte (:mod:`localcloud.oss.objectnames`). Pure:
 ``now`` and the identity lookup come in; nothing is read or written.
 """
 
@@ -23,6 +23,12 @@ from localcloud.oss.errors import (
     access_denied_by_ram,
     invalid_argument,
 )
+from localcloud.oss.objectnames import (
+    META_PREFIX,
+    check_metadata_name,
+    check_object_name,
+    check_stored_value,
+)
 from localcloud.oss.postobject import errors, signature
 from localcloud.oss.postobject.callback import CallbackSpec, parse_callback
 from localcloud.oss.postobject.policy import (
@@ -32,12 +38,6 @@ from localcloud.oss.postobject.policy import (
     decode_policy,
 )
 from localcloud.oss.postobject.settings import PostSettings
-from localcloud.oss.wire import (
-    META_PREFIX,
-    check_metadata_name,
-    check_object_name,
-    check_stored_value,
-)
 
 FIELD_KEY = "key"
 FIELD_CALLBACK = "callback"

@@ -23,11 +23,11 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from localcloud.identity import FindPrincipal
 from localcloud.oss.access import refuse_public_acl
 from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.postobject import callback, callbackclient, errors
 from localcloud.oss.postobject.form import PostContext, VerifiedUpload, receive_post
 from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.store import ObjectMeta, ObjectStore
-from localcloud.oss.wire import HEADER_CRC64, Request, Response
 
 
 @dataclass(frozen=True)
