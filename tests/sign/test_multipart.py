@@ -21,9 +21,9 @@ import jwt
 import pytest
 from uploadsign import callback, policy
 from uploadsign.config import Settings
-from uploadsign.errors import ConfigurationError
+from uploadsign.errors import ConfigurationError, SignError
 from uploadsign.factory import build_app
-from uploadsign.multipart import sdk_endpoint
+from uploadsign.multipart import sdk_endpoint, sdk_storage
 from uploadsign.uploadtoken import NoSuchUpload, StoredPart
 from werkzeug.test import Client
 
@@ -412,3 +412,50 @@ print("alibabacloud_oss_v2" in sys.modules)
                          env={"PYTHONPATH": str(SIGN_ROOT), "PATH": "/usr/bin:/bin"})
     assert out.stdout.split() == ["False", "True"]
 
+
+
+def test_the_storage_client_is_built_once_per_set_of_credentials(
+    client: Client, storage: FakeStorage, clock: FakeClock, fetcher: FakeFetcher
+) -> None:
+    built: list[object] = []
+    original = FakeStorage.__call__
+
+    def counting(self: FakeStorage, settings: Settings, creds: Any) -> FakeStorage:
+        built.append(creds)
+        return original(self, settings, creds)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeStorage, "__call__", counting)
+        upload_id = plan(client)["upload_id"]
+        client.get(f"/uploads/{upload_id}", headers={"Origin": ORIGIN})
+        clock.advance(3600)  # the cached credentials expire: STS again, a new client
+        plan(client)
+    assert len(built) == 2 and built[0] is not built[1]
+
+
+@pytest.mark.parametrize(("code", "status", "expected"), [
+    ("NoSuchUpload", 404, "no_such_upload"),
+    ("FileAlreadyExists", 409, "object_exists"),
+    ("CallbackFailed", 502, "storage_error"),
+    ("AccessDenied", 502, "storage_error"),
+])
+def test_sdk_errors_become_the_functions_own(code: str, status: int, expected: str,
+                                             settings: Settings) -> None:
+    class Refusal(Exception):
+        def __init__(self) -> None:
+            super().__init__("FAKE-STS-SECRET-do-not-use must never show")
+            self.code = code
+
+        def unwrap(self) -> Exception:
+            return self
+
+    class Refusing:
+        def abort_multipart_upload(self, request: object) -> None:
+            raise Refusal
+
+    adapter = sdk_storage(settings, fake_credentials(FIXED_NOW + timedelta(hours=1)))
+    adapter._client = Refusing()
+    with pytest.raises(SignError) as info:
+        adapter.abort("uploads/k", "UPLOAD")
+    assert (info.value.status, info.value.code) == (status, expected)
+    assert "FAKE-STS-SECRET" not in info.value.message

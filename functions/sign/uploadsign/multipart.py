@@ -9,11 +9,9 @@ and, through ``content-length`` in ``x-oss-additional-headers``, the exact part 
 Complete lists the parts itself and completes only when they are exactly 1..N with the
 planned sizes, with no overwrite and the callback bound to the grant as for PostObject.
 
-The server's own calls (InitiateMultipartUpload, ListParts, CompleteMultipartUpload,
-AbortMultipartUpload) go through the official SDK ``alibabacloud-oss-v2`` with the cached
-STS credentials of the upload role; it is imported in :func:`sdk_storage` only, so a
-PostObject grant never loads it. Facts: oss-multipart.md §1 (operations, errors), §3
-(presigning), §5 (callback).
+The server's own calls (initiate, ListParts, complete, abort) go through the official SDK
+``alibabacloud-oss-v2`` with the cached STS credentials of the upload role, imported by
+:class:`sdk_storage` only: a PostObject grant never loads it. Facts: oss-multipart.md.
 """
 
 from __future__ import annotations
@@ -29,7 +27,7 @@ from uploadsign import callback, mediatypes, policy, uploadtoken
 from uploadsign.auth import Caller
 from uploadsign.config import Settings
 from uploadsign.credentials import TemporaryCredentials
-from uploadsign.errors import Forbidden
+from uploadsign.errors import Forbidden, SignError
 from uploadsign.grants import PRIVATE, STANDARD, CredentialsProvider, Grant, GrantService
 from uploadsign.grants import UploadRequest as UploadRequest
 from uploadsign.uploadtoken import (
@@ -60,11 +58,6 @@ class Storage(Protocol):
 StorageFactory = Callable[[Settings, TemporaryCredentials], Storage]
 
 
-def _b64json(document: Mapping[str, str]) -> str:
-    text = json.dumps(document, separators=(",", ":"), ensure_ascii=True)
-    return base64.b64encode(text.encode("ascii")).decode("ascii")
-
-
 class MultipartService:
     """Plan, sign, list, complete and abort multipart uploads for one configured bucket."""
 
@@ -74,9 +67,14 @@ class MultipartService:
         self._grants = grants
         self._credentials = credentials
         self._storage_factory = storage_factory or sdk_storage
+        self._cached: tuple[TemporaryCredentials, Storage] | None = None
 
     def _storage(self) -> Storage:
-        return self._storage_factory(self.settings, self._credentials().credentials)
+        """The storage client for the current credentials, rebuilt when they change."""
+        creds, cached = self._credentials().credentials, self._cached
+        if cached is None or cached[0] is not creds:
+            cached = self._cached = (creds, self._storage_factory(self.settings, creds))
+        return cached[1]
 
     def plan(self, request: UploadRequest, now: datetime, caller: Caller) -> Grant:
         """Initiate the upload and return the ``mode: multipart`` body of ``POST /uploads``."""
@@ -185,10 +183,10 @@ class MultipartService:
                 grant_id=claims.grant_id, bucket=claims.bucket, key=claims.key,
                 size=claims.size, media_type=claims.media_type, expires=claims.expires)
             headers["x-oss-callback"] = callback.callback_field(s.callback_url)
-            headers["x-oss-callback-var"] = _b64json({
-                callback.GRANT_ID: claims.grant_id,
-                callback.GRANT_TOKEN: callback.mint_token(s.grant_secrets[0], grant),
-            })
+            variables = {callback.GRANT_ID: claims.grant_id,
+                         callback.GRANT_TOKEN: callback.mint_token(s.grant_secrets[0], grant)}
+            headers["x-oss-callback-var"] = base64.b64encode(json.dumps(
+                variables, separators=(",", ":")).encode("ascii")).decode("ascii")
         etag, answer = storage.complete(
             claims.key, claims.oss_upload_id, [by_number[n] for n in wanted], headers)
         return {**(answer or {}), "key": claims.key, "etag": etag.strip('"'), "size": claims.size}
@@ -225,6 +223,14 @@ def sdk_endpoint(host: str, bucket: str) -> tuple[str, bool, bool]:
     return origin, False, True
 
 
+#: OSS codes with an answer of their own; CallbackFailed is a 203: the object is kept (§5).
+_SDK_ERRORS: dict[str, Callable[[], SignError]] = {
+    "NoSuchUpload": lambda: NoSuchUpload("the upload was completed or aborted"),
+    "FileAlreadyExists": lambda: ObjectExists("the object key already holds an object"),
+    "CallbackFailed": lambda: StorageError("the object is stored; its upload callback failed"),
+}
+
+
 class sdk_storage:  # noqa: N801 - a StorageFactory, called like a function
     """:class:`Storage` over ``alibabacloud-oss-v2``, imported on the first multipart call.
 
@@ -251,11 +257,8 @@ class sdk_storage:  # noqa: N801 - a StorageFactory, called like a function
         except Exception as exc:  # the SDK wraps every failure in its own tree
             cause = exc.unwrap() if hasattr(exc, "unwrap") else exc
             code = str(getattr(cause, "code", "") or type(cause).__name__)
-            if code == "NoSuchUpload":
-                raise NoSuchUpload("the upload was completed or aborted") from None
-            if code == "FileAlreadyExists":
-                raise ObjectExists("the object key already holds an object") from None
-            raise StorageError(f"OSS refused {operation}: {code}") from None
+            known = _SDK_ERRORS.get(code)
+            raise (known() if known else StorageError(f"OSS refused {operation}: {code}")) from None
 
     def initiate(self, key: str, headers: Mapping[str, str]) -> str:
         request = self._oss.InitiateMultipartUploadRequest(
