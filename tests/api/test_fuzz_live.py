@@ -60,12 +60,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         "RATE_LIMIT_PER_MINUTE": "120",
         "UPLOAD_SAMPLE_ROUTE": "on",  # exercised too; its 404 when off is in tests/sign
     }
-    cloud = LocalCloud.start(tmp_path_factory.mktemp("fuzz"), function_env_overrides=overrides,
-                             publish_web=False)
-    try:
+    with LocalCloud.start(tmp_path_factory.mktemp("fuzz"), function_env_overrides=overrides,
+                          publish_web=False) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 # --- strategies built from the spec ---------------------------------------------------------

@@ -29,11 +29,8 @@ def local_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
     """A running stack shared by a module's tests; stopped even on failure."""
     state: Path = tmp_path_factory.mktemp("localcloud")
     # The round trips cover both grant routes; the sample route is off unless switched on.
-    cloud = LocalCloud.start(state, function_env_overrides={"UPLOAD_SAMPLE_ROUTE": "on"})
-    try:
+    with LocalCloud.start(state, function_env_overrides={"UPLOAD_SAMPLE_ROUTE": "on"}) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 @pytest.fixture(scope="module")

@@ -39,20 +39,14 @@ def start_stack(state: Path, *, trust_emulator_key: bool) -> LocalCloud:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    stack = start_stack(tmp_path_factory.mktemp("cb-trusting"), trust_emulator_key=True)
-    try:
+    with start_stack(tmp_path_factory.mktemp("cb-trusting"), trust_emulator_key=True) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")
 def wary_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    stack = start_stack(tmp_path_factory.mktemp("cb-wary"), trust_emulator_key=False)
-    try:
+    with start_stack(tmp_path_factory.mktemp("cb-wary"), trust_emulator_key=False) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 def grant_and_upload(stack: LocalCloud, data: bytes, logged_secrets: set[str]

@@ -421,14 +421,11 @@ def bytes_of(admin: oss.Client, bucket: str, key: str) -> bytes:
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     """One stack for the module: callback on (the default), the sample route on, no rate
     limit (the matrix asks for a grant per row)."""
-    stack = LocalCloud.start(
+    with LocalCloud.start(
         tmp_path_factory.mktemp("tamper"),
         function_env_overrides={"UPLOAD_SAMPLE_ROUTE": "on", "RATE_LIMIT_PER_MINUTE": "0"},
-    )
-    try:
+    ) as stack:
         yield stack
-    finally:
-        stack.stop()
 
 
 @pytest.fixture(scope="module")

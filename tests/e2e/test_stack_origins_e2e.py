@@ -42,23 +42,17 @@ def preflight(url: str, origin: str) -> tuple[int, str | None]:
 
 @pytest.fixture(scope="module")
 def with_extra_origins(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    cloud = LocalCloud.start(tmp_path_factory.mktemp("extra"), publish_web=False,
-                             extra_origins=(DEV_SERVER, OTHER))
-    try:
+    with LocalCloud.start(tmp_path_factory.mktemp("extra"), publish_web=False,
+                          extra_origins=(DEV_SERVER, OTHER)) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 @pytest.fixture(scope="module")
 def with_explicit_cors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    cloud = LocalCloud.start(tmp_path_factory.mktemp("explicit"), publish_web=False,
-                             inherited_env={"CORS_ALLOWED_ORIGINS": OTHER},
-                             extra_origins=(DEV_SERVER,))
-    try:
+    with LocalCloud.start(tmp_path_factory.mktemp("explicit"), publish_web=False,
+                          inherited_env={"CORS_ALLOWED_ORIGINS": OTHER},
+                          extra_origins=(DEV_SERVER,)) as cloud:
         yield cloud
-    finally:
-        cloud.stop()
 
 
 def test_extra_origins_are_allowed_by_the_function_and_the_upload_bucket(

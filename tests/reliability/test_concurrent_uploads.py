@@ -42,12 +42,9 @@ class Outcome:
 
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    running = LocalCloud.start(tmp_path_factory.mktemp("concurrent"), publish_web=False,
-                               function_env_overrides={"RATE_LIMIT_PER_MINUTE": "0"})
-    try:
+    with LocalCloud.start(tmp_path_factory.mktemp("concurrent"), publish_web=False,
+                          function_env_overrides={"RATE_LIMIT_PER_MINUTE": "0"}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def crc64(data: bytes) -> int:

@@ -37,12 +37,9 @@ GUNICORN_CONF = FUNCTION_DIR / "gunicorn.conf.py"
 @pytest.fixture(scope="module")
 def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
     # The rate limit would refuse the stalled POSTs before they reach their body read.
-    running = LocalCloud.start(tmp_path_factory.mktemp("slowclients"), publish_web=False,
-                               function_env_overrides={"RATE_LIMIT_PER_MINUTE": "0"})
-    try:
+    with LocalCloud.start(tmp_path_factory.mktemp("slowclients"), publish_web=False,
+                          function_env_overrides={"RATE_LIMIT_PER_MINUTE": "0"}) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def function_address(cloud: LocalCloud) -> tuple[str, int]:

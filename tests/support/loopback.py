@@ -19,7 +19,7 @@ import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -70,17 +70,14 @@ class SimClock:
 
 @dataclass
 class Loopback:
-    """A running stub and the app that calls it."""
+    """A running stub, the app that calls it, and the stub's fault plan (mutable while it
+    runs)."""
 
     stub: StsStub
     sts_url: str
     clock: SimClock
     app: SignApp
-
-    @property
-    def faults(self) -> FaultPlan:
-        """The stub's fault plan (mutable while it runs)."""
-        return self.stub.faults
+    faults: FaultPlan
 
 
 def execution_identity(environ: Mapping[str, str] = os.environ,
@@ -143,11 +140,11 @@ class LoopbackSts:
     stub: StsStub
     running: RunningSts
     identities: IssuedIdentities
+    #: Base URL, ``http://127.0.0.1:<port>`` (the function's ``STS_ENDPOINT``).
+    url: str = field(init=False)
 
-    @property
-    def url(self) -> str:
-        """Base URL, ``http://127.0.0.1:<port>`` (the function's ``STS_ENDPOINT``)."""
-        return self.running.url
+    def __post_init__(self) -> None:
+        self.url = self.running.url
 
     def issued(self, access_key_id: str) -> Principal:
         """Return the credentials issued under ``access_key_id``; fail if none were."""
@@ -197,7 +194,8 @@ def loopback(clock: SimClock | None = None, **env_overrides: str) -> Iterator[Lo
     clock = clock or SimClock()
     with loopback_sts(clock) as sts:
         app = build_app(function_env(sts.url, **env_overrides), clock=clock)
-        yield Loopback(stub=sts.stub, sts_url=sts.url, clock=clock, app=app)
+        yield Loopback(stub=sts.stub, sts_url=sts.url, clock=clock, app=app,
+                       faults=sts.stub.faults)
 
 
 def wsgi_environ(method: str, path: str, body: bytes = b"") -> dict[str, Any]:
