@@ -60,3 +60,26 @@ def json_schema_of(response: dict[str, Any]) -> dict[str, Any] | None:
     content = response.get("content") or {}
     media = content.get("application/json")
     return media["schema"] if media else None
+
+
+def assert_documented(operation: dict[str, Any] | None, status: int, document: Any,
+                      where: object) -> None:
+    """Check an answer against what ``openapi.yaml`` documents for ``operation``.
+
+    ``document`` is the decoded JSON body (None when there is none); ``where`` names the
+    request in failure messages. No operation (a route the spec does not have): 404 or 405
+    with an ``Error`` body. Otherwise ``status`` must be documented for the operation, the
+    body must match that response's schema, and a 4xx body must be an ``Error``.
+    """
+    error = validator({"$ref": "#/components/schemas/Error"})
+    if operation is None:
+        assert status in (404, 405), (where, status)
+        error.validate(document)
+        return
+    response = response_for(operation, status)
+    assert response is not None, f"{status} is not documented for {where}"
+    schema = json_schema_of(response)
+    if schema is not None:
+        validator(schema).validate(document)
+    if status >= 400:
+        error.validate(document)

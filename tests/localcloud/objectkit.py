@@ -52,6 +52,17 @@ def sdk_client(port: int, who: Principal, *, region: str = "cn-hangzhou",
     return oss.Client(cfg)
 
 
+def outcome(call: object) -> str:
+    """Run an SDK call; return its status, with the error Code when it fails ("404 NoSuchKey")."""
+    try:
+        result = call()  # type: ignore[operator]
+    except oss.exceptions.OperationError as error:
+        cause = error.unwrap()
+        assert isinstance(cause, oss.exceptions.ServiceError), cause
+        return f"{cause.status_code} {cause.code}"
+    return str(result.status_code)
+
+
 @dataclass
 class Cloud:
     """One emulator and this test's two buckets."""

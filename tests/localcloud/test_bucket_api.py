@@ -16,7 +16,7 @@ import alibabacloud_oss_v2 as oss
 import pytest
 
 from localcloud.identity import Principal
-from tests.localcloud.objectkit import ADMIN, Cloud
+from tests.localcloud.objectkit import ADMIN, Cloud, outcome
 from tests.localcloud.signedhttp import Answer, Call, sign
 
 UNKNOWN = Principal("FAKE-AK-NOBODY-BUCKETS", "fake-nobody-secret-0000")
@@ -26,17 +26,6 @@ _NAMES = itertools.count()
 
 def new_name() -> str:
     return f"made-over-http-{next(_NAMES)}"
-
-
-def outcome(call: object) -> str:
-    """Run an SDK call; return its status, with the error Code when it fails."""
-    try:
-        result = call()  # type: ignore[operator]
-    except oss.exceptions.OperationError as error:
-        cause = error.unwrap()
-        assert isinstance(cause, oss.exceptions.ServiceError), cause
-        return f"{cause.status_code} {cause.code}"
-    return str(result.status_code)
 
 
 def test_a_bucket_made_over_http_is_described_listed_and_removed(ops: Cloud) -> None:

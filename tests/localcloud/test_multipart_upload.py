@@ -14,21 +14,11 @@ import alibabacloud_oss_v2 as oss
 import pytest
 
 from localcloud.oss.crc64 import crc64_update
-from tests.localcloud.objectkit import Cloud
+from tests.localcloud.objectkit import Cloud, outcome
 from tests.localcloud.signedhttp import Call
 
 PART = 100 * 1024  # the smallest part that may be followed by another
 ONE, TWO, LAST = b"1" * PART, b"2" * PART, b"tail"
-
-
-def outcome(call: object) -> str:
-    try:
-        result = call()  # type: ignore[operator]
-    except oss.exceptions.OperationError as error:
-        cause = error.unwrap()
-        assert isinstance(cause, oss.exceptions.ServiceError), cause
-        return f"{cause.status_code} {cause.code}"
-    return str(result.status_code)
 
 
 def initiate(ops: Cloud, key: str, **fields: object) -> str:
