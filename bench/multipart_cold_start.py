@@ -48,8 +48,7 @@ def measure(runs: int) -> dict[str, dict[str, float | bool]]:
     """Return, per mode (``post``, ``multipart``), median ms of the first and a warm request."""
     results: dict[str, list[dict[str, float | bool]]] = {}
     with tempfile.TemporaryDirectory() as state:
-        cloud = LocalCloud.start(Path(state), start_function=False, publish_web=False)
-        try:
+        with LocalCloud.start(Path(state), start_function=False, publish_web=False) as cloud:
             env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **cloud.function_env(
                 {"UPLOAD_MAX_BYTES": str(LARGE), "UPLOAD_CALLBACK_URL": ""})}
             for size in (SMALL, LARGE) * runs:
@@ -58,8 +57,6 @@ def measure(runs: int) -> dict[str, dict[str, float | bool]]:
                     env=env, capture_output=True, text=True, check=True, timeout=120)
                 found = json.loads(out.stdout.strip().splitlines()[-1])
                 results.setdefault(str(found["mode"]), []).append(found)
-        finally:
-            cloud.stop()
     return {mode: {"first": 1000 * statistics.median(float(r["first"]) for r in rows),
                    "warm": 1000 * statistics.median(float(r["warm"]) for r in rows),
                    "oss_sdk": all(bool(r["oss_sdk"]) for r in rows)}
