@@ -5,6 +5,8 @@ from __future__ import annotations
 import http.client
 import json
 import secrets
+import urllib.error
+import urllib.request
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
@@ -37,6 +39,17 @@ def request(method: str, url: str, body: bytes | None = None,
         return answer.status, {k.lower(): v for k, v in answer.getheaders()}, data
     finally:
         conn.close()
+
+
+def fetch(url: str) -> tuple[int, str, bytes]:
+    """GET ``url`` as a browser's address bar does (redirects followed); return (status,
+    Content-Type, body), an error status included."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as answer:
+            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
+    except urllib.error.HTTPError as refused:
+        with refused:
+            return refused.code, refused.headers.get("Content-Type", ""), refused.read()
 
 
 def post_json(url: str, document: Any, origin: str | None = None) -> tuple[int, Any]:

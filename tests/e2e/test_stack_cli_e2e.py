@@ -12,13 +12,12 @@ import signal
 import socket
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from localcloud.ports import port_free
+from tests.e2e.forms import fetch
 from tests.e2e.processes import cli_env, run_cli, start_cli, stop_tree
 
 
@@ -163,15 +162,6 @@ def banner_urls(output: str) -> dict[str, str]:
         if words and not line.startswith("function | "):
             urls[label.strip()] = words[0].rstrip(",")
     return urls
-
-
-def fetch(url: str) -> tuple[int, str, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
-    except urllib.error.HTTPError as refused:
-        with refused:
-            return refused.code, refused.headers.get("Content-Type", ""), refused.read()
 
 
 def test_first_url_printed_is_the_page_and_every_other_url_says_what_it_is(
