@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from localcloud.identity import FindPrincipal, Principal
-from localcloud.oss import access, cors, website, xmlbody
+from localcloud.oss import access, cors, headerauth, website, xmlbody
 from localcloud.oss.appendobject import AppendObject
 from localcloud.oss.bucketapi import BucketApi
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
@@ -240,8 +240,8 @@ class EmulatorApp:
             raise no_such_bucket()
         # Then the caller: a bad signature or an unknown AccessKey is a 403 whatever the
         # operation, before it is routed.
-        principal = access.authenticate(request, bucket=bucket_name or "", key=key,
-                                        lookup=self.lookup, now=request.now)
+        principal = headerauth.authenticate(request, bucket=bucket_name or "", key=key,
+                                            lookup=self.lookup)
         if bucket_name is None:
             return self._service_operation(request, found, principal)
         if self._served(found) == "PutBucket":
@@ -308,7 +308,7 @@ class EmulatorApp:
     def _complete_upload(self, request: Request, bucket: BucketConfig, key: str,
                          principal: Principal | None) -> Response:
         complete = CompleteUpload(self.multipart, self.endpoint_of,
-                                  self.routing.require_quoted_part_etag)
+                                  self.routing.require_quoted_part_etag, self.signer)
         return complete(request, bucket, key, principal)
 
     def _post_object(self, request: Request, bucket: BucketConfig, key: str,

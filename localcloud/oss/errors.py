@@ -11,6 +11,7 @@ says so. Pure: no HTTP server, no storage.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from xml.sax.saxutils import escape
 
 MSG_UNKNOWN_AK = "The OSS Access Key Id you provided does not exist in our records."
@@ -90,6 +91,41 @@ def file_already_exists() -> OssError:
 def invalid_digest() -> OssError:
     """``Content-MD5`` does not match the whole body (message UNCONFIRMED; reference default)."""
     return OssError(400, "InvalidDigest", MSG_INVALID_DIGEST)
+
+
+def access_denied(message: str, ec: str | None = None, **extra: str) -> OssError:
+    """Return 403 AccessDenied with optional extra XML children."""
+    return OssError(403, "AccessDenied", message, ec=ec, extra=extra)
+
+
+def _utc_text(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def time_too_skewed(request_time: str, now: datetime, max_skew: timedelta) -> OssError:
+    """Return 403 RequestTimeTooSkewed for a signed request dated outside ``max_skew``."""
+    return OssError(
+        403,
+        "RequestTimeTooSkewed",
+        MSG_TIME_SKEWED,
+        extra={
+            "RequestTime": request_time,
+            "ServerTime": _utc_text(now),
+            "MaxAllowedSkewMilliseconds": str(int(max_skew.total_seconds() * 1000)),
+        },
+    )
+
+
+def request_expired(expires_at: datetime, now: datetime) -> OssError:
+    """Return the 403 for a presigned request used after ``expires_at``."""
+    return access_denied("Request has expired.", Expires=_utc_text(expires_at),
+                         ServerTime=_utc_text(now))
+
+
+def unknown_access_key_id(access_key_id: str) -> OssError:
+    """Return 403 InvalidAccessKeyId naming the key, as the object API answers it."""
+    return OssError(403, "InvalidAccessKeyId", MSG_UNKNOWN_AK,
+                    extra={"OSSAccessKeyId": access_key_id})
 
 
 def access_denied_by_bucket_acl() -> OssError:

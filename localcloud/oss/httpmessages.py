@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -188,6 +188,36 @@ class Request:
     def header(self, name: str, default: str = "") -> str:
         """Return a header value by case-insensitive name."""
         return self.headers.get(name.lower(), default)
+
+    def signed(self, bucket: str | None, key: str | None) -> SignedRequest:
+        """Return what this request's signature covers, addressed to ``bucket``/``key``."""
+        return SignedRequest(
+            self.method, bucket, key,
+            tuple(parse_qsl(self.query_string, keep_blank_values=True)),
+            self.headers, self.query_string,
+        )
+
+
+@dataclass(frozen=True)
+class SignedRequest:
+    """What an object-API signature (V4 or V1, header or presigned URL) covers.
+
+    ``query`` holds the decoded pairs in the order sent; ``raw_query`` the query text as
+    received (None: rebuilt from ``query``), so the exact encoding a client signed can be
+    honoured; ``headers`` has lower-case names.
+    """
+
+    method: str
+    bucket: str | None
+    key: str | None
+    query: Sequence[tuple[str, str]]
+    headers: Mapping[str, str]
+    raw_query: str | None = None
+
+    @property
+    def params(self) -> dict[str, str]:
+        """Query parameters by name (the last value of a repeated one wins)."""
+        return dict(self.query)
 
 
 @dataclass

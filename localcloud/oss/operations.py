@@ -15,7 +15,7 @@ from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from localcloud.oss import v1header, v4canonical, v4claim
+from localcloud.oss import v1header, v4authorization, v4canonical
 
 Scope = Literal["service", "bucket", "object"]
 
@@ -24,8 +24,9 @@ OSS_METHODS = frozenset({"GET", "PUT", "POST", "DELETE", "HEAD", "OPTIONS"})
 
 #: Query keys that carry a request's signature, never part of what it asks for.
 AUTH_PARAMS = frozenset({
-    v4claim.Q_SIGNATURE_VERSION, v4claim.Q_CREDENTIAL, v4claim.Q_DATE, v4claim.Q_EXPIRES,
-    v4canonical.Q_SIGNATURE, v4claim.Q_ADDITIONAL_HEADERS, v4claim.Q_SECURITY_TOKEN,
+    v4authorization.Q_SIGNATURE_VERSION, v4authorization.Q_CREDENTIAL,
+    v4authorization.Q_DATE, v4authorization.Q_EXPIRES, v4canonical.Q_SIGNATURE,
+    v4authorization.Q_ADDITIONAL_HEADERS, v4authorization.Q_SECURITY_TOKEN,
     v1header.Q_ACCESS_KEY_ID, v1header.Q_EXPIRES, v1header.Q_SIGNATURE,
     v1header.Q_SECURITY_TOKEN,
 })
@@ -40,8 +41,9 @@ H_COPY_SOURCE = "x-oss-copy-source"
 #: Headers that ask a write for something the emulator does not model (an upload
 #: callback outside PostObject, server-side encryption). Storing the bytes without it
 #: would answer 200 for a different outcome than OSS's, so they are 501.
+CALLBACK_HEADERS = frozenset({"x-oss-callback", "x-oss-callback-var"})
 UNMODELLED_WRITE_HEADERS = frozenset({
-    "x-oss-callback", "x-oss-callback-var",
+    *CALLBACK_HEADERS,
     "x-oss-server-side-encryption", "x-oss-server-side-data-encryption",
     "x-oss-server-side-encryption-key-id",
 })
@@ -233,9 +235,10 @@ OPERATIONS: tuple[Operation, ...] = (
     _op("UploadPartCopy", "PUT", "object", "partNumber", "uploadId", header=H_COPY_SOURCE,
         action="oss:PutObject", unmodelled=UNMODELLED_WRITE_HEADERS),
     # Tags are fixed at Initiate; OSS's reading of x-oss-tagging on Complete is not
-    # documented, so it is not modelled (501).
+    # documented, so it is not modelled (501). Its upload callback is (completeupload).
     _op("CompleteMultipartUpload", "POST", "object", "uploadId", params=("encoding-type",),
-        action="oss:PutObject", unmodelled=UNMODELLED_WRITE_HEADERS | {"x-oss-tagging"}),
+        action="oss:PutObject", unmodelled=(UNMODELLED_WRITE_HEADERS - CALLBACK_HEADERS)
+        | {"x-oss-tagging"}),
     _op("AbortMultipartUpload", "DELETE", "object", "uploadId"),
     _op("ListParts", "GET", "object", "uploadId",
         params=("max-parts", "part-number-marker", "encoding-type")),

@@ -1,4 +1,4 @@
-"""What an OSS V1-signed object-API request claims, and the text V1 signs.
+"""OSS Signature V1 on an object-API request: its Authorization, the text it signs, the check.
 
 Owns the old ``Authorization: OSS <AccessKeyId>:<Base64 HMAC-SHA1>`` scheme that older
 clients still send, and its presigned-URL form (``OSSAccessKeyId``, ``Expires``,
@@ -6,8 +6,9 @@ clients still send, and its presigned-URL form (``OSSAccessKeyId``, ``Expires``,
 ``signatureUrl``): parsing either, the time that stands in the signed text (``x-oss-date``
 or ``Date``; ``Expires`` for a URL), and the string to sign — verb, ``Content-MD5``,
 ``Content-Type``, that time, the sorted ``x-oss-*`` headers and the canonicalized
-resource (``/bucket/key`` plus the sub-resources OSS signs). Pure: key lookup, the clock
-window and the comparison belong to :mod:`headerauth`.
+resource (``/bucket/key`` plus the sub-resources OSS signs); then the checks: the clock
+window (or the URL's expiry), the key's holder and token and the constant-time comparison.
+Pure: ``now`` and the identity lookup are passed in.
 """
 
 from __future__ import annotations
@@ -17,10 +18,19 @@ import hashlib
 import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 
-from localcloud.oss.errors import OssError, invalid_argument
+from localcloud.identity import FindPrincipal, Principal
+from localcloud.oss.access import principal_for
+from localcloud.oss.errors import (
+    MSG_SIGNATURE_MISMATCH,
+    OssError,
+    invalid_argument,
+    request_expired,
+    time_too_skewed,
+)
+from localcloud.oss.httpmessages import SignedRequest
 
 SCHEME = "OSS "
 Q_ACCESS_KEY_ID = "OSSAccessKeyId"
@@ -51,7 +61,7 @@ SUBRESOURCES = frozenset({
 
 
 @dataclass(frozen=True)
-class V1Claim:
+class V1Authorization:
     """What a V1 request asserts, before any of it is believed."""
 
     access_key_id: str
@@ -60,7 +70,7 @@ class V1Claim:
     token: str | None
 
 
-def parse_v1(authorization: str, headers: Mapping[str, str]) -> V1Claim:
+def parse_v1(authorization: str, headers: Mapping[str, str]) -> V1Authorization:
     """Read ``OSS ak:signature`` and the request date (headers have lower-case names)."""
     access_key_id, sep, signature = authorization[len(SCHEME):].strip().rpartition(":")
     if not sep or not access_key_id or not signature:
@@ -76,11 +86,11 @@ def parse_v1(authorization: str, headers: Mapping[str, str]) -> V1Claim:
     if signed_at.tzinfo is None:
         signed_at = signed_at.replace(tzinfo=timezone.utc)
     token = headers.get(H_SECURITY_TOKEN) or headers.get(H_SDK_SECURITY_TOKEN)
-    return V1Claim(access_key_id, signature, signed_at, token)
+    return V1Authorization(access_key_id, signature, signed_at, token)
 
 
 @dataclass(frozen=True)
-class V1QueryClaim:
+class V1Presigned:
     """What a V1 presigned URL asserts: its key, signature, expiry and token."""
 
     access_key_id: str
@@ -90,7 +100,7 @@ class V1QueryClaim:
     token: str | None
 
 
-def parse_v1_query(params: Mapping[str, str]) -> V1QueryClaim:
+def parse_v1_query(params: Mapping[str, str]) -> V1Presigned:
     """Read ``OSSAccessKeyId``, ``Expires``, ``Signature`` and ``security-token``.
 
     A URL missing one of the three is refused as OSS's V1 reference words it
@@ -110,7 +120,7 @@ def parse_v1_query(params: Mapping[str, str]) -> V1QueryClaim:
     except (OverflowError, OSError, ValueError):
         raise invalid_argument(f"{Q_EXPIRES} is out of range.", name=Q_EXPIRES,
                                value=expires) from None
-    return V1QueryClaim(access_key_id, signature, expires, expires_at,
+    return V1Presigned(access_key_id, signature, expires, expires_at,
                         params.get(Q_SECURITY_TOKEN) or None)
 
 
@@ -127,19 +137,12 @@ def canonical_resource(
     return resource
 
 
-def string_to_sign_v1(
-    method: str,
-    headers: Mapping[str, str],
-    bucket: str | None,
-    key: str | None,
-    query: Sequence[tuple[str, str]],
-    *,
-    expires: str | None = None,
-) -> str:
+def string_to_sign_v1(request: SignedRequest, *, expires: str | None = None) -> str:
     """Build the V1 string to sign from the request as received.
 
     ``expires`` (a presigned URL's ``Expires``) takes the place of the date.
     """
+    headers = request.headers
     oss_headers = sorted(
         (name.lower(), value.strip()) for name, value in headers.items()
         if name.lower().startswith(OSS_HEADER_PREFIX)
@@ -147,11 +150,12 @@ def string_to_sign_v1(
     date = expires if expires is not None else (
         headers.get(H_OSS_DATE) or headers.get(H_DATE, ""))
     return "\n".join([
-        method.upper(),
+        request.method.upper(),
         headers.get(H_CONTENT_MD5, ""),
         headers.get(H_CONTENT_TYPE, ""),
         date,
-        "".join(f"{n}:{v}\n" for n, v in oss_headers) + canonical_resource(bucket, key, query),
+        "".join(f"{n}:{v}\n" for n, v in oss_headers)
+        + canonical_resource(request.bucket, request.key, request.query),
     ])
 
 
@@ -162,3 +166,42 @@ def sign_v1(secret: str, text: str) -> str:
     digest = hmac.new(secret.encode("utf-8"), text.encode("utf-8", "surrogateescape"),
                       hashlib.sha1).digest()
     return base64.b64encode(digest).decode("ascii")
+
+
+def _check_signature(auth: V1Authorization | V1Presigned, principal: Principal, text: str) -> None:
+    """Raise SignatureDoesNotMatch unless ``auth`` carries the key's V1 signature of ``text``."""
+    expected = sign_v1(principal.access_key_secret, text)
+    if not hmac.compare_digest(expected.encode("ascii"), auth.signature.encode("utf-8")):
+        raise OssError(
+            403,
+            "SignatureDoesNotMatch",
+            MSG_SIGNATURE_MISMATCH,
+            extra={"OSSAccessKeyId": auth.access_key_id, "SignatureProvided": auth.signature,
+                   "StringToSign": text},
+        )
+
+
+def verify_v1(request: SignedRequest, authorization: str, lookup: FindPrincipal,
+              now: datetime, max_skew: timedelta) -> Principal:
+    """Check an ``Authorization: OSS ak:signature`` request (same key, token and skew rules)."""
+    auth = parse_v1(authorization, request.headers)
+    if abs(now - auth.signed_at) > max_skew:
+        raise time_too_skewed(auth.signed_at.strftime("%Y-%m-%dT%H:%M:%S.000Z"), now, max_skew)
+    principal = principal_for(auth.access_key_id, auth.token, lookup, now)
+    _check_signature(auth, principal, string_to_sign_v1(request))
+    return principal
+
+
+def verify_v1_presigned(request: SignedRequest, lookup: FindPrincipal,
+                        now: datetime) -> Principal:
+    """Check a V1 presigned URL: not expired, a known key (and token), the signature.
+
+    ``Expires`` is an absolute time with no upper bound in V1; an STS key's URL dies with
+    its credentials (the key is then unknown).
+    """
+    auth = parse_v1_query(request.params)
+    if now > auth.expires_at:
+        raise request_expired(auth.expires_at, now)
+    principal = principal_for(auth.access_key_id, auth.token, lookup, now)
+    _check_signature(auth, principal, string_to_sign_v1(request, expires=auth.expires))
+    return principal
