@@ -25,14 +25,19 @@ StartCloud = Callable[..., LocalCloud]
 SHARED_MAX_BYTES = 64 * 1024 * 1024
 
 
+def publish_file(cloud: LocalCloud, key: str, body: bytes, content_type: str) -> None:
+    """Put one public-read file into the page bucket, served on the website origin."""
+    admin_client(cloud).put_object(oss.PutObjectRequest(
+        bucket=cloud.web_bucket, key=key, acl="public-read", cache_control="no-cache",
+        content_type=content_type, body=body,
+    ))
+
+
 def publish_config(cloud: LocalCloud, **extra: Any) -> None:
     """Rewrite config.js in the page bucket as a deploy step would, mirroring the limits."""
     settings = {"apiBase": cloud.function_url, **extra}
-    admin_client(cloud).put_object(oss.PutObjectRequest(
-        bucket=cloud.web_bucket, key="config.js", acl="public-read", cache_control="no-cache",
-        content_type="text/javascript; charset=utf-8",
-        body=f"window.OSS_UPLOAD_CONFIG = {json.dumps(settings)};\n".encode(),
-    ))
+    script = f"window.OSS_UPLOAD_CONFIG = {json.dumps(settings)};\n"
+    publish_file(cloud, "config.js", script.encode(), "text/javascript; charset=utf-8")
 
 
 @pytest.fixture

@@ -1,9 +1,12 @@
 // Owns: the page — file selection (picker and drag & drop), the per-file list, buttons and announcements.
-// Upload steps live in grant.js (signing function) and transfer.js (OSS); wording in errors.js.
+// Upload steps live in grant.js (signing function), transfer.js (one POST to OSS) and multipart.js
+// (parts, resume); resume.js remembers unfinished multipart uploads; wording in errors.js.
 // Test hooks: data-* attributes on each <li> and <body data-ready>, listed in web/README.md.
 import { UploadFailure, waitMessage } from "./errors.js";
 import { requestGrant } from "./grant.js";
 import { describeSuccess, postToOss } from "./transfer.js";
+import { abortUpload, sendMultipart, storedParts } from "./multipart.js";
+import { forget, recall, remember } from "./resume.js";
 import { createQueue } from "./queue.js";
 import { contentType, fetchLimits, formatBytes, precheck, readSettings, readToken } from "./settings.js";
 
@@ -15,8 +18,10 @@ const clearButton = $("clear");
 const items = [];
 let settings = readSettings(window, location.search);
 const queue = createQueue(settings.concurrency, upload);
+// Function error codes meaning an upload id is of no use any more (openapi.yaml).
+const GONE = new Set(["no_such_upload", "upload_expired", "invalid_upload_id", "already_completed"]);
 const LABEL = { ready: "Ready", queued: "Waiting", signing: "Preparing", waiting: "Busy, will retry",
-  uploading: "Uploading", done: "Uploaded",
+  uploading: "Uploading", paused: "Paused", done: "Uploaded",
   error: "Failed", cancelled: "Cancelled", rejected: "Not allowed" };
 
 function announce(text) { $("status").textContent = text; }
@@ -34,6 +39,7 @@ function addFiles(files) {
     items.push(item);
     const reason = precheck(file, settings);
     setState(item, reason ? "rejected" : "ready", reason || "");
+    if (!reason) offerResume(item);
     return item;
   });
   const refused = added.filter((i) => i.state === "rejected").length;
@@ -52,7 +58,13 @@ function renderItem(item) {
     result: el("div"),
     cancel: el("button", { type: "button", className: "secondary", textContent: "Cancel" }),
     retry: el("button", { type: "button", textContent: "Retry" }),
+    pause: el("button", { type: "button", className: "secondary", textContent: "Pause" }),
+    resume: el("button", { type: "button", textContent: "Resume" }),
   };
+  v.pause.setAttribute("aria-label", `Pause ${name}`);
+  v.resume.setAttribute("aria-label", `Resume ${name}`);
+  v.pause.addEventListener("click", () => pause(item));
+  v.resume.addEventListener("click", () => enqueue(item));
   v.bar.setAttribute("aria-label", `Progress of ${name}`);
   v.cancel.setAttribute("aria-label", `Cancel ${name}`);
   v.retry.setAttribute("aria-label", `Retry ${name}`);
@@ -60,7 +72,7 @@ function renderItem(item) {
   v.retry.addEventListener("click", () => enqueue(item));
   v.root = el("li", { className: "file" },
     el("div", { className: "file-head" }, el("span", { className: "file-name", textContent: name }), v.state),
-    v.bar, v.meta, v.msg, v.result, el("div", { className: "file-buttons" }, v.cancel, v.retry));
+    v.bar, v.meta, v.msg, v.result, el("div", { className: "file-buttons" }, v.pause, v.resume, v.cancel, v.retry));
   v.root.dataset.name = name;
   list.append(v.root);
   return v;
@@ -73,13 +85,16 @@ function setState(item, state, message, code = "") {
   v.root.dataset.errorCode = code;
   v.state.textContent = LABEL[state];
   v.msg.textContent = message;
-  const active = ["queued", "signing", "waiting", "uploading"].includes(state);
-  const hadFocus = document.activeElement === v.cancel || document.activeElement === v.retry;
+  const active = ["queued", "signing", "waiting", "uploading", "paused"].includes(state);
+  const buttons = [v.pause, v.resume, v.cancel, v.retry];
+  const focused = document.activeElement;
   v.cancel.hidden = !active;
   v.retry.hidden = !(state === "error" || state === "cancelled");
+  v.pause.hidden = !(state === "uploading" && item.plan);
+  v.resume.hidden = state !== "paused";
   // Keep keyboard users on this entry when their button disappears.
-  if (hadFocus && (v.cancel.hidden || v.retry.hidden)) (v.retry.hidden ? v.cancel : v.retry).focus();
-  if (state !== "uploading" && state !== "done") showBytes(item, 0);
+  if (buttons.includes(focused) && focused.hidden) (buttons.find((b) => !b.hidden) || picker).focus();
+  if (!["uploading", "paused", "done"].includes(state)) showBytes(item, 0);
   refreshButtons();
 }
 
@@ -88,9 +103,17 @@ function showBytes(item, fraction) {
   const size = item.file.size;
   const sent = Math.round(size * fraction);
   v.bar.value = sent;
+  // Speed and time left count only this run's bytes (not parts stored before a pause or reload).
   const secs = item.started ? (performance.now() - item.started) / 1000 : 0;
-  const speed = secs > 0.2 && sent ? ` · ${formatBytes(Math.round(sent / secs))}/s` : "";
+  const rate = secs > 0.2 ? (sent - (item.base || 0)) / secs : 0;
+  const left = rate > 0 && sent < size ? ` · ${duration((size - sent) / rate)} left` : "";
+  const speed = rate > 0 && item.state === "uploading" ? ` · ${formatBytes(Math.round(rate))}/s${left}` : "";
   v.meta.textContent = `${formatBytes(sent)} of ${formatBytes(size)}${speed}`;
+}
+
+function duration(secs) {
+  const s = Math.ceil(secs);
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor(s / 60) % 60} min`;
 }
 
 function onProgress(item, loaded, total) {
@@ -102,15 +125,53 @@ function onProgress(item, loaded, total) {
 }
 
 function enqueue(item) {
-  if (item.state !== "ready" && item.state !== "error" && item.state !== "cancelled") return;
+  if (!["ready", "error", "cancelled", "paused"].includes(item.state)) return;
   item.ctrl = new AbortController();
+  item.pausing = false;
   setState(item, "queued", "Waiting for a free slot…");
   queue.add(item);
 }
 
 function cancel(item) {
-  if (item.state === "queued" && queue.drop(item)) finish(item, "cancelled", "Cancelled before it started.");
+  const idle = item.state === "paused" || (item.state === "queued" && queue.drop(item));
+  if (idle && item.plan) dropPlan(item);
+  else if (idle) finish(item, "cancelled", "Cancelled before it started.");
   else if (item.ctrl) item.ctrl.abort();
+}
+
+function pause(item) {
+  if (item.state !== "uploading" || !item.plan) return;
+  item.pausing = true;
+  item.ctrl.abort();
+}
+
+/** Abort the multipart upload at the function (DELETE), forget it and show the file as cancelled. */
+function dropPlan(item) {
+  const plan = item.plan;
+  item.plan = null;
+  forget(item.file);
+  finish(item, "cancelled", "Cancelled; the parts sent were deleted.");
+  abortUpload(settings.apiBase, plan, readToken(window, settings.tokenKey)).then(
+    () => { item.view.root.dataset.aborted = "true"; },
+    (e) => { item.view.root.dataset.aborted = e.code || "failed"; });
+}
+
+/** A file picked again after a reload: show how much of its earlier upload storage already holds. */
+async function offerResume(item) {
+  const plan = recall(item.file);
+  if (!plan) return;
+  item.plan = plan;
+  try {
+    const have = await storedParts(settings.apiBase, plan, { token: readToken(window, settings.tokenKey) });
+    if (item.plan !== plan || item.state !== "ready") return;
+    item.view.root.dataset.resumable = String(have.size);
+    setState(item, "ready", `Started before: ${have.size} of ${plan.part_count} parts already stored. ` +
+      "Press Upload to send the rest.");
+  } catch (e) {
+    if (!GONE.has(e.code) || item.plan !== plan) return;
+    item.plan = null; // expired or unknown: start afresh
+    forget(item.file);
+  }
 }
 
 function finish(item, state, message, code = "") {
@@ -127,8 +188,22 @@ async function upload(item) {
   const { file, ctrl } = item;
   let renewed = false;
   let waited = false;
+  let restarted = false;
   try {
     for (;;) {
+      if (item.plan) {
+        try {
+          await uploadParts(item);
+          return;
+        } catch (e) {
+          if (!GONE.has(e.code)) throw e;
+          item.plan = null; // a Retry starts afresh
+          forget(file);
+          // An upload remembered from before a reload that the function no longer knows: start afresh now.
+          if (!item.view.root.dataset.resumable || restarted) throw e;
+          restarted = true;
+        }
+      }
       setState(item, "signing", "Asking for permission to upload…");
       let grant;
       try {
@@ -143,6 +218,12 @@ async function upload(item) {
         continue;
       }
       item.view.root.dataset.key = grant.key || "";
+      if (grant.mode === "multipart") {
+        item.plan = grant;
+        remember(file, grant);
+        continue;
+      }
+      item.base = 0;
       item.started = performance.now();
       setState(item, "uploading", renewed ? "Permission renewed; uploading…" : "Uploading…");
       try {
@@ -161,10 +242,37 @@ async function upload(item) {
       }
     }
   } catch (e) {
-    if (e && e.name === "AbortError") finish(item, "cancelled", "Cancelled.");
+    if (e && e.name === "AbortError" && item.pausing) setState(item, "paused", "Paused. Press Resume to go on.");
+    else if (e && e.name === "AbortError" && item.plan) dropPlan(item);
+    else if (e && e.name === "AbortError") finish(item, "cancelled", "Cancelled.");
     else if (e instanceof UploadFailure) finish(item, e.final ? "rejected" : "error", e.message, e.code);
     else finish(item, "error", `Unexpected problem: ${e && e.message}`, "unexpected");
   }
+}
+
+/** Send a multipart upload's missing parts and complete it (item.plan from a grant or a reload). */
+async function uploadParts(item) {
+  const { file, plan } = item;
+  const v = item.view.root;
+  Object.assign(v.dataset, { mode: "multipart", key: plan.key, partCount: String(plan.part_count) });
+  setState(item, "uploading", `Uploading in ${plan.part_count} parts…`);
+  item.base = null;
+  const answer = await sendMultipart(settings.apiBase, plan, file, {
+    signal: item.ctrl.signal, token: readToken(window, settings.tokenKey), concurrency: settings.partConcurrency,
+    onProgress(bytes, { stored, resumed }) {
+      if (item.base === null) { item.base = bytes; item.started = performance.now(); }
+      Object.assign(v.dataset, { partsStored: String(stored), resumedParts: String(resumed) });
+      onProgress(item, bytes, file.size);
+    },
+  });
+  item.plan = null;
+  forget(file);
+  showBytes(item, 1);
+  const extra = Object.fromEntries(Object.entries(answer || {}).filter(([k]) => !["key", "etag", "size"].includes(k)));
+  const info = { key: (answer && answer.key) || plan.key, size: file.size,
+    answer: Object.keys(extra).length ? extra : null, unconfirmed: null };
+  finish(item, "done", "Stored.");
+  showResult(item, info, plan);
 }
 
 /** Show a per-second countdown of `failure.retryAfter`; resolve when it ends, reject on cancel. */

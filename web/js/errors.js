@@ -55,12 +55,12 @@ export function functionUnreachable(apiBase, origin) {
 }
 
 /** Explain an XHR that ended with status 0: the browser hid the answer (CORS) or the network failed. */
-export function networkFailure(ossUrl, origin) {
+export function networkFailure(ossUrl, origin, method = "POST") {
   return new UploadFailure(
     "network_or_cors",
     `The upload to ${ossUrl} failed before storage answered. Check your connection; if it persists, ` +
       `the bucket's CORS rule probably does not allow this page: add a rule with AllowedOrigin ${origin} ` +
-      `and AllowedMethod POST.`,
+      `and AllowedMethod ${method}.`,
   );
 }
 

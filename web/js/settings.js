@@ -3,7 +3,11 @@
 // and the caller's bearer token, which the hosting site puts in sessionStorage.
 // Must not touch the DOM or upload anything; the server stays the authority on every limit.
 
-/** Resolve {apiBase, maxBytes, allowedTypes, concurrency, tokenKey} from config.js and the query string. */
+/**
+ * Resolve {apiBase, maxBytes, allowedTypes, concurrency, partConcurrency, tokenKey} from config.js and the
+ * query string. concurrency: files at once (1..6, default 3); partConcurrency: parts of one multipart
+ * file in flight at once (1..8, default 4).
+ */
 export function readSettings(global, search) {
   const cfg = global.OSS_UPLOAD_CONFIG || {};
   const override = new URLSearchParams(search).get("api");
@@ -13,6 +17,7 @@ export function readSettings(global, search) {
     maxBytes: positive(cfg.maxBytes),
     allowedTypes: Array.isArray(cfg.allowedTypes) ? cfg.allowedTypes.map(String) : null,
     concurrency: Math.min(positive(cfg.concurrency) || 3, 6),
+    partConcurrency: Math.min(positive(cfg.partConcurrency) || 4, 8),
     tokenKey: typeof cfg.tokenStorageKey === "string" && cfg.tokenStorageKey ? cfg.tokenStorageKey : "oss-upload-token",
   };
 }
