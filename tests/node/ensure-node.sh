@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the Node.js tests need: Node.js 18 or newer (Debian's nodejs and npm when
 # missing, as root, like scripts/ensure-chromium.sh), then the pinned packages of
-# tests/node/package-lock.json (ali-oss) with `npm ci`. `make test` runs it (make node-deps).
+# tests/node/package-lock.json (ali-oss; Uppy and esbuild for the Uppy browser test) with
+# `npm ci`. `make test` runs it (make node-deps).
 set -euo pipefail
 cd "$(dirname "$0")"
 if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
