@@ -20,6 +20,7 @@ import base64
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Literal
 
 from localcloud.identity import FindPrincipal, Principal
 from localcloud.oss import access, cors, headerauth, website, xmlbody
@@ -50,7 +51,9 @@ _VIRTUAL_HOST_DOMAIN = re.compile(r"localhost|oss-[a-z0-9-]+(-internal)?\.aliyun
 #: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
 Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
 #: Serves one service-level operation (no bucket addressed): (request, caller).
-ServiceHandler = Callable[[Request, Principal | None], Response]
+ServiceHandler = Callable[[Request], Response]
+#: How the router checks an operation before its handler (see EmulatorApp.router_checks).
+RouterCheck = Literal["owner", "acl"]
 
 #: Operations that may address a bucket that does not exist yet, so the caller is
 #: authenticated before the bucket is looked up: PutBucket, and PutBucketAcl (in OSS's
@@ -105,6 +108,7 @@ class EmulatorApp:
     multipart: MultipartUpload = field(init=False)
     bucket_api: BucketApi = field(init=False)
     handlers: Mapping[str, Handler] = field(init=False)
+    router_checks: Mapping[str, RouterCheck] = field(init=False)
     service_handlers: Mapping[str, ServiceHandler] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -135,9 +139,6 @@ class EmulatorApp:
             "GetObjectTagging": tagging.get,
             "PutObjectTagging": tagging.put,
             "DeleteObjectTagging": tagging.delete,
-            "ListObjects": objects.list_objects,
-            "ListObjectsV2": objects.list_objects_v2,
-            "ListObjectVersions": objects.list_object_versions,
             "DeleteMultipleObjects": DeleteMultipleObjects(self.store),
             "PostObject": self._post_object,
             "AppendObject": AppendObject(self.store),
@@ -148,10 +149,15 @@ class EmulatorApp:
             "AbortMultipartUpload": multipart.abort,
             "ListParts": multipart.list_parts,
             "ListMultipartUploads": multipart.list_uploads,
+        }
+        # Operations whose permission the router checks with the table's RAM action
+        # (operations.Operation.action) before their handler runs: the bucket's own
+        # operations, which only a signed caller whose RAM policy allows them on the bucket
+        # may call, and the reads of the bucket a public ACL also grants.
+        owner_checked: dict[str, Handler] = {
             "DeleteBucket": bucket_api.delete_bucket,
             "GetBucketAcl": bucket_api.get_bucket_acl,
             "PutBucketAcl": bucket_api.put_bucket_acl,
-            "GetBucketInfo": bucket_api.get_bucket_info,
             "GetBucketLocation": bucket_api.get_bucket_location,
             "GetBucketStat": bucket_api.get_bucket_stat,
             "GetBucketVersioning": bucket_api.get_bucket_versioning,
@@ -159,6 +165,15 @@ class EmulatorApp:
             "PutBucketPublicAccessBlock": bucket_api.put_public_access_block,
             "DeleteBucketPublicAccessBlock": bucket_api.delete_public_access_block,
         }
+        acl_checked: dict[str, Handler] = {
+            "GetBucketInfo": bucket_api.get_bucket_info,
+            "ListObjects": objects.list_objects,
+            "ListObjectsV2": objects.list_objects_v2,
+            "ListObjectVersions": objects.list_object_versions,
+        }
+        self.handlers = {**self.handlers, **owner_checked, **acl_checked}
+        self.router_checks = {**dict.fromkeys(owner_checked, "owner"),
+                              **dict.fromkeys(acl_checked, "acl")}
 
     def endpoint_of(self, request: Request) -> str:
         """Return the endpoint URL buckets report (see ``endpoint_url``)."""
@@ -245,7 +260,9 @@ class EmulatorApp:
         if bucket_name is None:
             return self._service_operation(request, found, principal)
         if self._served(found) == "PutBucket":
-            return self.bucket_api.put_bucket(request, bucket_name, principal)
+            assert found.operation is not None
+            access.authorize_bucket(principal, found.operation.action, bucket_name)
+            return self.bucket_api.put_bucket(request, bucket_name)
         if bucket is None:
             # A creating operation on a new name that is not served as such: PutBucketAcl
             # (it never creates), or PutBucket with a header or parameter not modelled.
@@ -269,6 +286,13 @@ class EmulatorApp:
                 access.authorize(principal, action, bucket=bucket.name, key=key,
                                  acl=bucket.acl_in_force)
             raise not_implemented()
+        assert found.operation is not None
+        check = self.router_checks.get(found.operation.name)
+        if check == "owner":
+            access.authorize_bucket(principal, found.operation.action, bucket.name)
+        elif check == "acl":
+            access.authorize(principal, found.operation.action, bucket=bucket.name, key="",
+                             acl=bucket.acl_in_force)
         return handler(request, bucket, key, principal)
 
     def _served(self, found: Classified) -> str | None:
@@ -293,12 +317,11 @@ class EmulatorApp:
             raise access.anonymous_forbidden()
         name = self._served(found)
         handler = self.service_handlers.get(name) if name else None
+        if found.operation is not None:
+            access.authorize_signed(principal, found.operation.action, access.SERVICE_RESOURCE)
         if handler is None:
-            if found.operation is not None:
-                access.authorize_signed(principal, found.operation.action,
-                                        access.SERVICE_RESOURCE)
             raise not_implemented()
-        return handler(request, principal)
+        return handler(request)
 
     def _copy_object(self, request: Request, bucket: BucketConfig, key: str,
                      principal: Principal | None) -> Response:

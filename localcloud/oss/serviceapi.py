@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
 from localcloud.config import REGION
-from localcloud.identity import Principal
-from localcloud.oss import access, xmlbody
+from localcloud.oss import xmlbody
 from localcloud.oss.bucketapi import RESOURCE_GROUP_ID, EndpointOf
 from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.errors import OssError, invalid_argument
@@ -61,9 +60,8 @@ class ServiceApi:
     buckets: BucketRegistry
     endpoint_of: EndpointOf
 
-    def list_buckets(self, request: Request, principal: Principal | None) -> Response:
+    def list_buckets(self, request: Request) -> Response:
         """List buckets by name: ``prefix``, ``marker`` (exclusive), ``max-keys``."""
-        access.authorize_signed(principal, "oss:ListBuckets", access.SERVICE_RESOURCE)
         query = request.query
         prefix, marker = query.get("prefix", ""), query.get("marker", "")
         max_keys = _max_keys(query)
@@ -98,9 +96,8 @@ class ServiceApi:
         parts.append("</Buckets></ListAllMyBucketsResult>")
         return Response(200, dict(xmlbody.XML), "".join(parts).encode())
 
-    def describe_regions(self, request: Request, principal: Principal | None) -> Response:
+    def describe_regions(self, request: Request) -> Response:
         """Describe every OSS region, or the one ``regions=oss-<id>`` names."""
-        access.authorize_signed(principal, "oss:DescribeRegions", access.SERVICE_RESOURCE)
         wanted = request.query.get("regions", "")
         regions: tuple[str, ...] = OSS_REGIONS
         if wanted:
