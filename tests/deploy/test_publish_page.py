@@ -1,4 +1,4 @@
-"""scripts/upload_web.py: the page and its config.js land in the page bucket with the right
+"""deploy/publish_page.py: the page and its config.js land in the page bucket with the right
 types and ACL — proven against the local OSS emulator through the real SDK — and bad
 input fails with a clear message that never shows a secret."""
 
@@ -13,11 +13,11 @@ from pathlib import Path
 import alibabacloud_oss_v2 as oss
 import pytest
 
-from localcloud.stack import LocalCloud
-from scripts.upload_web import (
+from deploy.publish_page import (
     Credentials,
     PageFile,
-    UploadWebError,
+    PublishError,
+    blocked_levels,
     config_js,
     content_type_for,
     credentials_from_env,
@@ -27,6 +27,7 @@ from scripts.upload_web import (
     page_files,
     publish,
 )
+from localcloud.stack import LocalCloud
 from tests.e2e.conftest import admin_client
 from tests.e2e.forms import request
 
@@ -165,7 +166,7 @@ def test_sts_shaped_credentials_json_is_accepted(tmp_path: Path) -> None:
 def test_unusable_credentials_json_is_a_clear_error(tmp_path: Path, content: str) -> None:
     path = tmp_path / "c.json"
     path.write_text(content)
-    with pytest.raises(UploadWebError) as caught:
+    with pytest.raises(PublishError) as caught:
         credentials_from_json(path)
     assert str(path) in str(caught.value)
 
@@ -188,7 +189,7 @@ def test_page_bucket_comes_from_web_bucket_when_no_argument_names_it(
                   env={"WEB_BUCKET": cloud.web_bucket})
     assert status == 0
     assert capsys.readouterr().out == (
-        f"upload_web: 4 objects to oss://{cloud.web_bucket}/from-env/\n")
+        f"publish_page: 4 objects to oss://{cloud.web_bucket}/from-env/\n")
     assert anonymous_get(cloud, "from-env/index.html")[0] == 200
 
 
@@ -199,25 +200,62 @@ def test_no_page_bucket_exits_1_naming_the_argument_and_the_variable(
                    "--function-url", FUNCTION_URL], env={"ALIBABA_CLOUD_ACCESS_KEY_ID": "FAKE"})
     assert status == 1
     assert capsys.readouterr().err == (
-        "upload_web: no page bucket: pass --web-bucket or set WEB_BUCKET\n")
+        "publish_page: no page bucket: pass --web-bucket or set WEB_BUCKET\n")
+
+
+def service_error(status: int, code: str) -> oss.exceptions.OperationError:
+    return oss.exceptions.OperationError(name="op", error=oss.exceptions.ServiceError(
+        status_code=status, code=code, message="refused", request_id="r", ec="",
+        timestamp="", request_target=""))
 
 
 class RefusingClient:
-    """An OSS client whose every PutObject is refused with the given OSS error."""
+    """An OSS client whose every PutObject is refused with the given OSS error.
+
+    Its Block Public Access settings cannot be read (501, as the emulator answers the
+    account level), so the refusal itself is what the publisher reports.
+    """
 
     def __init__(self, status: int, code: str) -> None:
         self.status, self.code = status, code
 
+    def get_public_access_block(self, request: object) -> None:
+        raise service_error(501, "NotImplemented")
+
+    def get_bucket_public_access_block(self, request: object) -> None:
+        raise service_error(501, "NotImplemented")
+
     def put_object(self, request: oss.PutObjectRequest) -> None:
-        raise oss.exceptions.OperationError(name="PutObject", error=oss.exceptions.ServiceError(
-            status_code=self.status, code=self.code, message="refused", request_id="r", ec="",
-            timestamp="", request_target=""))
+        raise service_error(self.status, self.code)
+
+
+class SwitchClient:
+    """An OSS client reporting the given Block Public Access switches; writes nothing."""
+
+    def __init__(self, account: bool, bucket: bool) -> None:
+        self.account, self.bucket = account, bucket
+        self.puts: list[str] = []
+
+    @staticmethod
+    def _answer(on: bool) -> oss.GetBucketPublicAccessBlockResult:
+        return oss.GetBucketPublicAccessBlockResult(
+            public_access_block_configuration=oss.PublicAccessBlockConfiguration(
+                block_public_access=on))
+
+    def get_public_access_block(self, request: object) -> object:
+        return self._answer(self.account)
+
+    def get_bucket_public_access_block(self, request: object) -> object:
+        return self._answer(self.bucket)
+
+    def put_object(self, request: oss.PutObjectRequest) -> None:
+        self.puts.append(str(request.key))
 
 
 def test_public_read_refused_with_access_denied_names_block_public_access_in_one_line() -> None:
     # The deploy path: real OSS refuses public-read objects while Block Public Access is on.
     page = [PageFile("index.html", b"x", "text/html; charset=utf-8")]
-    with pytest.raises(UploadWebError) as caught:
+    with pytest.raises(PublishError) as caught:
         publish(RefusingClient(403, "AccessDenied"), "my-page", page, "public-read", "no-cache")
     assert str(caught.value) == (
         "PutObject index.html failed: 403 AccessDenied; public-read objects are refused while "
@@ -235,7 +273,7 @@ def test_other_refusals_do_not_mention_block_public_access(
     status: int, code: str, acl: str | None
 ) -> None:
     page = [PageFile("index.html", b"x", "text/html; charset=utf-8")]
-    with pytest.raises(UploadWebError) as caught:
+    with pytest.raises(PublishError) as caught:
         publish(RefusingClient(status, code), "my-page", page, acl, "no-cache")
     assert str(caught.value) == f"PutObject index.html failed: {status} {code}"
 
@@ -247,7 +285,7 @@ def test_other_refusals_do_not_mention_block_public_access(
     ids=["ftp", "no-scheme", "no-host", "query", "javascript"],
 )
 def test_function_url_must_be_plain_http_or_https(url: str) -> None:
-    with pytest.raises(UploadWebError):
+    with pytest.raises(PublishError):
         config_js(url)
 
 
@@ -275,3 +313,79 @@ def test_path_style_only_for_ip_or_localhost_endpoints(
 
 def test_page_files_skip_docs_dotfiles_and_the_stale_config(site: Path) -> None:
     assert [f.key for f in page_files(site)] == ["index.html", "js/app.js", "style.css"]
+
+
+@pytest.fixture
+def blocked_bucket(cloud: LocalCloud) -> Iterator[str]:
+    """A page bucket created over HTTP, as ossutil or an SDK creates it: Block Public Access
+    on (OSS's default for such buckets since 2025-10-13; the emulator's too)."""
+    client = admin_client(cloud)
+    name = "fresh-page-bucket"
+    client.put_bucket(oss.PutBucketRequest(bucket=name))
+    yield name
+    listed = client.list_objects_v2(oss.ListObjectsV2Request(bucket=name))
+    for item in listed.contents or []:
+        client.delete_object(oss.DeleteObjectRequest(bucket=name, key=item.key))
+    client.delete_bucket(oss.DeleteBucketRequest(bucket=name))
+
+
+def publish_into(cloud: LocalCloud, bucket: str, site: Path, creds: Path, *extra: str) -> int:
+    return main(
+        ["--endpoint", cloud.oss_url, "--web-bucket", bucket, "--region", cloud.region,
+         "--src", str(site), "--function-url", FUNCTION_URL, "--credentials-json", str(creds),
+         *extra],
+        env={},
+    )
+
+
+def test_public_read_publish_is_refused_up_front_naming_block_public_access(
+    cloud: LocalCloud, blocked_bucket: str, site: Path, tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = publish_into(cloud, blocked_bucket, site, admin_json(cloud, tmp_path / "c.json"))
+    assert status == 1
+    assert capsys.readouterr().err == (
+        'publish_page: OSS "Block Public Access" is on at bucket level; public-read objects '
+        'are refused while OSS "Block Public Access" is on: turn it off for the page bucket '
+        f"{blocked_bucket} only (bucket and account level; keep it on for the upload bucket)\n")
+    # Checked before the first PutObject: no half-published page.
+    listed = admin_client(cloud).list_objects_v2(oss.ListObjectsV2Request(bucket=blocked_bucket))
+    assert not listed.contents
+
+
+def test_the_same_bucket_publishes_once_its_block_public_access_is_off(
+    cloud: LocalCloud, blocked_bucket: str, site: Path, tmp_path: Path
+) -> None:
+    admin_client(cloud).put_bucket_public_access_block(oss.PutBucketPublicAccessBlockRequest(
+        bucket=blocked_bucket,
+        public_access_block_configuration=oss.PublicAccessBlockConfiguration(
+            block_public_access=False)))
+    assert publish_into(cloud, blocked_bucket, site, admin_json(cloud, tmp_path / "c.json")) == 0
+    assert admin_client(cloud).is_object_exist(blocked_bucket, "index.html")
+
+
+def test_private_objects_are_not_held_up_by_block_public_access(
+    cloud: LocalCloud, blocked_bucket: str, site: Path, tmp_path: Path
+) -> None:
+    creds = admin_json(cloud, tmp_path / "c.json")
+    assert publish_into(cloud, blocked_bucket, site, creds, "--acl", "private") == 0
+    assert admin_client(cloud).is_object_exist(blocked_bucket, "index.html")
+
+
+@pytest.mark.parametrize(
+    ("account", "bucket", "levels"),
+    [(True, False, ["account"]), (False, True, ["bucket"]), (True, True, ["account", "bucket"]),
+     (False, False, [])],
+)
+def test_both_block_public_access_levels_are_read(
+    account: bool, bucket: bool, levels: list[str]
+) -> None:
+    client = SwitchClient(account, bucket)
+    assert blocked_levels(client, "my-page") == levels
+    page = [PageFile("index.html", b"x", "text/html; charset=utf-8")]
+    if levels:
+        with pytest.raises(PublishError, match=f"is on at {' and '.join(levels)} level; "):
+            publish(client, "my-page", page, "public-read", "no-cache")
+        assert client.puts == []
+    else:
+        assert publish(client, "my-page", page, "public-read", "no-cache") == ["index.html"]

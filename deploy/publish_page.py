@@ -1,6 +1,9 @@
 """Publish the upload page (``web/`` plus a generated ``config.js``) into the page bucket.
 
-The post-deploy step of s.yaml, and the manual step after a ROS stack. Owns the
+One module for every place the page is published: s.yaml's ``success-deploy`` hook and the
+manual step after a ROS stack (``python -m deploy.publish_page``), and the local cloud
+(``localcloud/webupload.py`` imports it, so ``make dev`` publishes exactly what a deploy
+does). Owns the
 file-to-object mapping (keys, per-file Content-Type, ACL), the ``config.js`` text the page
 reads (``window.OSS_UPLOAD_CONFIG``, see web/README.md) and where the uploader's
 credentials come from. Works against real OSS and the local emulator (an ``http://`` IP or
@@ -25,7 +28,7 @@ import json
 import mimetypes
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,7 +69,7 @@ CONTENT_TYPES = {
 FALLBACK_TYPE = "application/octet-stream"
 
 
-class UploadWebError(Exception):
+class PublishError(Exception):
     """Why the page could not be published; the message is safe to print."""
 
 
@@ -101,9 +104,9 @@ def function_base_url(url: str) -> str:
     """Validate the signing function's URL and return it without a trailing slash."""
     parts = urlsplit(url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise UploadWebError(f"--function-url must be an http(s) URL, got {url!r}")
+        raise PublishError(f"--function-url must be an http(s) URL, got {url!r}")
     if parts.query or parts.fragment:
-        raise UploadWebError("--function-url must not carry a query or fragment")
+        raise PublishError("--function-url must not carry a query or fragment")
     return url.strip().rstrip("/")
 
 
@@ -122,7 +125,7 @@ def config_js(
 def page_files(src: Path, prefix: str = "") -> list[PageFile]:
     """Return the files of ``src`` to publish (sorted; no dotfiles, README or config.js)."""
     if not src.is_dir():
-        raise UploadWebError(f"--src {src} is not a directory")
+        raise PublishError(f"--src {src} is not a directory")
     files: list[PageFile] = []
     for path in sorted(p for p in src.rglob("*") if p.is_file()):
         relative = path.relative_to(src)
@@ -140,14 +143,14 @@ def credentials_from_json(path: Path) -> Credentials:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise UploadWebError(f"cannot read credentials JSON {path}: {type(exc).__name__}") from exc
+        raise PublishError(f"cannot read credentials JSON {path}: {type(exc).__name__}") from exc
     if isinstance(document, dict) and isinstance(document.get("Credentials"), dict):
         document = document["Credentials"]
     if not isinstance(document, dict):
-        raise UploadWebError(f"credentials JSON {path} is not an object")
+        raise PublishError(f"credentials JSON {path} is not an object")
     key_id, secret = document.get(JSON_KEY_ID), document.get(JSON_KEY_SECRET)
     if not (isinstance(key_id, str) and key_id and isinstance(secret, str) and secret):
-        raise UploadWebError(f"credentials JSON {path} needs {JSON_KEY_ID} and {JSON_KEY_SECRET}")
+        raise PublishError(f"credentials JSON {path} needs {JSON_KEY_ID} and {JSON_KEY_SECRET}")
     token = document.get(JSON_TOKEN)
     return Credentials(key_id, secret, token if isinstance(token, str) and token else None)
 
@@ -156,7 +159,7 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
     """Read credentials from the ALIBABA_CLOUD_* environment variables."""
     key_id, secret = env.get(ENV_KEY_ID, ""), env.get(ENV_KEY_SECRET, "")
     if not (key_id and secret):
-        raise UploadWebError(
+        raise PublishError(
             f"no credentials: set {ENV_KEY_ID} and {ENV_KEY_SECRET} (and {ENV_TOKEN} for STS) "
             "or pass --credentials-json"
         )
@@ -193,6 +196,16 @@ def make_client(region: str, endpoint: str | None, creds: Credentials) -> Any:
     return oss.Client(cfg)
 
 
+#: The OSS switch a public-read page object depends on, as the OSS console names it.
+BPA_SWITCH = 'OSS "Block Public Access"'
+
+
+def _bpa_advice(acl: str, bucket: str) -> str:
+    """The one sentence every Block Public Access refusal ends with."""
+    return (f"{acl} objects are refused while {BPA_SWITCH} is on: turn it off for the page "
+            f"bucket {bucket} only (bucket and account level; keep it on for the upload bucket)")
+
+
 def refusal(key: str, status: object, code: str, bucket: str, acl: str | None) -> str:
     """Describe a refused PutObject in one line; name Block Public Access when it may be why.
 
@@ -202,18 +215,66 @@ def refusal(key: str, status: object, code: str, bucket: str, acl: str | None) -
     """
     line = f"PutObject {key} failed: {status} {code}"
     if code == "AccessDenied" and acl in PUBLIC_ACLS:
-        line += (f"; {acl} objects are refused while OSS \"Block Public Access\" is on: turn "
-                 f"it off for the page bucket {bucket} only (bucket and account level; keep it "
-                 "on for the upload bucket)")
+        line += f"; {_bpa_advice(acl, bucket)}"
     return line
+
+
+def _switch_state(read: Callable[[], Any]) -> bool | None:
+    """Return a Block Public Access flag read by ``read``; None when it cannot be read."""
+    import alibabacloud_oss_v2 as oss
+
+    try:
+        configuration = read().public_access_block_configuration
+    except oss.exceptions.OperationError:
+        # No oss:Get*PublicAccessBlock permission, or an endpoint without the API
+        # (the local emulator answers the account level 501): unknown, not "off".
+        return None
+    flag = getattr(configuration, "block_public_access", None)
+    return None if flag is None else flag in (True, "true")
+
+
+def blocked_levels(client: Any, bucket: str) -> list[str]:
+    """Return the Block Public Access switches that are on for ``bucket``: account, bucket.
+
+    Reads GetPublicAccessBlock (account) and GetBucketPublicAccessBlock (bucket). A level
+    that cannot be read is left out; the PutObject refusal still names the switch then.
+    """
+    import alibabacloud_oss_v2 as oss
+
+    states = {
+        "account": _switch_state(
+            lambda: client.get_public_access_block(oss.GetPublicAccessBlockRequest())),
+        "bucket": _switch_state(lambda: client.get_bucket_public_access_block(
+            oss.GetBucketPublicAccessBlockRequest(bucket=bucket))),
+    }
+    return [level for level, on in states.items() if on]
+
+
+def check_public_access(client: Any, bucket: str, acl: str | None) -> None:
+    """Refuse, before any object is written, a public ACL that Block Public Access forbids.
+
+    Raises PublishError naming the switch and the level(s) found on; does nothing for a
+    private or bucket-default ACL, whose objects Block Public Access does not refuse.
+    """
+    if acl not in PUBLIC_ACLS:
+        return
+    levels = blocked_levels(client, bucket)
+    if levels:
+        raise PublishError(f"{BPA_SWITCH} is on at {' and '.join(levels)} level; "
+                           f"{_bpa_advice(acl, bucket)}")
 
 
 def publish(
     client: Any, bucket: str, files: Sequence[PageFile], acl: str | None, cache_control: str
 ) -> list[str]:
-    """Put every file; return the keys. OSS errors become UploadWebError (code only)."""
+    """Put every file; return the keys. OSS errors become PublishError (code only).
+
+    A public ``acl`` is first checked against Block Public Access (:func:`check_public_access`),
+    so a refused publish writes nothing rather than half a page.
+    """
     import alibabacloud_oss_v2 as oss
 
+    check_public_access(client, bucket, acl)
     uploaded: list[str] = []
     for page_file in files:
         request = oss.PutObjectRequest(
@@ -230,7 +291,7 @@ def publish(
             cause = exc.unwrap()
             code = getattr(cause, "code", "") or type(cause).__name__
             status = getattr(cause, "status_code", "")
-            raise UploadWebError(refusal(page_file.key, status, code, bucket, acl)) from exc
+            raise PublishError(refusal(page_file.key, status, code, bucket, acl)) from exc
         uploaded.append(page_file.key)
     return uploaded
 
@@ -262,7 +323,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
     try:
         bucket = (args.web_bucket or env.get(ENV_WEB_BUCKET, "")).strip()
         if not bucket:
-            raise UploadWebError(f"no page bucket: pass --web-bucket or set {ENV_WEB_BUCKET}")
+            raise PublishError(f"no page bucket: pass --web-bucket or set {ENV_WEB_BUCKET}")
         if args.credentials_json:
             creds = credentials_from_json(args.credentials_json)
         else:
@@ -277,10 +338,10 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         client = make_client(args.region, args.endpoint, creds)
         acl = None if args.acl == "default" else args.acl
         keys = publish(client, bucket, files, acl, args.cache_control)
-    except UploadWebError as exc:
-        print(f"upload_web: {exc}", file=sys.stderr)
+    except PublishError as exc:
+        print(f"publish_page: {exc}", file=sys.stderr)
         return 1
-    print(f"upload_web: {len(keys)} objects to oss://{bucket}/{args.prefix}")
+    print(f"publish_page: {len(keys)} objects to oss://{bucket}/{args.prefix}")
     return 0
 
 
