@@ -10,9 +10,9 @@ as a real deploy exercises OSS. Never imports the signing function.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
-from deploy.publish_page import (
+from scripts.upload_web import (
     CONFIG_KEY,
     PageFile,
     config_js,
@@ -24,10 +24,39 @@ from deploy.publish_page import (
 if TYPE_CHECKING:
     import alibabacloud_oss_v2 as oss
 
-    from localcloud.stack import LocalCloud
+    from localcloud.devidentity import Credentials
 
 
-def admin_client(cloud: LocalCloud, *, retry_max_attempts: int | None = None) -> oss.Client:
+class PageCloud(Protocol):
+    """What publishing the page needs of a running local cloud (``LocalCloud`` has it all)."""
+
+    @property
+    def admin_credentials(self) -> Credentials:
+        """The admin identity's AccessKey (long-lived)."""
+        ...
+
+    @property
+    def region(self) -> str:
+        """The region the emulated buckets live in."""
+        ...
+
+    @property
+    def oss_url(self) -> str:
+        """The emulator's path-style endpoint."""
+        ...
+
+    @property
+    def web_bucket(self) -> str:
+        """The bucket the page is served from."""
+        ...
+
+    @property
+    def function_url(self) -> str | None:
+        """The signing function's URL (None: no function, the page says so)."""
+        ...
+
+
+def admin_client(cloud: PageCloud, *, retry_max_attempts: int | None = None) -> oss.Client:
     """Return an official-SDK client for the stack's admin identity, pointed at the emulator."""
     import alibabacloud_oss_v2 as oss
 
@@ -42,7 +71,7 @@ def admin_client(cloud: LocalCloud, *, retry_max_attempts: int | None = None) ->
     return oss.Client(cfg)
 
 
-def upload_web(cloud: LocalCloud, web_dir: Path) -> list[str]:
+def upload_web(cloud: PageCloud, web_dir: Path) -> list[str]:
     """Publish the page and its config.js into the page bucket; return the keys.
 
     ``scripts/upload_web.py`` is what s.yaml's post-deploy hook runs against real OSS, so

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+import localcloud.sts.errors as errors
 from localcloud.identity import PolicyDocument
-from localcloud.sts import errors
 
 ROLE_ARN_PATTERN = re.compile(r"^acs:ram::\d+:role/[A-Za-z0-9.@_+=,-]{1,64}$")
 SESSION_NAME_PATTERN = re.compile(r"^[A-Za-z0-9.@_-]{2,64}$")

@@ -18,9 +18,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from urllib.parse import parse_qsl, urlsplit
 
+import localcloud.sts.errors as errors
 from localcloud.identity import IdentityStore
 from localcloud.serving import PooledHTTPServer, PooledRequestHandler, ServerLimits
-from localcloud.sts import errors
 from localcloud.sts.faults import Fault, FaultMode, FaultPlan
 from localcloud.sts.roles import Role, StsSettings
 from localcloud.sts.service import AssumeRoleService, StsReply, error_body, new_request_id

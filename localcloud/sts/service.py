@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+import localcloud.sts.errors as errors
 from localcloud.identity import IdentityStore, Principal
-from localcloud.sts import errors
 from localcloud.sts.errors import StsError
 from localcloud.sts.roles import Role, StsSettings, parse_params
 from localcloud.sts.signatures import authenticate

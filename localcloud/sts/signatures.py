@@ -28,8 +28,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote, quote_plus
 
+import localcloud.sts.errors as errors
 from localcloud.identity import Principal
-from localcloud.sts import errors
 
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
 RPC_METHOD = "HMAC-SHA1"

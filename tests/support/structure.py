@@ -41,13 +41,13 @@ def _imported(node: ast.AST, module: str, is_package: bool, known: set[str]) -> 
         anchor = module.split(".")
         anchor = anchor[: len(anchor) - node.level + (1 if is_package else 0)]
         base = ".".join([*anchor, base] if base else anchor)
-    found: set[str] = set()
+    # ``from pkg import name`` runs pkg's ``__init__`` and reads its namespace, whether the
+    # name is defined there or is a submodule (then imported too): an ``__init__`` that
+    # imports its submodules while one of them imports names from the package is a cycle.
+    found = {base} if base in known else set()
     for alias in node.names:
-        # ``from pkg import sub`` imports the submodule; ``from pkg import name`` the package.
         if f"{base}.{alias.name}" in known:
             found.add(f"{base}.{alias.name}")
-        elif base in known:
-            found.add(base)
     return found
 
 
