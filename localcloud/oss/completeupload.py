@@ -7,12 +7,22 @@ the last at least 100 KB; reference §1.7), the object's ETag (``"<MD5 of the pa
 hex ETags>-<count>"``, reference §2) and CRC-64 (of the joined bytes, which is what
 combining the part CRCs gives), and the ``CompleteMultipartUploadResult`` answer. The
 object is built in a spool file and committed like any write: nothing partial is ever
-visible, and ``x-oss-forbid-overwrite`` is checked at the commit. No socket code.
+visible, and ``x-oss-forbid-overwrite`` is checked at the commit. No socket code here.
+
+The upload callback (reference §5): ``x-oss-callback`` (Base64 JSON, checked as PostObject
+checks its ``callback`` field, before anything is joined) and ``x-oss-callback-var``
+(Base64 JSON of ``x:`` variables) make the completed object's summary go to the
+application, signed with the emulator's key; its JSON answer replaces the XML result, and
+a failure is 203 ``CallbackFailed`` with the object kept. Only the header form is read:
+the ``callback`` query form is not modelled.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -27,9 +37,14 @@ from localcloud.oss.listing import shown
 from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
 from localcloud.oss.partstore import PartMeta
+from localcloud.oss.postobject import callback, callbackclient
+from localcloud.oss.postobject import errors as post_errors
+from localcloud.oss.postobject.store import CallbackSigner
 from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta
 
 H_COMPLETE_ALL = "x-oss-complete-all"
+H_CALLBACK = "x-oss-callback"
+H_CALLBACK_VAR = "x-oss-callback-var"
 #: Every part but the last must be at least 100 KB. 100 KB = 102400 bytes is UNCONFIRMED
 #: (reference §1.6); the larger, stricter reading of "KB" is used.
 MIN_PART_BYTES = 100 * 1024
@@ -94,6 +109,34 @@ def multipart_etag(parts: list[PartMeta]) -> str:
     return f"{hashlib.md5(joined).hexdigest().upper()}-{len(parts)}"  # noqa: S324
 
 
+def callback_variables(value: str) -> dict[str, str]:
+    """Read ``x-oss-callback-var``: Base64 JSON of string values under ``x:`` lower-case keys.
+
+    Anything else is 400 InvalidArgument (reference §5: keys start with ``x:``, lower case).
+    """
+    try:
+        document = json.loads(base64.b64decode(value.encode("ascii"), validate=True))
+    except (binascii.Error, UnicodeError, ValueError, RecursionError) as exc:
+        raise post_errors.invalid_callback("The callback-var is not json format.") from exc
+    if not isinstance(document, dict) or not all(
+            isinstance(k, str) and k.startswith("x:") and k == k.lower() and isinstance(v, str)
+            for k, v in document.items()):
+        raise post_errors.invalid_callback("The callback-var is not valid.")
+    return dict(document)
+
+
+def _summary(request: Request, bucket: str, meta: ObjectMeta,
+             extra: dict[str, str]) -> dict[str, str]:
+    """The system variables of a completed object, then the ``x:`` ones."""
+    return {
+        "bucket": bucket, "object": meta.key, "etag": meta.etag, "size": str(meta.size),
+        "mimeType": meta.content_type, "crc64": str(meta.crc64), "contentMd5": "",
+        "clientIp": request.client_ip, "reqId": request.request_id,
+        "operation": "CompleteMultipartUpload", "imageInfo.height": "",
+        "imageInfo.width": "", "imageInfo.format": "", "vpcId": "", **extra,
+    }
+
+
 @dataclass
 class CompleteUpload:
     """CompleteMultipartUpload over the multipart operations' stores.
@@ -106,6 +149,8 @@ class CompleteUpload:
     multipart: MultipartUpload
     endpoint_of: EndpointOf
     require_quoted_etag: bool = True
+    #: The emulator's callback key and reach; without one a callback header is 501.
+    signer: CallbackSigner | None = None
 
     def __call__(self, request: Request, bucket: BucketConfig, key: str,
                  principal: Principal | None) -> Response:
@@ -118,6 +163,12 @@ class CompleteUpload:
         acl = request.header(H_OBJECT_ACL) or record.acl
         check_write_acl(request, principal, bucket, key, acl)
         body = xmlbody.read_body(request)
+        spec = callback.parse_callback(request.header(H_CALLBACK)) if request.header(
+            H_CALLBACK) else None
+        extra = callback_variables(request.header(H_CALLBACK_VAR)) if request.header(
+            H_CALLBACK_VAR) else {}
+        if spec is not None and self.signer is None:
+            raise OssError(501, "NotImplemented", "A callback on Complete is not configured.")
         stored = {part.number: part for part in uploads.parts(bucket.name, upload_id)}
         complete_all = request.header(H_COMPLETE_ALL)
         if complete_all:
@@ -162,13 +213,34 @@ class CompleteUpload:
         forbid = request.header("x-oss-forbid-overwrite").lower() == "true"
         self.multipart.store.commit(bucket.name, temp_path, meta, forbid_overwrite=forbid)
         uploads.end(bucket.name, upload_id)
+        headers = {"ETag": f'"{meta.etag}"', HEADER_CRC64: str(crc)}
+        if spec is not None and self.signer is not None:
+            return self._callback(request, bucket.name, meta, spec, extra, headers)
         location = f"{self.endpoint_of(request)}/{bucket.name}/{quote(key)}"
         answer = (f"{xmlbody.XML_DECLARATION}<CompleteMultipartUploadResult>{encoding_xml}"
                   f"<Location>{escape(location)}</Location>"
                   f"<Bucket>{escape(bucket.name)}</Bucket><Key>{shown(key, url)}</Key>"
                   f'<ETag>"{meta.etag}"</ETag></CompleteMultipartUploadResult>')
-        return Response(200, {**xmlbody.XML, "ETag": f'"{meta.etag}"',
-                              HEADER_CRC64: str(crc)}, answer.encode("utf-8"))
+        return Response(200, {**xmlbody.XML, **headers}, answer.encode("utf-8"))
+
+    def _callback(self, request: Request, bucket: str, meta: ObjectMeta,
+                  spec: callback.CallbackSpec, extra: dict[str, str],
+                  headers: dict[str, str]) -> Response:
+        """Send the stored object's summary; relay the JSON answer, or 203 (object kept)."""
+        signer = self.signer
+        assert signer is not None
+        answer = callbackclient.post_callback(
+            urls=list(spec.urls), host=spec.host,
+            body=callback.render_callback_body(spec, _summary(request, bucket, meta, extra)),
+            body_type=spec.body_type, pub_key_url=signer.pub_key_url,
+            sign=lambda path, query, data: callback.sign_callback(
+                signer.private_key, path, query, data),
+            allowed=signer.allowed_origins, timeout=signer.timeout)
+        if answer.body is None:
+            error = post_errors.callback_failed(answer.failure or "callback failed")
+            error.headers.update(headers)
+            raise error
+        return Response(200, {**headers, "Content-Type": "application/json"}, answer.body)
 
     def _match(self, stored: dict[int, PartMeta], number: int, etag: str) -> PartMeta:
         part = stored.get(number)
