@@ -1,8 +1,19 @@
 """Build the deployment zip FC receives: the function code plus its vendored dependencies.
 
+One zip per instance model (README, "Instance model"; s.yaml and template.yml switch
+between them):
+
+- ``builtin`` (``build/oss-upload-signer.zip``): FC's built-in ``python3.10`` runtime calls
+  ``index.handler``, one request per instance;
+- ``custom`` (``build/oss-upload-signer-custom.zip``): FC's ``custom.debian10`` runtime runs
+  the start command ``/code/bootstrap``, which serves ``index:app`` under gunicorn (gevent
+  worker) on ``0.0.0.0:$FC_CUSTOM_LISTEN_PORT`` (9000), many requests per instance. The
+  zip adds the server and its dependencies (``deploy/requirements-server.txt``).
+
 Layout of the zip (FC unpacks it to ``/code``): ``index.py`` (the entry module) and
-``uploadsign/`` at the root, the pinned runtime dependencies under ``vendor/``
-(``PYTHONPATH=/code/vendor`` in s.yaml and template.yml puts them on ``sys.path``).
+``uploadsign/`` at the root (plus ``bootstrap`` and ``gunicorn.conf.py`` for ``custom``),
+the pinned dependencies under ``vendor/`` (``PYTHONPATH=/code/vendor`` in s.yaml and
+template.yml, and ``bootstrap`` itself, put them on ``sys.path``).
 Staging happens in ``build/``, never in the source tree. Entries are written in a fixed
 order with a fixed timestamp, so the same inputs give the same bytes.
 
@@ -32,13 +43,24 @@ from pathlib import Path
 from deploy.vendor import (
     FC_PYTHON310,
     REPO_ROOT,
-    REQUIREMENTS,
+    Requirements,
     copy_installed,
+    requirement_files,
     vendor_for_target,
 )
 
 SOURCE_DIR = REPO_ROOT / "functions" / "sign"
-DEFAULT_ZIP = REPO_ROOT / "build" / "oss-upload-signer.zip"
+#: FC runtime of each instance model (s.yaml and template.yml use the same values).
+RUNTIMES = {"builtin": "python3.10", "custom": "custom.debian10"}
+DEFAULT_ZIPS = {
+    "builtin": REPO_ROOT / "build" / "oss-upload-signer.zip",
+    "custom": REPO_ROOT / "build" / "oss-upload-signer-custom.zip",
+}
+DEFAULT_ZIP = DEFAULT_ZIPS["builtin"]
+#: The custom runtime's start script, at the zip's root: FC's customRuntimeConfig.command.
+BOOTSTRAP = "bootstrap"
+#: Files only the custom runtime runs; the built-in runtime's zip leaves them out.
+SERVER_FILES = frozenset({BOOTSTRAP, "gunicorn.conf.py"})
 VENDOR_DIR = "vendor"
 SKIPPED_NAMES = frozenset({VENDOR_DIR, "__pycache__", ".mypy_cache", ".pytest_cache"})
 SKIPPED_SUFFIXES = (".pyc", ".pyo")
@@ -49,11 +71,18 @@ FC_PYTHON_ENV = "FC_PYTHON"
 CODE_ROOT = "/code"
 
 
-def stage_code(source: Path, stage: Path) -> None:
-    """Copy the function's own files (no vendor/, no caches) into ``stage``."""
+def stage_code(source: Path, stage: Path, variant: str = "builtin") -> None:
+    """Copy the function's own files (no vendor/, no caches) into ``stage``.
+
+    The built-in variant leaves out the server's start files (:data:`SERVER_FILES`).
+    """
+    top = str(source)
 
     def ignore(directory: str, names: list[str]) -> set[str]:
-        return {n for n in names if n in SKIPPED_NAMES or n.endswith(SKIPPED_SUFFIXES)}
+        skipped = {n for n in names if n in SKIPPED_NAMES or n.endswith(SKIPPED_SUFFIXES)}
+        if variant == "builtin" and directory == top:
+            skipped |= SERVER_FILES & set(names)
+        return skipped
 
     shutil.copytree(source, stage, ignore=ignore, dirs_exist_ok=True)
 
@@ -112,20 +141,28 @@ def build(
     out: Path = DEFAULT_ZIP,
     *,
     host: bool = False,
+    variant: str = "builtin",
     source: Path = SOURCE_DIR,
-    requirements: Path = REQUIREMENTS,
+    requirements: Requirements | None = None,
 ) -> Path:
     """Stage code and dependencies next to ``out`` and write the zip.
 
+    ``variant`` is ``builtin`` or ``custom`` (module docstring); ``requirements`` defaults
+    to what that variant's runtime needs (:func:`deploy.vendor.requirement_files`).
     ``host=False`` vendors for FC (CPython 3.10, manylinux x86_64) through pip;
     ``host=True`` copies this interpreter's installed pins instead, offline, so a test
     can import the result with this interpreter. Bytecode is compiled for the same
     interpreter the dependencies were chosen for (see the module docstring).
+    Raises ValueError for an unknown variant.
     """
+    if variant not in RUNTIMES:
+        raise ValueError(f"variant must be one of {sorted(RUNTIMES)}, got {variant!r}")
+    if requirements is None:
+        requirements = requirement_files(RUNTIMES[variant])
     stage = out.parent / (out.stem + ("-host" if host else "") + ".staging")
     if stage.exists():
         shutil.rmtree(stage)
-    stage_code(source, stage)
+    stage_code(source, stage, variant)
     if host:
         copy_installed(stage / VENDOR_DIR, requirements)
         python: str | None = sys.executable
@@ -146,13 +183,15 @@ def build(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--out", type=Path, default=DEFAULT_ZIP)
+    parser.add_argument("--variant", choices=sorted(RUNTIMES), default="builtin",
+                        help="instance model: builtin (index.handler) or custom (gunicorn)")
+    parser.add_argument("--out", type=Path, help="zip to write (default: the variant's)")
     parser.add_argument(
         "--host", action="store_true",
         help="vendor this interpreter's installed pins (for tests), not the FC platform's",
     )
     args = parser.parse_args(argv)
-    out = build(args.out, host=args.host)
+    out = build(args.out or DEFAULT_ZIPS[args.variant], host=args.host, variant=args.variant)
     size = os.path.getsize(out)
     print(f"{out}: {size} bytes ({size / 1024 / 1024:.1f} MiB)")
     return 0

@@ -57,3 +57,33 @@ def fc3_resources(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
         for name, body in resources.items()
         if str(body.get("component", "")).split("@")[0] == "fc3"
     }
+
+
+#: ``vars`` entry holding s.yaml's instance models, each a block of fc3 props that
+#: ``resources.signer.props`` merges (``<<: *custom``): the documented switch.
+MODELS_VAR = "instanceModels"
+
+
+def instance_models(document: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """Return s.yaml's instance models by name (``vars.instanceModels``)."""
+    return dict((document.get("vars", {}) or {}).get(MODELS_VAR, {}) or {})
+
+
+def model_props(document: Mapping[str, Any], resource: str, model: str) -> dict[str, Any]:
+    """Return ``resource``'s fc3 props as they are with instance model ``model`` merged in.
+
+    Keys any model sets belong to the models (the props never set them themselves), so
+    they are replaced wholesale: switching the merge in s.yaml gives exactly this.
+    Raises KeyError for an unknown resource or model.
+    """
+    models = instance_models(document)
+    owned = {key for block in models.values() for key in block}
+    props = fc3_resources(document)[resource]["props"]
+    return {**models[model], **{k: v for k, v in props.items() if k not in owned}}
+
+
+def merged_model(document: Mapping[str, Any], resource: str) -> list[str]:
+    """Return the models whose every prop ``resource``'s props carry (the merged one)."""
+    props = fc3_resources(document)[resource]["props"]
+    return [name for name, block in instance_models(document).items()
+            if all(props.get(key) == value for key, value in block.items())]

@@ -14,7 +14,11 @@ turns every pin into a wheel with the host's pip (pure-Python sdists become
 the index, taking only wheels whose tags fit the target. A compiled wheel built for the
 host can never satisfy the target's tags, so it cannot slip in.
 
-Runtime: FC's built-in ``python3.10`` (Debian 10, glibc 2.28: manylinux up to 2_28).
+Runtimes: FC's built-in ``python3.10`` and the custom runtime ``custom.debian10``, whose
+CPython 3.10 lives at ``/var/fc/lang/python3.10`` (FC custom runtime overview,
+help.aliyun.com/document_detail/132044.html): both Debian 10 (glibc 2.28: manylinux up to
+2_28), x86_64, so one target fits both. The custom runtime also gets the WSGI server
+(``deploy/requirements-server.txt``).
 """
 
 from __future__ import annotations
@@ -29,14 +33,19 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
+from typing import TypeAlias
 
 from packaging.requirements import Requirement
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENTS = REPO_ROOT / "requirements.txt"
+#: gunicorn, gevent and what they need: the custom-runtime variant's server.
+SERVER_REQUIREMENTS = REPO_ROOT / "deploy" / "requirements-server.txt"
 COMPILED_SUFFIXES = (".so", ".pyd")
 
 Runner = Callable[[Sequence[str]], None]
+#: One pinned requirements file, or several whose pins are taken together.
+Requirements: TypeAlias = Path | Sequence[Path]
 
 
 @dataclass(frozen=True)
@@ -81,19 +90,38 @@ def pinned_requirements(requirements: Path) -> list[Requirement]:
     return found
 
 
-def pins(requirements: Path, python_version: str | None = None) -> dict[str, str]:
+def is_custom_runtime(runtime: str) -> bool:
+    """True for FC's custom runtimes (``custom``, ``custom.debian10`` ...), which run a server."""
+    return runtime == "custom" or runtime.startswith("custom.")
+
+
+def requirement_files(runtime: str) -> tuple[Path, ...]:
+    """The pinned files an FC ``runtime`` needs: the function's, plus the server's if custom."""
+    if is_custom_runtime(runtime):
+        return (REQUIREMENTS, SERVER_REQUIREMENTS)
+    return (REQUIREMENTS,)
+
+
+def _files(requirements: Requirements) -> tuple[Path, ...]:
+    return (requirements,) if isinstance(requirements, Path) else tuple(requirements)
+
+
+def pins(requirements: Requirements, python_version: str | None = None) -> dict[str, str]:
     """Return ``{name: version}`` of the pins that apply to ``python_version``.
 
     ``None`` means every pin, whatever its marker. A version such as ``"3.10"`` keeps the
     pins whose environment marker holds for that Python (on this platform otherwise).
+    Several files are read in order; a name pinned twice must be pinned alike (ValueError).
     """
     found: dict[str, str] = {}
-    for requirement in pinned_requirements(requirements):
+    for requirement in (r for f in _files(requirements) for r in pinned_requirements(f)):
         if python_version is not None and requirement.marker is not None:
             environment = {"python_version": python_version, "extra": ""}
             if not requirement.marker.evaluate(environment):
                 continue
-        found[requirement.name] = next(iter(requirement.specifier)).version
+        version = next(iter(requirement.specifier)).version
+        if found.setdefault(requirement.name, version) != version:
+            raise ValueError(f"{requirement.name} is pinned to two versions")
     return found
 
 
@@ -139,7 +167,7 @@ def run_checked(command: Sequence[str]) -> None:
 def vendor_for_target(
     dest: Path,
     target: Target = FC_PYTHON310,
-    requirements: Path = REQUIREMENTS,
+    requirements: Requirements = REQUIREMENTS,
     python: str = sys.executable,
     run: Runner = run_checked,
 ) -> None:
@@ -191,14 +219,14 @@ def dependency_closure(names: Iterable[str]) -> dict[str, metadata.Distribution]
     return found
 
 
-def unpinned_dependencies(requirements: Path = REQUIREMENTS) -> list[str]:
+def unpinned_dependencies(requirements: Requirements = REQUIREMENTS) -> list[str]:
     """Return the dependencies (as installed here) the pins pull in without pinning them."""
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     pinned = {canonical(n) for n in pins(requirements, here)}
     return sorted(set(dependency_closure(pinned)) - pinned)
 
 
-def copy_installed(dest: Path, requirements: Path = REQUIREMENTS) -> None:
+def copy_installed(dest: Path, requirements: Requirements = REQUIREMENTS) -> None:
     """Copy the running interpreter's installed pins, and what they require, into ``dest``.
 
     Offline stand-in for :func:`vendor_for_target` aimed at *this* interpreter, for
@@ -233,17 +261,21 @@ def copy_installed(dest: Path, requirements: Path = REQUIREMENTS) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--dest", type=Path, required=True, help="directory to fill")
-    parser.add_argument("--requirements", type=Path, default=REQUIREMENTS)
+    parser.add_argument(
+        "--runtime", default="python3.10",
+        help="the FC runtime (s.yaml's props.runtime); a custom one adds the WSGI server",
+    )
     parser.add_argument(
         "--host", action="store_true",
         help="copy this interpreter's installed pins instead (tests; not for FC)",
     )
     args = parser.parse_args(argv)
+    files = requirement_files(args.runtime)
     if args.host:
-        copy_installed(args.dest, args.requirements)
+        copy_installed(args.dest, files)
     else:
-        vendor_for_target(args.dest, requirements=args.requirements)
-    print(f"vendored {len(pins(args.requirements))} pinned distributions into {args.dest}")
+        vendor_for_target(args.dest, requirements=files)
+    print(f"vendored {len(pins(files))} pinned distributions into {args.dest}")
     return 0
 
 

@@ -37,6 +37,7 @@ from deploy.package import (
 )
 from deploy.vendor import (
     FC_PYTHON310,
+    SERVER_REQUIREMENTS,
     foreign_binaries,
     install_command,
     pins,
@@ -363,3 +364,12 @@ def test_target_interpreter_is_taken_from_fc_python_only_when_its_version_matche
     found = target_interpreter(here, environ)
     assert found is not None and interpreter_version(found) == here
     assert target_interpreter("2.0", environ) is None
+
+
+def test_server_pins_are_what_the_local_cloud_serves_the_function_with() -> None:
+    # The custom runtime's gunicorn and gevent are the ones `make dev` and the tests run.
+    server = pins(SERVER_REQUIREMENTS)
+    dev = pins(REPO_ROOT / "requirements-dev.txt")
+    assert {name: server[name] for name in ("gunicorn", "gevent")} == {
+        name: dev[name] for name in ("gunicorn", "gevent")}
+    assert unpinned_dependencies((REPO_ROOT / "requirements.txt", SERVER_REQUIREMENTS)) == []

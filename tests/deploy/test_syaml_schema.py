@@ -45,7 +45,8 @@ def test_signer_props_validate_against_the_fc3_schema(
     [
         (lambda p: p.update(memorySize=100), "memorySize"),
         (lambda p: p.update(runtime="python3.11"), "runtime"),
-        (lambda p: p.pop("handler"), ""),
+        # The built-in runtime needs a handler (a custom one runs its start command).
+        (lambda p: (p.update(runtime="python3.10"), p.pop("handler")), ""),
         (lambda p: p["environmentVariables"].update(UPLOAD_MAX_BYTES=1024), "environmentVariables"),
         (lambda p: p["triggers"][0].update(triggerType="websocket"), "triggers"),
         (lambda p: p.update(instanceConcurrency=0), "instanceConcurrency"),
@@ -67,11 +68,9 @@ def test_signer_runs_the_packaged_handler_with_logs_and_an_anonymous_trigger(
     s_yaml: dict[str, Any],
 ) -> None:
     props = resolved_props(s_yaml)
-    assert props["runtime"] == "python3.10"
     assert props["code"] == "./functions/sign"
     assert props["handler"] == "index.handler"
     assert props["role"] == s_yaml["vars"]["executionRoleName"]
-    assert props["instanceConcurrency"] > 1
     assert props["logConfig"] == "auto"
     assert props["environmentVariables"]["PYTHONPATH"] == "/code/vendor"
     [trigger] = props["triggers"]
@@ -86,13 +85,56 @@ def test_every_environment_value_comes_from_vars_or_is_derived(s_yaml: dict[str,
     assert literal == {"PYTHONPATH": "/code/vendor"}
 
 
-def test_hooks_vendor_before_and_upload_the_page_after_deploy(s_yaml: dict[str, Any]) -> None:
+def test_hooks_vendor_before_and_publish_the_page_after_a_successful_deploy(
+    s_yaml: dict[str, Any],
+) -> None:
     actions = fc3_resources(s_yaml)["signer"]["actions"]
     [pre] = actions["pre-deploy"]
-    [post] = actions["post-deploy"]
+    [publish] = actions["success-deploy"]
     assert "-m deploy.vendor" in pre["run"]
-    assert "scripts/upload_web.py" in post["run"] and "--function-url" in post["run"]
-    assert "ossutil" not in post["run"]
+    # The vendoring follows the runtime the props name (a custom one adds the server).
+    assert "--runtime ${resources.signer.props.runtime}" in pre["run"]
+    assert "-m deploy.publish_page" in publish["run"]
+    assert "--function-url ${resources.signer.output.url.system_url}" in publish["run"]
+    assert "ossutil" not in publish["run"]
+
+
+def all_hooks(s_yaml: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Every hook list of s.yaml by where it is: global actions and each resource's."""
+    found = {f"actions.{k}": v for k, v in (s_yaml.get("actions") or {}).items()}
+    for name, body in (s_yaml.get("resources") or {}).items():
+        found |= {f"resources.{name}.actions.{k}": v
+                  for k, v in (body.get("actions") or {}).items()}
+    return found
+
+
+def test_no_hook_uses_the_deprecated_post_form(s_yaml: dict[str, Any]) -> None:
+    # Serverless Devs 3 renames post-<cmd> to complete-<cmd>: it runs after a failed
+    # command too (Serverless-Devs toolkit, engine actions).
+    assert [where for where in all_hooks(s_yaml) if where.rsplit(".", 1)[1].startswith("post-")
+            ] == []
+
+
+def test_hooks_that_read_deployed_outputs_run_only_on_success(s_yaml: dict[str, Any]) -> None:
+    # ${resources.<name>.output.*} is loaded only once the deploy succeeded; complete-*
+    # and fail-* (and pre-*) hooks would see it empty.
+    for where, hooks in all_hooks(s_yaml).items():
+        for hook in hooks:
+            if re.search(r"\$\{resources\.[^}]*\.output\.", str(hook.get("run", ""))):
+                assert where.rsplit(".", 1)[1].startswith("success-"), where
+
+
+def test_scripted_deploys_are_documented_with_the_yes_flag() -> None:
+    # A declined interactive prompt leaves no output: every `s deploy` command written in
+    # s.yaml's comments or README's shell blocks carries -y.
+    syaml_comments = [line for line in (REPO_ROOT / "s.yaml").read_text().splitlines()
+                      if line.lstrip().startswith("#")]
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    shell_lines = [line for block in re.findall(r"```(?:sh|bash|shell)\n(.*?)```", readme, re.S)
+                   for line in block.splitlines()]
+    commands = [line for line in syaml_comments + shell_lines if re.search(r"\bs deploy\b", line)]
+    assert commands, "the deploy command is documented somewhere"
+    assert [line for line in commands if not re.search(r"\bs deploy -y\b", line)] == []
 
 
 @pytest.mark.parametrize("name", ["s.yaml", "template.yml"])
