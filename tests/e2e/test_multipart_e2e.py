@@ -35,12 +35,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         "UPLOAD_PART_SIZE_BYTES": str(PART),
         "UPLOAD_CALLBACK_URL": "",  # the callback at complete is a test of its own
     }
-    started = LocalCloud.start(tmp_path_factory.mktemp("multipart"),
-                               function_env_overrides=overrides, publish_web=False)
-    try:
+    with LocalCloud.start(tmp_path_factory.mktemp("multipart"),
+                          function_env_overrides=overrides, publish_web=False) as started:
         yield started
-    finally:
-        started.stop()
 
 
 @pytest.fixture(scope="module")
@@ -184,3 +181,27 @@ def test_a_small_file_still_gets_a_post_grant(cloud: LocalCloud) -> None:
     status, grant = call(cloud, "POST", "/uploads",
                          {"filename": "a.txt", "size": 2 * PART, "content_type": "text/plain"})
     assert (status, grant["mode"]) == (200, "post")
+
+
+def test_with_the_callback_on_complete_relays_the_answer_bound_to_the_grant(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    overrides = {"UPLOAD_MAX_BYTES": str(4 * 1024**2),
+                 "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(2 * PART),
+                 "UPLOAD_PART_SIZE_BYTES": str(PART)}  # the stack's default callback stays on
+    with LocalCloud.start(tmp_path_factory.mktemp("multipart-callback"),
+                          function_env_overrides=overrides, publish_web=False) as with_callback:
+        plan = start(with_callback)
+        upload_parts(with_callback, plan, [1, 2, 3, 4])
+        status, done = call(with_callback, "POST", f"/uploads/{plan['upload_id']}/complete")
+        assert with_callback.log_path is not None
+        log = with_callback.log_path.read_text(encoding="utf-8")
+    assert status == 200, done
+    assert (done["ok"], done["grant_id"], done["key"], done["size"], done["mime_type"]) == (
+        True, plan["grant_id"], plan["key"], SIZE, "video/mp4")
+    assert re.fullmatch(r"[0-9A-F]{32}-4", done["etag"])
+    # /callback verified OSS's signature and the grant token before logging the object.
+    completed = [json.loads(line) for line in log.splitlines()
+                 if '"event":"upload.completed"' in line]
+    assert [(e["grant_id"], e["key"], e["size"]) for e in completed] == [
+        (plan["grant_id"], plan["key"], SIZE)]

@@ -14,6 +14,7 @@ import sys
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -459,3 +460,31 @@ def test_sdk_errors_become_the_functions_own(code: str, status: int, expected: s
         adapter.abort("uploads/k", "UPLOAD")
     assert (info.value.status, info.value.code) == (status, expected)
     assert "FAKE-STS-SECRET" not in info.value.message
+
+
+@pytest.mark.parametrize(("status", "text", "expected"), [
+    (200, '{"ok": true, "grant_id": "g"}', ('"X-2"', {"ok": True, "grant_id": "g"})),
+    (200, None, ('"X-2"', None)),
+    (203, None, "storage_error"),
+    (200, "<Error/>", "storage_error"),
+])
+def test_the_sdk_adapter_reads_the_callback_answer_as_oss_relays_it(
+    status: int, text: str | None, expected: Any, settings: Settings
+) -> None:
+    class Completing:
+        def complete_multipart_upload(self, request: Any) -> Any:
+            assert request.callback == "CB" and request.callback_var == "VAR"
+            assert request.headers == {"x-oss-forbid-overwrite": "true"}
+            return SimpleNamespace(status_code=status, callback_result=text, etag=None,
+                                   headers={"ETag": '"X-2"'})
+
+    adapter = sdk_storage(settings, fake_credentials(FIXED_NOW + timedelta(hours=1)))
+    adapter._client = Completing()
+    headers = {"x-oss-forbid-overwrite": "true", "x-oss-callback": "CB",
+               "x-oss-callback-var": "VAR"}
+    if isinstance(expected, str):
+        with pytest.raises(SignError) as info:
+            adapter.complete("k", "U", [StoredPart(1, '"A"', 1)], headers)
+        assert info.value.code == expected
+    else:
+        assert adapter.complete("k", "U", [StoredPart(1, '"A"', 1)], headers) == expected

@@ -234,10 +234,7 @@ _SDK_ERRORS: dict[str, Callable[[], SignError]] = {
 class sdk_storage:  # noqa: N801 - a StorageFactory, called like a function
     """:class:`Storage` over ``alibabacloud-oss-v2``, imported on the first multipart call.
 
-    SDK errors become this package's: ``NoSuchUpload`` 404, ``FileAlreadyExists`` 409
-    (ObjectExists), anything else (including 203 ``CallbackFailed``) 502 StorageError
-    naming OSS's Code only, never credentials.
-    """
+    SDK errors become :data:`_SDK_ERRORS`' or a 502 StorageError naming OSS's Code only."""
 
     def __init__(self, settings: Settings, creds: TemporaryCredentials) -> None:
         import alibabacloud_oss_v2 as oss
@@ -284,11 +281,19 @@ class sdk_storage:  # noqa: N801 - a StorageFactory, called like a function
         oss = self._oss
         body = oss.CompleteMultipartUpload(
             parts=[oss.UploadPart(part_number=p.number, etag=p.etag) for p in parts])
+        rest = dict(headers)  # the SDK reads the callback's JSON answer only if told of it
         result = self._call("complete_multipart_upload", oss.CompleteMultipartUploadRequest(
             bucket=self._bucket, key=key, upload_id=upload_id, complete_multipart_upload=body,
-            headers=dict(headers)))
-        answer = result.callback_result
-        return str(result.etag or ""), answer if isinstance(answer, dict) else None
+            callback=rest.pop("x-oss-callback", None),
+            callback_var=rest.pop("x-oss-callback-var", None), headers=rest))
+        if result.status_code == 203:  # CallbackFailed is an answer, not an SDK error
+            raise _SDK_ERRORS["CallbackFailed"]()
+        try:  # the SDK hands the callback's answer over as text
+            answer = json.loads(result.callback_result) if result.callback_result else None
+        except ValueError:
+            raise StorageError("the upload callback's answer is not JSON") from None
+        etag = result.etag or result.headers.get("ETag", "")  # no XML body with a callback
+        return str(etag), answer if isinstance(answer, dict) else None
 
     def abort(self, key: str, upload_id: str) -> None:
         self._call("abort_multipart_upload", self._oss.AbortMultipartUploadRequest(
