@@ -7,7 +7,7 @@ OSS checks in (the addressed bucket must exist, then the caller is authenticated
 anything else) and the dispatch to the handler that serves it; and the one place an
 :class:`OssError` becomes an XML response. An operation without a handler, or a request
 carrying a parameter or header the emulator does not model, answers 501 NotImplemented and
-changes nothing. Operations themselves live in :mod:`objectapi`, :mod:`objectacl`,
+changes nothing. Operations themselves live in :mod:`objects`, :mod:`objectacl`,
 :mod:`objecttagging`, :mod:`copyobject`, :mod:`appendobject`, :mod:`deletemulti`,
 :mod:`multipartupload`, :mod:`completeupload`, :mod:`bucketapi`, :mod:`serviceapi`,
 :mod:`postobject` and :mod:`website`. No sockets: :mod:`server` calls
@@ -34,7 +34,7 @@ from localcloud.oss.errors import OssError, method_not_allowed, not_implemented,
 from localcloud.oss.httpmessages import HEADER_EC, Request, Response
 from localcloud.oss.multipartupload import MultipartUpload
 from localcloud.oss.objectacl import ObjectAcl
-from localcloud.oss.objectapi import ObjectApi
+from localcloud.oss.objects import ObjectApi
 from localcloud.oss.objecttagging import ObjectTagging
 from localcloud.oss.operations import OSS_METHODS, Classified, classify, scope_of
 from localcloud.oss.partstore import UploadStore
