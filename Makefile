@@ -36,9 +36,11 @@ dev: venv ## run the local cloud in the foreground and print the page URL; Ctrl-
 test: venv chromium node-deps ## run every test, browser tests included
 	$(BIN)/python -m pytest
 
-# The zip FC receives (CPython 3.10, manylinux x86_64 deps); needs PyPI.
-package: venv ## build the FC deployment zip, build/oss-upload-signer.zip
-	$(BIN)/python -m deploy.package --out build/oss-upload-signer.zip
+# The zips FC receives (CPython 3.10, manylinux x86_64 deps), one per instance model
+# (README, "Instance model"): built-in runtime and custom runtime (adds gunicorn); needs PyPI.
+package: venv ## build the FC deployment zips, build/oss-upload-signer{,-custom}.zip
+	$(BIN)/python -m deploy.package --variant builtin --out build/oss-upload-signer.zip
+	$(BIN)/python -m deploy.package --variant custom --out build/oss-upload-signer-custom.zip
 
 lint: venv ## ruff and mypy (strict)
 	$(BIN)/ruff check functions localcloud tests bench scripts
