@@ -4,8 +4,8 @@ Owns the path of a request to its operation: bucket addressing (virtual-hosted o
 path-style, the website origin), preflights, the classification of the request by
 :mod:`localcloud.oss.operations` (method + subresources + operation header), the order
 OSS checks in (the addressed bucket must exist, then the caller is authenticated, before
-anything else) and the dispatch to the handler that serves it; and the one place an
-:class:`OssError` becomes an XML response. An operation without a handler, or a request
+anything else) and the dispatch to the handler that serves it; an :class:`OssError` becomes an XML
+response (:func:`xmlbody.error_response`). An operation without a handler, or a request
 carrying a parameter or header the emulator does not model, answers 501 NotImplemented and
 changes nothing. Operations themselves live in :mod:`objects`, :mod:`objectacl`,
 :mod:`objecttagging`, :mod:`copyobject`, :mod:`appendobject`, :mod:`deletemulti`,
@@ -16,22 +16,21 @@ changes nothing. Operations themselves live in :mod:`objects`, :mod:`objectacl`,
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
 from localcloud.identity import FindPrincipal, Principal
 from localcloud.oss import access, cors, headerauth, website, xmlbody
+from localcloud.oss.addressing import Addressing, location_base
 from localcloud.oss.appendobject import AppendObject
 from localcloud.oss.bucketapi import BucketApi
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
 from localcloud.oss.completeupload import CompleteUpload
 from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES, CopyObject
 from localcloud.oss.deletemulti import DeleteMultipleObjects
-from localcloud.oss.errors import OssError, method_not_allowed, not_implemented, render_error
-from localcloud.oss.httpmessages import HEADER_EC, Request, Response
+from localcloud.oss.errors import OssError, method_not_allowed, not_implemented
+from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.multipartupload import MultipartUpload
 from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objects import ObjectApi
@@ -44,9 +43,6 @@ from localcloud.oss.serviceapi import ServiceApi
 from localcloud.oss.store import ObjectStore
 
 PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file name
-
-#: Host names under which the first label is a bucket: localhost and OSS's endpoints.
-_VIRTUAL_HOST_DOMAIN = re.compile(r"localhost|oss-[a-z0-9-]+(-internal)?\.aliyuncs\.com")
 
 #: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
 Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
@@ -107,11 +103,14 @@ class EmulatorApp:
     uploads: UploadStore = field(init=False)
     multipart: MultipartUpload = field(init=False)
     bucket_api: BucketApi = field(init=False)
+    addressing: Addressing = field(init=False)
     handlers: Mapping[str, Handler] = field(init=False)
     router_checks: Mapping[str, RouterCheck] = field(init=False)
     service_handlers: Mapping[str, ServiceHandler] = field(init=False)
 
     def __post_init__(self) -> None:
+        self.addressing = Addressing(lambda name: self.buckets.get(name) is not None,
+                                     self.website_host, self.website_bucket)
         self.objects = ObjectApi(self.store, self.buckets)
         self.uploads = UploadStore(self.store.root)
         self.bucket_api = BucketApi(self.store, self.buckets, self.uploads, self.endpoint_of)
@@ -185,12 +184,13 @@ class EmulatorApp:
         """Answer one request; OSS refusals become OSS XML errors."""
         bucket_name: str | None = None
         try:
-            bucket_name, key, is_website = self._address(request)
+            address = self.addressing.address_of(request)
+            bucket_name, key, is_website = address.bucket, address.key, address.is_website
             bucket = self.buckets.get(bucket_name) if bucket_name else None
             try:
                 response = self._route(request, bucket_name, bucket, key, is_website)
             except OssError as error:
-                response = self._error(request, error, bucket_name)
+                response = xmlbody.error_response(request, error, bucket_name)
             if bucket is not None and request.method != "OPTIONS":
                 response.headers.update(
                     cors.actual_response_headers(bucket.cors_rules, request.header("origin"),
@@ -198,27 +198,7 @@ class EmulatorApp:
                 )
             return response
         except OssError as error:
-            return self._error(request, error, bucket_name)
-
-    def _address(self, request: Request) -> tuple[str | None, str, bool]:
-        """Return (bucket, key, is_website) from the Host header and the path."""
-        host = request.header("host").split(":", 1)[0].lower()
-        path = request.path
-        if host.startswith("[") or not path.startswith("/"):
-            host = ""
-        if self.website_host and host == self.website_host and self.website_bucket:
-            return self.website_bucket, path[1:], True
-        first_label, _, domain = host.partition(".")
-        # Virtual-hosted: the first label names a bucket that exists, or any bucket when
-        # the rest is an OSS endpoint or localhost (so a bucket not made yet, or gone, is
-        # PutBucket's or NoSuchBucket's, never a service-level request).
-        if first_label and domain and (self.buckets.get(first_label) is not None
-                                       or _VIRTUAL_HOST_DOMAIN.fullmatch(domain)):
-            return first_label, path[1:], False
-        if path in ("/", ""):
-            return None, "", False
-        bucket_name, _, key = path[1:].partition("/")
-        return bucket_name, key, False
+            return xmlbody.error_response(request, error, bucket_name)
 
     def _route(
         self,
@@ -345,28 +325,6 @@ class EmulatorApp:
             store=self.store,
             lookup=self.lookup,
             settings=self.post_settings,
-            location_base=self._location_base(request, bucket),
+            location_base=location_base(request, bucket.name),
             signer=self.signer,
         )
-
-    @staticmethod
-    def _location_base(request: Request, bucket: BucketConfig) -> str:
-        host = request.header("host") or "127.0.0.1"
-        if host.split(".", 1)[0].lower() == bucket.name:
-            return f"http://{host}"
-        return f"http://{host}/{bucket.name}"
-
-    @staticmethod
-    def _error(request: Request, error: OssError, bucket_name: str | None) -> Response:
-        host = request.header("host")
-        host_id = f"{bucket_name}.{host}" if bucket_name and bucket_name not in host else host
-        body = render_error(error, request_id=request.request_id, host_id=host_id)
-        headers = dict(xmlbody.XML)
-        headers.update(error.headers)
-        if error.ec:
-            headers[HEADER_EC] = error.ec
-        if request.method == "HEAD":
-            # No body on HEAD: OSS carries the error document Base64-encoded in x-oss-err.
-            headers["x-oss-err"] = base64.b64encode(body).decode("ascii")
-            return Response(error.status, headers, b"")
-        return Response(error.status, headers, body)

@@ -2,19 +2,21 @@
 
 Owns reading such a body within a size limit and parsing it without a DTD (entities
 declared there could expand without bound; no OSS schema has one), plus what the XML
-answers share (the declaration, the time format). Refusals are OSS's ``MalformedXML``.
+answers share (the declaration, the time format), and the XML error answer every refusal
+of the application becomes. Refusals are OSS's ``MalformedXML``.
 No storage, no routing.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import datetime, timezone
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from localcloud.oss.errors import malformed_xml
-from localcloud.oss.httpmessages import Request
+from localcloud.oss.errors import OssError, malformed_xml, render_error
+from localcloud.oss.httpmessages import HEADER_EC, Request, Response
 
 #: Request bodies of the XML operations are small; this bounds what is read into memory.
 #: UNCONFIRMED per operation; DeleteMultipleObjects' documented 2 MB is used everywhere.
@@ -88,3 +90,22 @@ def children(element: Element) -> dict[str, str]:
 def iso_time(moment: datetime) -> str:
     """Format a time as OSS's XML bodies do (``2024-01-02T03:04:05.000Z``)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+def error_response(request: Request, error: OssError, bucket: str | None) -> Response:
+    """Return the answer to a refused request: OSS's XML ``Error``, its EC and headers.
+
+    ``HostId`` names the bucket's host. A HEAD answer has no body: OSS carries the error
+    document Base64-encoded in ``x-oss-err`` instead.
+    """
+    host = request.header("host")
+    host_id = f"{bucket}.{host}" if bucket and bucket not in host else host
+    body = render_error(error, request_id=request.request_id, host_id=host_id)
+    headers = dict(XML)
+    headers.update(error.headers)
+    if error.ec:
+        headers[HEADER_EC] = error.ec
+    if request.method == "HEAD":
+        headers["x-oss-err"] = base64.b64encode(body).decode("ascii")
+        return Response(error.status, headers, b"")
+    return Response(error.status, headers, body)
