@@ -5,8 +5,6 @@ input fails with a clear message that never shows a secret."""
 from __future__ import annotations
 
 import json
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,22 +27,16 @@ from deploy.publish_page import (
 )
 from localcloud.stack import LocalCloud
 from tests.e2e.conftest import admin_client
-from tests.e2e.forms import request
+from tests.e2e.forms import fetch, request
 
 FUNCTION_URL = "https://oss-upload-signer-abcdef.cn-hangzhou.fcapp.run"
 FAKE_SECRET = "FAKE-SECRET-never-printed-0000"
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def cloud(storage_cloud: LocalCloud) -> LocalCloud:
     """The emulator alone (no function, nothing published): the script does the publishing."""
-    stack = LocalCloud.start(
-        tmp_path_factory.mktemp("localcloud"), start_function=False, publish_web=False
-    )
-    try:
-        yield stack
-    finally:
-        stack.stop()
+    return storage_cloud
 
 
 @pytest.fixture
@@ -68,13 +60,7 @@ def admin_json(cloud: LocalCloud, path: Path) -> Path:
 
 
 def anonymous_get(cloud: LocalCloud, key: str) -> tuple[int, str, bytes]:
-    url = f"{cloud.oss_url}/{cloud.web_bucket}/{key}"
-    try:
-        with urllib.request.urlopen(url, timeout=10) as answer:
-            return answer.status, answer.headers.get("Content-Type", ""), answer.read()
-    except urllib.error.HTTPError as error:
-        with error:
-            return error.code, error.headers.get("Content-Type", ""), error.read()
+    return fetch(f"{cloud.oss_url}/{cloud.web_bucket}/{key}")
 
 
 def run_script(cloud: LocalCloud, site: Path, creds_file: Path, *extra: str) -> int:
