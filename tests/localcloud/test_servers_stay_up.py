@@ -83,8 +83,17 @@ Starter = Callable[[Path, ServerLimits, int], Served]
 
 
 @pytest.fixture(params=sorted(SERVERS))
-def starter(request: pytest.FixtureRequest) -> Starter:
-    return SERVERS[str(request.param)]
+def starter(request: pytest.FixtureRequest) -> Iterator[Starter]:
+    """Start the emulator or the STS stub; whatever a test starts is stopped after it."""
+    started: list[Served] = []
+
+    def start(state: Path, limits: ServerLimits, port: int) -> Served:
+        started.append(SERVERS[str(request.param)](state, limits, port))
+        return started[-1]
+
+    yield start
+    for served in started:
+        served.stop()
 
 
 @pytest.fixture
@@ -167,19 +176,16 @@ def test_a_normal_request_is_answered_within_a_second_while_150_sockets_stall(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     server = starter(tmp_path, PATIENT, 0)
-    try:
-        for index in range(STALLED):
-            sockets.append(stall(server, KINDS[index % len(KINDS)]))
-        latencies = [probe(server) for _ in range(PROBES)]
-        threads = server_threads(server)
-        figures = (f"{server.name}, {STALLED} stalled sockets: {PROBES} probes, "
-                   f"max {max(latencies) * 1000:.1f} ms, threads {threads}")
-        print(figures)
-        assert max(latencies) < ANSWER_LIMIT_SECONDS, figures
-        assert threads == WORKERS + 1, figures  # the pool and the loop, nothing per socket
-        assert all(still_open(sock) for sock in sockets), "stalled sockets were dropped early"
-    finally:
-        server.stop()
+    for index in range(STALLED):
+        sockets.append(stall(server, KINDS[index % len(KINDS)]))
+    latencies = [probe(server) for _ in range(PROBES)]
+    threads = server_threads(server)
+    figures = (f"{server.name}, {STALLED} stalled sockets: {PROBES} probes, "
+               f"max {max(latencies) * 1000:.1f} ms, threads {threads}")
+    print(figures)
+    assert max(latencies) < ANSWER_LIMIT_SECONDS, figures
+    assert threads == WORKERS + 1, figures  # the pool and the loop, nothing per socket
+    assert all(still_open(sock) for sock in sockets), "stalled sockets were dropped early"
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -187,11 +193,8 @@ def test_a_stalled_socket_is_dropped_by_the_idle_timeout(
     starter: Starter, kind: str, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     server = starter(tmp_path, HASTY, 0)
-    try:
-        sockets.append(stall(server, kind))
-        assert dropped_within(sockets[-1], HASTY.idle_timeout + SLACK_SECONDS)
-    finally:
-        server.stop()
+    sockets.append(stall(server, kind))
+    assert dropped_within(sockets[-1], HASTY.idle_timeout + SLACK_SECONDS)
 
 
 def test_beyond_max_connections_a_new_client_waits_until_a_slot_frees(
@@ -199,56 +202,47 @@ def test_beyond_max_connections_a_new_client_waits_until_a_slot_frees(
 ) -> None:
     limits = ServerLimits(workers=WORKERS, max_connections=8, idle_timeout=0.5)
     server = starter(tmp_path, limits, 0)
-    try:
-        opened = time.monotonic()
-        sockets.extend(stall(server, "silent") for _ in range(limits.max_connections))
-        probe(server)
-        # Not served beside the eight, but after the first of them timed out.
-        assert time.monotonic() - opened >= limits.idle_timeout
-        assert server_threads(server) == WORKERS + 1
-    finally:
-        server.stop()
+    opened = time.monotonic()
+    sockets.extend(stall(server, "silent") for _ in range(limits.max_connections))
+    probe(server)
+    # Not served beside the eight, but after the first of them timed out.
+    assert time.monotonic() - opened >= limits.idle_timeout
+    assert server_threads(server) == WORKERS + 1
 
 
 def test_pipelined_requests_on_one_connection_are_answered_in_order(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     server = starter(tmp_path, HASTY, 0)
-    try:
-        sock = socket.create_connection(server.address, timeout=5)
-        sockets.append(sock)
-        one = f"GET {server.probe_path} HTTP/1.1\r\nHost: pipelined.test\r\n"
-        sock.sendall(f"{one}\r\n{one}\r\n{one}Connection: close\r\n\r\n".encode())
-        received = b""
-        while chunk := sock.recv(65536):
-            received += chunk
-        status_line = f"HTTP/1.1 {server.probe_status} ".encode()
-        assert received.startswith(status_line)
-        assert received.count(status_line) == 3
-    finally:
-        server.stop()
+    sock = socket.create_connection(server.address, timeout=5)
+    sockets.append(sock)
+    one = f"GET {server.probe_path} HTTP/1.1\r\nHost: pipelined.test\r\n"
+    sock.sendall(f"{one}\r\n{one}\r\n{one}Connection: close\r\n\r\n".encode())
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    status_line = f"HTTP/1.1 {server.probe_status} ".encode()
+    assert received.startswith(status_line)
+    assert received.count(status_line) == 3
 
 
 def test_a_client_expecting_100_continue_gets_it_before_sending_its_body(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     server = starter(tmp_path, HASTY, 0)
-    try:
-        sock = socket.create_connection(server.address, timeout=5)
-        sockets.append(sock)
-        sock.sendall(b"POST / HTTP/1.1\r\nHost: expect.test\r\nExpect: 100-continue\r\n"
-                     b"Content-Type: application/x-www-form-urlencoded\r\n"
-                     b"Content-Length: 9\r\n\r\n")
-        sock.settimeout(ANSWER_LIMIT_SECONDS)
-        assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue\r\n")
-        sock.sendall(b"Action=No")
-        sock.settimeout(5)
-        answer = http.client.HTTPResponse(sock)
-        answer.begin()
-        answer.read()
-        assert answer.status == server.post_status  # a full answer, not a dropped connection
-    finally:
-        server.stop()
+    sock = socket.create_connection(server.address, timeout=5)
+    sockets.append(sock)
+    sock.sendall(b"POST / HTTP/1.1\r\nHost: expect.test\r\nExpect: 100-continue\r\n"
+                 b"Content-Type: application/x-www-form-urlencoded\r\n"
+                 b"Content-Length: 9\r\n\r\n")
+    sock.settimeout(ANSWER_LIMIT_SECONDS)
+    assert sock.recv(4096).startswith(b"HTTP/1.1 100 Continue\r\n")
+    sock.sendall(b"Action=No")
+    sock.settimeout(5)
+    answer = http.client.HTTPResponse(sock)
+    answer.begin()
+    answer.read()
+    assert answer.status == server.post_status  # a full answer, not a dropped connection
 
 
 def test_a_busy_port_fails_with_oserror(starter: Starter, tmp_path: Path) -> None:
