@@ -19,9 +19,10 @@ from collections.abc import Sequence
 from types import FrameType
 
 from localcloud.config import ENV_EXTRA_ORIGINS, ConfigError, Settings
+from localcloud.functionenv import CORS_ORIGINS_VAR
 from localcloud.functionproc import ECHO_PREFIX, LogEcho, StartCancelled
 from localcloud.ports import PortInUse
-from localcloud.stack import CORS_ORIGINS_VAR, LocalCloud, StateDirInUse
+from localcloud.stack import LocalCloud, StateDirInUse
 
 EXIT_USAGE = 2
 #: What a shell reports for a command ended by Ctrl-C.

@@ -1,19 +1,23 @@
 """The local stack's identities and secrets: execution identity, admin, RAM user, upload role.
 
 Owns their credentials and the function's grant secret (random per state directory,
-reused from an earlier run's ``endpoints.json``) and the two RAM policies the stack
-grants: the execution identity and the RAM user may only assume the upload role, and the
-role may only PutObject (and set the object's ACL) under ``uploads/``. No servers, no
-environment.
+reused from an earlier run's ``endpoints.json``, which it also writes), who holds them
+(:func:`local_identities`) and the two RAM policies the stack grants: the execution
+identity and the RAM user may only assume the upload role, and the role may only
+PutObject (and set the object's ACL) under ``uploads/``. No servers, no environment.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from localcloud.identity import IdentityStore, Principal
 
 ACCOUNT_ID = "1000000000000000"
 UPLOAD_ROLE_NAME = "oss-uploader"
@@ -126,3 +130,28 @@ def execution_policy() -> dict[str, Any]:
     return {"Version": "1", "Statement": [{
         "Effect": "Allow", "Action": ["sts:AssumeRole"], "Resource": [UPLOAD_ROLE_ARN],
     }]}
+
+
+def local_identities(execution: Credentials, admin: Credentials,
+                     ram_user: Credentials) -> IdentityStore:
+    """Return who the emulator and the STS stub know: the execution identity (it may only
+    assume the upload role), the account's admin (root: anything) and the RAM user."""
+    return IdentityStore([
+        Principal(execution.access_key_id, execution.access_key_secret,
+                  security_token=execution.security_token, policies=(execution_policy(),),
+                  arn=f"acs:ram::{ACCOUNT_ID}:user/local-execution"),
+        Principal(admin.access_key_id, admin.access_key_secret,
+                  arn=f"acs:ram::{ACCOUNT_ID}:root"),
+        Principal(ram_user.access_key_id, ram_user.access_key_secret,
+                  policies=(execution_policy(),), arn=RAM_USER_ARN),
+    ])
+
+
+def save_endpoints(path: Path, endpoints: Mapping[str, Any]) -> Path:
+    """Write ``endpoints`` to ``path`` (endpoints.json), owner-readable only: it holds keys."""
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(dict(endpoints), handle, indent=2)
+    os.replace(tmp, path)
+    return path

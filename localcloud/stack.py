@@ -5,16 +5,15 @@ Owns start-up order and wiring: the identities and grant secret of :mod:`deviden
 upload role, two buckets as deployed (the private upload bucket with CORS and no website
 hosting; the page bucket with website hosting, the only bucket the website origin
 serves), ``web/`` uploaded into the page bucket with a generated ``config.js``, the
-function as a gunicorn subprocess with its normal environment (upload callback included,
-as deployed; CORS for the page's origin and ``DEV_EXTRA_ORIGINS``), ``endpoints.json`` for
-scripts, and the state directory's lock (one running stack per directory). The function's
-process lifecycle is :mod:`localcloud.functionproc`. It never imports the signing function.
+function as a gunicorn subprocess with its normal environment (:mod:`functionenv`: upload
+callback included, as deployed; CORS for the page's origin and ``DEV_EXTRA_ORIGINS``),
+``endpoints.json`` for scripts, and the state directory's lock (one running stack per
+directory). The function's process lifecycle is :mod:`localcloud.functionproc`. It never
+imports the signing function.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -34,10 +33,13 @@ from localcloud.devidentity import (
     load_or_make_credentials,
     load_or_make_grant_secret,
     load_or_make_ram_user,
+    local_identities,
+    save_endpoints,
     upload_role_permission,
 )
+from localcloud.functionenv import CORS_ORIGINS_VAR, FunctionWiring, function_environment
 from localcloud.functionproc import FUNCTION_DIR, REPO_ROOT, FunctionProcess
-from localcloud.identity import IdentityStore, Principal
+from localcloud.identity import IdentityStore
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
@@ -58,14 +60,30 @@ __all__ = [
 ENDPOINTS_FILE = "endpoints.json"
 WEB_DIR = REPO_ROOT / "web"
 EXPOSED_HEADERS = ("ETag", HEADER_REQUEST_ID, HEADER_CRC64, "Content-MD5")
-#: The signing function's variables for the upload callback (its README table).
-CALLBACK_URL_VAR = "UPLOAD_CALLBACK_URL"
-PUBKEY_PREFIXES_VAR = "CALLBACK_PUBKEY_URL_PREFIXES"
-GRANT_SECRET_VAR = "GRANT_SECRET"
-CORS_ORIGINS_VAR = "CORS_ALLOWED_ORIGINS"
 #: Where the function's output goes, in the state directory.
 FUNCTION_LOG = "function.log"
 INDEX_DOCUMENT = "index.html"
+
+
+@dataclass(frozen=True)
+class StartOptions:
+    """What :meth:`LocalCloud.start` was asked for beyond the state directory (see there)."""
+
+    host: str
+    oss_port: int
+    sts_port: int
+    function_port: int
+    bucket: str
+    web_bucket: str
+    start_function: bool
+    function_env_overrides: Mapping[str, str]
+    cors_origins: tuple[str, ...] | None
+    sts_settings: StsSettings | None
+    publish_web: bool
+    inherited_env: Mapping[str, str]
+    extra_origins: tuple[str, ...]
+    cancel: threading.Event | None
+    callback_origins: tuple[str, ...] | None
 
 
 @dataclass
@@ -180,13 +198,14 @@ class LocalCloud:
                 (function_port if start_function else 0, config.ENV_FUNCTION_PORT,
                  "signing function"),
             ])
-            return cls._start_locked(
-                state_dir, lock, host=host, oss_port=oss_port, sts_port=sts_port,
-                function_port=function_port, bucket=bucket, web_bucket=web_bucket,
-                start_function=start_function, function_env_overrides=function_env_overrides,
+            options = StartOptions(
+                host=host, oss_port=oss_port, sts_port=sts_port, function_port=function_port,
+                bucket=bucket, web_bucket=web_bucket, start_function=start_function,
+                function_env_overrides=dict(function_env_overrides or {}),
                 cors_origins=cors_origins, sts_settings=sts_settings, publish_web=publish_web,
-                inherited_env=inherited_env, extra_origins=extra_origins, cancel=cancel,
-                callback_origins=callback_origins)
+                inherited_env=dict(inherited_env or {}), extra_origins=tuple(extra_origins),
+                cancel=cancel, callback_origins=callback_origins)
+            return cls._start_locked(state_dir, lock, options)
         except PortInUse as busy:
             lock.release()
             if not busy.lingering and busy.port and port_free(host, busy.port):
@@ -197,72 +216,46 @@ class LocalCloud:
             raise
 
     @classmethod
-    def _start_locked(
-        cls,
-        state_dir: Path,
-        lock: StateLock,
-        *,
-        host: str,
-        oss_port: int,
-        sts_port: int,
-        function_port: int,
-        bucket: str,
-        web_bucket: str,
-        start_function: bool,
-        function_env_overrides: Mapping[str, str] | None,
-        cors_origins: tuple[str, ...] | None,
-        sts_settings: StsSettings | None,
-        publish_web: bool,
-        inherited_env: Mapping[str, str] | None,
-        extra_origins: tuple[str, ...],
-        cancel: threading.Event | None,
-        callback_origins: tuple[str, ...] | None,
-    ) -> LocalCloud:
+    def _start_locked(cls, state_dir: Path, lock: StateLock, options: StartOptions) -> LocalCloud:
+        o = options
         exec_c, admin_c = load_or_make_credentials(state_dir / ENDPOINTS_FILE)
         ram_c = load_or_make_ram_user(state_dir / ENDPOINTS_FILE)
         grant_secret = load_or_make_grant_secret(state_dir / ENDPOINTS_FILE)
-        identities = IdentityStore([
-            Principal(exec_c.access_key_id, exec_c.access_key_secret,
-                      security_token=exec_c.security_token, policies=(execution_policy(),),
-                      arn=f"acs:ram::{ACCOUNT_ID}:user/local-execution"),
-            Principal(admin_c.access_key_id, admin_c.access_key_secret,
-                      arn=f"acs:ram::{ACCOUNT_ID}:root"),
-            Principal(ram_c.access_key_id, ram_c.access_key_secret,
-                      policies=(execution_policy(),), arn=RAM_USER_ARN),
-        ])
-        if start_function and not function_port:
+        identities = local_identities(exec_c, admin_c, ram_c)
+        host, function_port, callback_origins = o.host, o.function_port, o.callback_origins
+        if o.start_function and not function_port:
             # Chosen before the emulator starts: its callbacks may reach only the function.
             function_port = free_port(host)
         if callback_origins is None:
-            callback_origins = (f"http://{host}:{function_port}",) if start_function else ()
+            callback_origins = (f"http://{host}:{function_port}",) if o.start_function else ()
         try:
             emulator = Emulator.start(state_dir, lookup=identities.lookup, host=host,
-                                      port=oss_port, website_bucket=web_bucket,
+                                      port=o.oss_port, website_bucket=o.web_bucket,
                                       callback_origins=callback_origins)
         except OSError as exc:
-            raise PortInUse(oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
+            raise PortInUse(o.oss_port, config.ENV_OSS_PORT, "OSS emulator") from exc
         try:
             sts = start_sts(identities=identities, execution_key_id=exec_c.access_key_id,
                             also_trusted=(RAM_USER_ARN,), role_arn=UPLOAD_ROLE_ARN,
-                            permission=upload_role_permission(bucket),
-                            host=host, port=sts_port, settings=sts_settings)
+                            permission=upload_role_permission(o.bucket),
+                            host=host, port=o.sts_port, settings=o.sts_settings)
         except OSError as exc:
             emulator.stop()
-            raise PortInUse(sts_port, config.ENV_STS_PORT, "STS stub") from exc
-        cloud = cls(state_dir=state_dir, bucket=bucket, web_bucket=web_bucket,
+            raise PortInUse(o.sts_port, config.ENV_STS_PORT, "STS stub") from exc
+        cloud = cls(state_dir=state_dir, bucket=o.bucket, web_bucket=o.web_bucket,
                     region=config.REGION, emulator=emulator, sts=sts, identities=identities,
                     execution_credentials=exec_c, admin_credentials=admin_c,
                     ram_user_credentials=ram_c, grant_secret=grant_secret, function_url=None,
-                    inherited_env=dict(inherited_env or {}))
+                    inherited_env=o.inherited_env)
         cloud.lock = lock
-        cloud.extra_origins = tuple(extra_origins)
+        cloud.extra_origins = o.extra_origins
         try:
-            origins = tuple(dict.fromkeys((*(cors_origins or (cloud.website_origin,)),
+            origins = tuple(dict.fromkeys((*(o.cors_origins or (cloud.website_origin,)),
                                            *cloud.extra_origins)))
             # No index document: the upload bucket has no website, so nothing a browser
             # stored is ever served as a page (a state dir from the one-bucket days had one).
             emulator.buckets.put(BucketConfig(
-                name=bucket, acl="private",
+                name=o.bucket, acl="private",
                 cors_rules=(make_rule(origins=origins, methods=("POST", "GET", "HEAD", "PUT"),
                                       headers=("*",), expose=EXPOSED_HEADERS,
                                       max_age_seconds=600),),
@@ -270,14 +263,14 @@ class LocalCloud:
             ))
             # The page bucket is private too; its page objects are public-read (upload_web).
             emulator.buckets.put(BucketConfig(
-                name=web_bucket, acl="private", index_document=INDEX_DOCUMENT,
+                name=o.web_bucket, acl="private", index_document=INDEX_DOCUMENT,
             ))
-            if start_function:
+            if o.start_function:
                 cloud.function_port = function_port
                 cloud.function_url = f"http://{host}:{function_port}"
-                cloud._start_function(host, function_port, function_env_overrides or {},
-                                      cancel=cancel)
-            if publish_web:
+                cloud._start_function(host, function_port, o.function_env_overrides,
+                                      cancel=o.cancel)
+            if o.publish_web:
                 upload_web(cloud, WEB_DIR)
             cloud.write_endpoints()
             cloud._record_owner()
@@ -293,37 +286,15 @@ class LocalCloud:
         return key_url.rsplit("/", 1)[0] + "/"
 
     def function_env(self, overrides: Mapping[str, str]) -> dict[str, str]:
-        """Return the function's environment: what FC would set, pointing at the stack.
-
-        The upload callback is on by default, as in production: grants ask the emulator
-        to call ``<function>/callback``, and the function trusts the emulator's own
-        public-key URL prefix (only that one: the emulator is the only "OSS" here).
-        ``UPLOAD_CALLBACK_URL`` / ``CALLBACK_PUBKEY_URL_PREFIXES`` already set in the
-        inherited environment win over these defaults (``UPLOAD_CALLBACK_URL= make dev``
-        turns the callback off), and so does ``CORS_ALLOWED_ORIGINS`` over the page's
-        origins (:attr:`page_origins`); ``overrides`` win over everything. ``GRANT_SECRET``
-        is the state directory's own (endpoints.json), never one inherited from the shell.
-        """
-        env = {k: v for k, v in self.inherited_env.items() if not k.startswith("ALIBABA_CLOUD_")}
-        if self.function_url:
-            env.setdefault(CALLBACK_URL_VAR, f"{self.function_url}/callback")
-        env.setdefault(PUBKEY_PREFIXES_VAR, self.callback_pubkey_prefix)
-        env.setdefault(CORS_ORIGINS_VAR, ",".join(self.page_origins))
-        env.update({
-            "OSS_BUCKET": self.bucket,
-            "OSS_REGION": self.region,
-            "OSS_HOST": self.post_url,
-            "OSS_STS_ROLE_ARN": UPLOAD_ROLE_ARN,
-            "STS_ENDPOINT": self.sts_url,
-            GRANT_SECRET_VAR: self.grant_secret,
-            "ALIBABA_CLOUD_ACCESS_KEY_ID": self.execution_credentials.access_key_id,
-            "ALIBABA_CLOUD_ACCESS_KEY_SECRET": self.execution_credentials.access_key_secret,
-            "ALIBABA_CLOUD_SECURITY_TOKEN": self.execution_credentials.security_token or "",
-            "ALIBABA_CLOUD_ECS_METADATA_DISABLED": "true",
-            "ALIBABA_CLOUD_CLI_PROFILE_DISABLED": "true",
-        })
-        env.update(overrides)
-        return env
+        """Return the function's environment (:func:`functionenv.function_environment`)."""
+        wiring = FunctionWiring(
+            bucket=self.bucket, region=self.region, post_url=self.post_url,
+            sts_url=self.sts_url, function_url=self.function_url,
+            callback_pubkey_prefix=self.callback_pubkey_prefix,
+            page_origins=self.page_origins, grant_secret=self.grant_secret,
+            execution=self.execution_credentials,
+        )
+        return function_environment(wiring, self.inherited_env, overrides)
 
     def _start_function(self, host: str, port: int, overrides: Mapping[str, str], *,
                         cancel: threading.Event | None) -> None:
@@ -367,13 +338,7 @@ class LocalCloud:
 
     def write_endpoints(self) -> Path:
         """Write endpoints.json (owner-readable only: it holds local keys)."""
-        path = self.state_dir / ENDPOINTS_FILE
-        tmp = path.with_suffix(".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(self.endpoints(), handle, indent=2)
-        os.replace(tmp, path)
-        return path
+        return save_endpoints(self.state_dir / ENDPOINTS_FILE, self.endpoints())
 
     def stop(self) -> None:
         """Stop the function (no process of it left), the STS stub and the emulator.
