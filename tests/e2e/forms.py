@@ -7,12 +7,12 @@ import json
 import secrets
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from tests.localcloud.formbuilder import Part, encode, field, file_part
 from tests.localcloud.formbuilder import content_type as form_content_type
-from tests.localcloud.formbuilder import encode, field, file_part
 
 
 def multipart(fields: Mapping[str, str], filename: str, data: bytes,
@@ -50,6 +50,14 @@ def fetch(url: str) -> tuple[int, str, bytes]:
     except urllib.error.HTTPError as refused:
         with refused:
             return refused.code, refused.headers.get("Content-Type", ""), refused.read()
+
+
+def post_form(url: str, parts: Sequence[Part], headers: Mapping[str, str] | None = None,
+              ) -> tuple[int, dict[str, str], bytes]:
+    """POST ``parts`` as a PostObject form (multipart/form-data, the form builder's boundary)
+    to ``url``, with ``headers`` added; return (status, lower-cased headers, body)."""
+    return request("POST", url, encode(parts),
+                   {"Content-Type": form_content_type(), **(headers or {})})
 
 
 def post_json(url: str, document: Any, origin: str | None = None) -> tuple[int, Any]:

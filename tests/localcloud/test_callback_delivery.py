@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from localcloud.oss.app import PUB_KEY_PATH
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
-from tests.e2e.forms import request
-from tests.localcloud.formbuilder import content_type, encode, file_part, v4_form
+from tests.e2e.forms import post_form, request
+from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
 from tests.support.callbackapp import Answer, AppServer, Received
 
@@ -70,12 +70,9 @@ def upload(emu: Emulator, callback: str, variables: Sequence[tuple[str, str]] = 
     """
     parts = v4_form(LONG, FIXED_NOW, BUCKET, key=KEY,
                     extra_fields=[("callback", callback), *variables])
-    body = encode([*parts, file_part(DATA, content_type="image/png")])
-    headers = {"Content-Type": content_type()}
-    if host is not None:
-        headers["Host"] = host
     target = f"{emu.url}/" if host is not None else f"{emu.url}/{BUCKET}"
-    return request("POST", target, body, headers)
+    return post_form(target, [*parts, file_part(DATA, content_type="image/png")],
+                     {"Host": host} if host is not None else None)
 
 
 def stored(emu: Emulator) -> bytes | None:

@@ -32,8 +32,8 @@ from localcloud.oss.postobject.callbackclient import (
 )
 from localcloud.stack import LocalCloud
 from localcloud.sts.server import StsStub
-from tests.e2e.forms import request
-from tests.localcloud.formbuilder import Signer, content_type, encode, file_part, v4_form
+from tests.e2e.forms import post_form
+from tests.localcloud.formbuilder import Signer, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
 from tests.support.callbackapp import Answer, AppServer
 
@@ -101,9 +101,8 @@ def callback_field(*urls: str) -> str:
 def upload(emu: Emulator, *urls: str) -> tuple[int, bytes]:
     parts = v4_form(LONG, FIXED_NOW, BUCKET, key=KEY,
                     extra_fields=[("callback", callback_field(*urls))])
-    body = encode([*parts, file_part(DATA, content_type="image/png")])
-    status, _, answer = request("POST", f"{emu.url}/{BUCKET}", body,
-                                {"Content-Type": content_type()})
+    status, _, answer = post_form(f"{emu.url}/{BUCKET}",
+                                  [*parts, file_part(DATA, content_type="image/png")])
     return status, answer
 
 
@@ -255,9 +254,8 @@ def test_the_stack_lets_callbacks_reach_the_function_only(
         for target in (f"{cloud.sts_url}/", url_of(listener)):
             parts = v4_form(signer, now, cloud.bucket, key=KEY,
                             extra_fields=[("callback", callback_field(target))])
-            body = encode([*parts, file_part(DATA, content_type="image/png")])
-            status, _, answer = request("POST", cloud.post_url, body,
-                                        {"Content-Type": content_type()})
+            status, _, answer = post_form(cloud.post_url,
+                                          [*parts, file_part(DATA, content_type="image/png")])
             assert_unreachable(status, answer)
         assert connections(listener) == 0
         assert stored(cloud.emulator, cloud.bucket) == DATA

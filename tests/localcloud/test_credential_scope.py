@@ -33,12 +33,10 @@ from localcloud.oss.emulator import Emulator
 from localcloud.oss.errors import OssError
 from localcloud.oss.headerauth import HeaderAuthSettings, verify_header_auth
 from localcloud.oss.postobject.signature import AuthRules, authenticate
-from tests.e2e.forms import request
+from tests.e2e.forms import post_form, request
 from tests.localcloud.formbuilder import (
     Part,
     Signer,
-    content_type,
-    encode,
     field,
     file_part,
     v4_form,
@@ -186,10 +184,9 @@ def test_a_posted_form_for_another_region_gets_osss_xml_and_nothing_is_stored(
     now = datetime.now(timezone.utc)
     signer = Signer(LONG.access_key_id, LONG.secret, region=region)
     key = f"uploads/post-{region}"
-    body = encode([*v4_form(signer, now, SDK_BUCKET, key=key), file_part(b"x")])
+    parts = [*v4_form(signer, now, SDK_BUCKET, key=key), file_part(b"x")]
 
-    status, headers, answer = request("POST", f"{emulator.url}/{SDK_BUCKET}", body,
-                                      {"Content-Type": content_type()})
+    status, headers, answer = post_form(f"{emulator.url}/{SDK_BUCKET}", parts)
 
     fields = xml_fields(answer)
     assert (status, fields["Code"], fields["Message"], fields["EC"]) == (

@@ -25,8 +25,8 @@ from localcloud.identity import Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
 from localcloud.oss.store import ObjectMeta
-from tests.e2e.forms import request
-from tests.localcloud.formbuilder import content_type, encode, file_part, v4_form
+from tests.e2e.forms import post_form as send_form
+from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.objectkit import sdk_client
 from tests.localcloud.postkit import LONG, identities
 from tests.localcloud.signedhttp import exchange as raw_exchange
@@ -130,8 +130,7 @@ def post_form(emu: Emulator, key: str, fields: Sequence[tuple[str, str]],
               file_type: str | None = "image/png") -> tuple[int, dict[str, str], bytes]:
     parts = [*v4_form(LONG, datetime.now(timezone.utc), PRIVATE, key=key, extra_fields=fields),
              file_part(DATA, content_type=file_type)]
-    return request("POST", f"{emu.url}/{PRIVATE}", encode(parts),
-                   {"Content-Type": content_type()})
+    return send_form(f"{emu.url}/{PRIVATE}", parts)
 
 
 def error_of(body: bytes) -> tuple[str, str, str | None]:

@@ -20,7 +20,7 @@ from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.cors import make_rule
 from localcloud.oss.emulator import Emulator
 from localcloud.oss.postobject.settings import PostSettings
-from tests.e2e.forms import request
+from tests.e2e.forms import post_form, request
 from tests.localcloud.formbuilder import Part, content_type, encode, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
 from tests.localcloud.test_post_errors import ROWS, Row
@@ -182,9 +182,7 @@ def test_a_form_signed_for_one_bucket_is_refused_by_another(
     emulator: Emulator
 ) -> None:
     emulator.buckets.put(BucketConfig(name="otherbucket"))
-    body = encode(form())
-    status, _, answer = request("POST", f"{emulator.url}/otherbucket", body,
-                                {"Content-Type": content_type()})
+    status, _, answer = post_form(f"{emulator.url}/otherbucket", form())
     assert status == 403
     assert dict(xml_children(answer))["Message"] == (
         'Invalid according to Policy: Policy Condition failed: ["eq", "$bucket", "examplebucket"]')
