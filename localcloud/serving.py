@@ -12,8 +12,9 @@ connection whose request does not arrive within the idle timeout is closed by th
 Stalled clients therefore cost a socket each, not a thread; only a stalled large (or
 chunked) body holds a worker, for one read timeout.
 
-Knows nothing of HTTP beyond where a request head ends and how long a small body is; must
-not depend on either shell.
+Knows nothing of HTTP beyond where a request head ends and how long a small body is
+(:mod:`localcloud.connections` reads that much of each connection); must not depend on
+either shell.
 """
 
 from __future__ import annotations
@@ -21,22 +22,17 @@ from __future__ import annotations
 import io
 import logging
 import queue
-import re
 import selectors
 import socket
 import threading
 import time
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from _typeshed import WriteableBuffer
+from localcloud.connections import Connection, SocketReader
 
 LOG = logging.getLogger("localcloud.serving")
 
-_HEAD_END = re.compile(rb"\r?\n\r?\n")
-_LINE_END = re.compile(rb"\r?\n")
 _RECV_BYTES = 64 * 1024
 # After an accept() failure (e.g. out of file descriptors) the listening socket stays
 # readable; pausing keeps the loop from spinning on it.
@@ -73,77 +69,6 @@ class ServerLimits:
             raise ValueError("max_buffered_body must not be negative")
 
 
-class _Connection:
-    """One client connection and what the loop has read of its next request."""
-
-    __slots__ = ("address", "buffer", "deadline", "sock", "wanted")
-
-    def __init__(self, sock: socket.socket, address: tuple[str, int], deadline: float) -> None:
-        self.sock = sock
-        self.address = address
-        self.buffer = bytearray()
-        self.deadline = deadline
-        #: Bytes of the request to hold before a worker takes it; None until the head ends.
-        self.wanted: int | None = None
-
-    def complete(self, max_body: int) -> bool:
-        """Tell whether enough of the request is here to hand it to a worker."""
-        if self.wanted is None:
-            head = _HEAD_END.search(self.buffer)
-            if head is None:
-                return False
-            self.wanted = head.end() + _small_body_length(self.buffer[:head.start()], max_body)
-        return len(self.buffer) >= self.wanted
-
-
-def _small_body_length(head: bytes | bytearray, max_body: int) -> int:
-    """Return the body length to wait for: a ``Content-Length`` up to ``max_body``, else 0.
-
-    Only decides when a worker takes the request; the handler parses the request itself.
-    A chunked body, ``Expect: 100-continue`` (the client waits for the server first) or
-    anything unclear is left to the worker.
-    """
-    lengths: list[bytes] = []
-    for line in _LINE_END.split(bytes(head))[1:]:
-        name, sep, value = line.partition(b":")
-        if not sep:
-            continue
-        name = name.strip().lower()
-        if name in (b"transfer-encoding", b"expect"):
-            return 0
-        if name == b"content-length":
-            lengths.append(value.strip())
-    if len(lengths) != 1 or not lengths[0].isdigit() or len(lengths[0]) > 12:
-        return 0
-    length = int(lengths[0])
-    return length if length <= max_body else 0
-
-
-class _SocketReader(io.RawIOBase):
-    """The connection's bytes: first what the loop already read, then the socket's."""
-
-    def __init__(self, sock: socket.socket, prefix: bytes) -> None:
-        super().__init__()
-        self._sock = sock
-        self._prefix = memoryview(prefix)
-        #: When set, a read that would wait for the socket returns None instead.
-        self.probing = False
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: WriteableBuffer, /) -> int | None:
-        target = memoryview(buffer).cast("B")
-        if self._prefix:
-            count = min(len(target), len(self._prefix))
-            target[:count] = self._prefix[:count]
-            self._prefix = self._prefix[count:]
-            return count
-        if self.probing:
-            return None
-        return self._sock.recv_into(target)
-
-
 class PooledRequestHandler(BaseHTTPRequestHandler):
     """A request handler for :class:`PooledHTTPServer`: one request per turn on a worker."""
 
@@ -153,7 +78,7 @@ class PooledRequestHandler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.rfile.close()
-        self._reader = _SocketReader(self.connection, self.server.pending_prefix())
+        self._reader = SocketReader(self.connection, self.server.pending_prefix())
         self._buffered = io.BufferedReader(self._reader, _RECV_BYTES)
         self.rfile = self._buffered
         #: Bytes read beyond this request (a pipelined next one), for the loop to keep.
@@ -192,15 +117,15 @@ class PooledHTTPServer(HTTPServer):
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
-        self._ready: queue.SimpleQueue[_Connection | None] = queue.SimpleQueue()
+        self._ready: queue.SimpleQueue[Connection | None] = queue.SimpleQueue()
         self._turn = threading.local()
-        self._idle: dict[socket.socket, _Connection] = {}  # the loop thread's own
+        self._idle: dict[socket.socket, Connection] = {}  # the loop thread's own
         self._accepting = False
         self._accept_paused_until = 0.0
         self._lock = threading.Lock()
         # Guarded by _lock: connections on a worker, connections handed back, the stop.
         self._busy: set[socket.socket] = set()
-        self._returned: list[_Connection] = []
+        self._returned: list[Connection] = []
         self._stopping = False
         self._stop_requested = threading.Event()
         self._stopped = threading.Event()
@@ -300,11 +225,11 @@ class PooledHTTPServer(HTTPServer):
                 self._accept_paused_until = time.monotonic() + _ACCEPT_PAUSE_SECONDS
                 return
             sock.setblocking(False)
-            conn = _Connection(sock, address, time.monotonic() + self.limits.idle_timeout)
+            conn = Connection(sock, address, time.monotonic() + self.limits.idle_timeout)
             self._idle[sock] = conn
             self._selector.register(sock, selectors.EVENT_READ, conn)
 
-    def _receive(self, conn: _Connection) -> None:
+    def _receive(self, conn: Connection) -> None:
         try:
             data = conn.sock.recv(_RECV_BYTES)
         except (BlockingIOError, InterruptedError):
@@ -327,7 +252,7 @@ class PooledHTTPServer(HTTPServer):
                 pass
             self._drop(conn)
 
-    def _dispatch(self, conn: _Connection) -> None:
+    def _dispatch(self, conn: Connection) -> None:
         with self._lock:
             self._busy.add(conn.sock)
         self._ready.put(conn)
@@ -343,7 +268,7 @@ class PooledHTTPServer(HTTPServer):
             self._idle[conn.sock] = conn
             self._selector.register(conn.sock, selectors.EVENT_READ, conn)
 
-    def _drop(self, conn: _Connection) -> None:
+    def _drop(self, conn: Connection) -> None:
         if self._idle.pop(conn.sock, None) is not None:
             self._selector.unregister(conn.sock)
         conn.sock.close()
@@ -401,7 +326,7 @@ class PooledHTTPServer(HTTPServer):
                 self.shutdown_request(conn.sock)
             self._wake()
 
-    def _serve(self, conn: _Connection) -> bytes | None:
+    def _serve(self, conn: Connection) -> bytes | None:
         """Handle one request; return what was read beyond it, or None to close."""
         self._turn.prefix = bytes(conn.buffer)
         try:
