@@ -2,12 +2,14 @@
 
 Owns wiring only: the object store and bucket registry under ``<state_dir>/buckets``,
 the callback RSA key (generated per run, never written to disk) and the origins callbacks
-may reach, the application and its HTTP shell (with its thread pool and socket timeouts).
+may reach, the application and its HTTP shell (with its thread pool and socket timeouts)
+serving on a background thread (:class:`HttpServer`).
 Decisions about requests live in :mod:`localcloud.oss.app`.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,9 +23,47 @@ from localcloud.oss.buckets import BucketRegistry
 from localcloud.oss.postobject.callbackclient import TIMEOUT_SECONDS, allowed_origins
 from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.postobject.store import CallbackSigner
-from localcloud.oss.server import EMULATOR_LIMITS, Clock, HttpServer, utc_now
+from localcloud.oss.server import EMULATOR_LIMITS, Clock, Handler, OssServer, utc_now
 from localcloud.oss.store import ObjectStore
 from localcloud.serving import ServerLimits
+
+
+class HttpServer:
+    """A running HTTP server on a background thread; stop it with :meth:`stop`."""
+
+    def __init__(self, app: Handler, *, clock: Clock = utc_now,
+                 limits: ServerLimits = EMULATOR_LIMITS) -> None:
+        self._app = app
+        self._clock = clock
+        self._limits = limits
+        self._server: OssServer | None = None
+        self._thread: threading.Thread | None = None
+
+    def start(self, host: str, port: int) -> int:
+        """Bind and serve; return the bound port (OSError if the port is busy)."""
+        server = OssServer((host, port), self._app, self._clock, self._limits)
+        self._server = server
+        self._thread = threading.Thread(target=server.serve_forever, name=server.name,
+                                        daemon=True)
+        self._thread.start()
+        return int(server.server_address[1])
+
+    @property
+    def port(self) -> int:
+        """The bound port."""
+        if self._server is None:
+            raise RuntimeError("server not started")
+        return int(self._server.server_address[1])
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
 
 
 @dataclass

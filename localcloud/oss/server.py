@@ -13,7 +13,6 @@ from __future__ import annotations
 import email.errors
 import logging
 import socket
-import threading
 from collections.abc import Callable
 from datetime import datetime, timezone
 from email.utils import formatdate
@@ -82,7 +81,7 @@ class _OssRequestHandler(PooledRequestHandler):
     server_version = SERVER_NAME
     sys_version = ""
     _head_lines: list[bytes] = []
-    server: _Server
+    server: OssServer
 
     def setup(self) -> None:
         super().setup()
@@ -258,7 +257,9 @@ class _OssRequestHandler(PooledRequestHandler):
 EMULATOR_LIMITS = ServerLimits(workers=64)
 
 
-class _Server(PooledHTTPServer):
+class OssServer(PooledHTTPServer):
+    """The emulator's pooled HTTP server: its application, clock and limits."""
+
     # SO_REUSEADDR on Linux lets a restart bind over connections left in TIME_WAIT (the
     # loop closes idle ones itself), yet a port another socket listens on still fails.
     allow_reuse_address = True
@@ -268,41 +269,3 @@ class _Server(PooledHTTPServer):
         self.app = app
         self.clock = clock
         super().__init__(address, _OssRequestHandler, limits, name="oss-http")
-
-
-class HttpServer:
-    """A running HTTP server on a background thread; stop it with :meth:`stop`."""
-
-    def __init__(self, app: Handler, *, clock: Clock = utc_now,
-                 limits: ServerLimits = EMULATOR_LIMITS) -> None:
-        self._app = app
-        self._clock = clock
-        self._limits = limits
-        self._server: _Server | None = None
-        self._thread: threading.Thread | None = None
-
-    def start(self, host: str, port: int) -> int:
-        """Bind and serve; return the bound port (OSError if the port is busy)."""
-        server = _Server((host, port), self._app, self._clock, self._limits)
-        self._server = server
-        self._thread = threading.Thread(target=server.serve_forever, name=server.name,
-                                        daemon=True)
-        self._thread.start()
-        return int(server.server_address[1])
-
-    @property
-    def port(self) -> int:
-        """The bound port."""
-        if self._server is None:
-            raise RuntimeError("server not started")
-        return int(self._server.server_address[1])
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None

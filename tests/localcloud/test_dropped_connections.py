@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from localcloud.oss.server import HttpServer
+from localcloud.oss.emulator import HttpServer
 from localcloud.serving import ServerLimits
 from tests.localcloud.objectkit import ADMIN, Cloud
 from tests.localcloud.signedhttp import Call, send, sign
