@@ -12,7 +12,7 @@ import hmac
 from datetime import datetime
 
 from localcloud.identity import FindPrincipal, Principal, oss_object_resource
-from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.buckets import PUBLIC_ACLS, BucketConfig
 from localcloud.oss.errors import (
     MSG_INVALID_TOKEN,
     OssError,
@@ -21,7 +21,6 @@ from localcloud.oss.errors import (
     unknown_access_key_id,
 )
 
-PUBLIC_READ_ACLS = frozenset({"public-read", "public-read-write"})
 READ_ACTIONS = frozenset({"oss:GetObject", "oss:ListObjects", "oss:GetBucketInfo",
                           "oss:GetBucketCors"})
 
@@ -64,17 +63,6 @@ def effective_acl(object_acl: str | None, bucket: BucketConfig) -> str:
     return object_acl
 
 
-def refuse_public_acl(bucket: BucketConfig, acl: str | None) -> None:
-    """Refuse to set a public ACL (bucket or object) while the bucket blocks public access.
-
-    OSS documents that no public ACL can then be configured; the Code and wording of
-    its refusal are UNCONFIRMED (403 AccessDenied, the refusal of every other denial).
-    """
-    if bucket.block_public_access and acl in PUBLIC_READ_ACLS:
-        raise OssError(403, "AccessDenied", "Public access is blocked for this bucket: a "
-                       "public ACL cannot be set while Block Public Access is on.")
-
-
 def authorize(
     principal: Principal | None, action: str, *, bucket: str, key: str, acl: str
 ) -> None:
@@ -84,7 +72,7 @@ def authorize(
     RAM policies to allow the action; a public ACL also admits them for reads, as OSS's
     ACL grants everyone, signed or not.
     """
-    public_read = acl in PUBLIC_READ_ACLS and action in READ_ACTIONS
+    public_read = acl in PUBLIC_ACLS and action in READ_ACTIONS
     public_write = acl == "public-read-write"
     if principal is None:
         if public_read or public_write:

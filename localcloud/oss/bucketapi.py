@@ -19,13 +19,14 @@ from xml.sax.saxutils import escape
 
 from localcloud.config import REGION
 from localcloud.identity import Principal
-from localcloud.oss import access, xmlbody
+from localcloud.oss import xmlbody
 from localcloud.oss.buckets import (
     BUCKET_ACLS,
     BUCKET_STORAGE_CLASSES,
     REDUNDANCY_TYPES,
     BucketConfig,
     BucketRegistry,
+    refuse_public_acl,
 )
 from localcloud.oss.errors import OssError, invalid_argument, malformed_xml, not_implemented
 from localcloud.oss.httpmessages import Request, Response
@@ -106,7 +107,7 @@ class BucketApi:
                               block_public_access=True)
         # A public ACL at creation meets the new bucket's Block Public Access (the
         # stricter reading: UNCONFIRMED whether OSS refuses it or creates it blocked).
-        access.refuse_public_acl(config, acl)
+        refuse_public_acl(config, acl)
         self.buckets.create(config)
         return Response(200, {"Location": f"/{name}"})
 
@@ -132,7 +133,7 @@ class BucketApi:
         # A missing header is UNCONFIRMED; it is refused as an invalid value rather than
         # read as "private".
         acl = _acl_header(request)
-        access.refuse_public_acl(bucket, acl)
+        refuse_public_acl(bucket, acl)
         self.buckets.put(replace(bucket, acl=acl))
         return Response(200)
 

@@ -31,6 +31,8 @@ BUCKET_STORAGE_CLASSES = frozenset({"Standard", "IA", "Archive", "ColdArchive",
 #: The redundancy types PutBucket documents (locally-redundant, zone-redundant).
 REDUNDANCY_TYPES = frozenset({"LRS", "ZRS"})
 _CONFIG_FILE = "bucket.json"
+#: The ACLs that grant the world something (Block Public Access refuses them).
+PUBLIC_ACLS = frozenset({"public-read", "public-read-write"})
 
 
 @dataclass(frozen=True)
@@ -109,6 +111,17 @@ def bucket_already_exists() -> OssError:
                     "The requested bucket name is not available. The bucket namespace is "
                     "shared by all users of the system. Please select a different name and "
                     "try again.")
+
+
+def refuse_public_acl(bucket: BucketConfig, acl: str | None) -> None:
+    """Refuse to set a public ACL (bucket or object) while the bucket blocks public access.
+
+    OSS documents that no public ACL can then be configured; the Code and wording of
+    its refusal are UNCONFIRMED (403 AccessDenied, the refusal of every other denial).
+    """
+    if bucket.block_public_access and acl in PUBLIC_ACLS:
+        raise OssError(403, "AccessDenied", "Public access is blocked for this bucket: a "
+                       "public ACL cannot be set while Block Public Access is on.")
 
 
 class BucketRegistry:

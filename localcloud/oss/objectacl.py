@@ -14,8 +14,7 @@ from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal, oss_object_resource
 from localcloud.oss import xmlbody
-from localcloud.oss.access import refuse_public_acl
-from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.buckets import BucketConfig, refuse_public_acl
 from localcloud.oss.copyobject import clone_bytes
 from localcloud.oss.errors import OssError, access_denied_by_ram, invalid_argument
 from localcloud.oss.httpmessages import Request, Response

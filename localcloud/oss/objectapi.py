@@ -24,7 +24,7 @@ from typing import BinaryIO
 
 from localcloud.identity import Principal
 from localcloud.oss import access
-from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.buckets import BucketConfig, refuse_public_acl
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import (
     MSG_TOO_LARGE,
@@ -127,7 +127,7 @@ def check_write_acl(request: Request, principal: Principal | None, bucket: Bucke
     """
     if acl not in OBJECT_ACLS:
         raise invalid_argument("no such object access control exists")
-    access.refuse_public_acl(bucket, acl)
+    refuse_public_acl(bucket, acl)
     if request.header(H_OBJECT_ACL):
         access.authorize(principal, "oss:PutObjectAcl", bucket=bucket.name, key=key,
                          acl=bucket.acl_in_force)

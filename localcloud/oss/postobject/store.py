@@ -21,8 +21,7 @@ from xml.sax.saxutils import escape
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from localcloud.identity import FindPrincipal
-from localcloud.oss.access import refuse_public_acl
-from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.buckets import BucketConfig, refuse_public_acl
 from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.postobject import callback, callbackclient, errors
 from localcloud.oss.postobject.form import PostContext, VerifiedUpload, receive_post
