@@ -19,11 +19,7 @@ from xml.sax.saxutils import escape
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
-from localcloud.oss.copyobject import (
-    copy_source_of,
-    readable_source,
-    source_conditions_hold,
-)
+from localcloud.oss.copyobject import copy_source_of, readable_source, source_conditions_hold
 from localcloud.oss.errors import OssError, file_already_exists, invalid_argument, invalid_digest
 from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.listing import shown, url_encoded
