@@ -38,13 +38,12 @@ def b64(document: Any) -> str:
 
 @pytest.fixture
 def emulator(tmp_path: Path, app_server: AppServer) -> Iterator[Emulator]:
-    emu = Emulator.start(tmp_path, lookup=IdentityStore([ADMIN]).lookup, callback_timeout=2.0,
-                         callback_origins=(app_server.url("/"),))
-    emu.buckets.put(BucketConfig(name=BUCKET))
-    try:
-        yield emu
-    finally:
-        emu.stop()
+    """An emulator on the real clock whose callbacks may reach the application server only."""
+    started = Emulator.start(tmp_path, lookup=IdentityStore([ADMIN]).lookup,
+                             callback_timeout=2.0, callback_origins=(app_server.url("/"),))
+    started.buckets.put(BucketConfig(name=BUCKET))
+    yield started  # pytest runs the rest even when the test fails
+    started.stop()
 
 
 def parts_of(emu: Emulator, key: str) -> tuple[str, bytes]:
