@@ -488,3 +488,18 @@ def test_the_sdk_adapter_reads_the_callback_answer_as_oss_relays_it(
         assert info.value.code == expected
     else:
         assert adapter.complete("k", "U", [StoredPart(1, '"A"', 1)], headers) == expected
+
+
+def test_the_access_log_names_the_route_template_never_the_upload_id(
+    client: Client, caplog: pytest.LogCaptureFixture
+) -> None:
+    upload_id = plan(client)["upload_id"]
+    caplog.clear()
+    with caplog.at_level("INFO", logger="uploadsign.access"):
+        post(client, upload_id, "/parts", {"part_numbers": [1]})
+        client.get(f"/uploads/{upload_id}", headers={"Origin": ORIGIN})
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "uploadsign.access"]
+    assert [line["route"] for line in lines] == ["/uploads/{upload_id}/parts",
+                                                 "/uploads/{upload_id}"]
+    assert all(line["grant_id"] for line in lines)  # joined to the plan's log line instead
+    assert upload_id not in caplog.text
