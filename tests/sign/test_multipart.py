@@ -503,3 +503,26 @@ def test_the_access_log_names_the_route_template_never_the_upload_id(
                                                  "/uploads/{upload_id}"]
     assert all(line["grant_id"] for line in lines)  # joined to the plan's log line instead
     assert upload_id not in caplog.text
+
+
+def test_the_sdk_adapter_reads_every_list_parts_page(settings: Settings) -> None:
+    def page(numbers: range, next_marker: int | None) -> Any:
+        parts = [SimpleNamespace(part_number=n, etag=f'"E{n}"', size=n) for n in numbers]
+        return SimpleNamespace(parts=parts, is_truncated=next_marker is not None,
+                               next_part_number_marker=next_marker)
+
+    class Listing:
+        markers: list[int | None] = []
+
+        def list_parts(self, request: Any) -> Any:
+            self.markers.append(request.part_number_marker)
+            assert request.max_parts == 1000
+            return {None: page(range(1, 1001), 1000), 1000: page(range(1001, 2001), 2000),
+                    2000: page(range(2001, 2004), None)}[request.part_number_marker]
+
+    adapter = sdk_storage(settings, fake_credentials(FIXED_NOW + timedelta(hours=1)))
+    adapter._client = listing = Listing()
+    parts = adapter.list_parts("k", "U")
+    assert [p.number for p in parts] == list(range(1, 2004))
+    assert parts[-1] == StoredPart(2003, '"E2003"', 2003)
+    assert listing.markers == [None, 1000, 2000]
