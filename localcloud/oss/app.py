@@ -4,7 +4,8 @@ Owns the path of a request to its operation: bucket addressing (virtual-hosted o
 path-style, the website origin), preflights, the classification of the request by
 :mod:`localcloud.oss.operations` (method + subresources + operation header), the order
 OSS checks in (the addressed bucket must exist, then the caller is authenticated, before
-anything else) and the dispatch to the handler that serves it; an :class:`OssError` becomes an XML
+anything else) and the dispatch to the handler that serves it (the table of served
+operations is :mod:`localcloud.oss.served`'s); an :class:`OssError` becomes an XML
 response (:func:`xmlbody.error_response`). An operation without a handler, or a request
 carrying a parameter or header the emulator does not model, answers 501 NotImplemented and
 changes nothing. Operations themselves live in :mod:`objects`, :mod:`objectacl`,
@@ -16,40 +17,35 @@ changes nothing. Operations themselves live in :mod:`objects`, :mod:`objectacl`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
 from dataclasses import dataclass, field
-from typing import Literal
 
 from localcloud.identity import FindPrincipal, Principal
 from localcloud.oss import access, cors, headerauth, website, xmlbody
-from localcloud.oss.addressing import Addressing, location_base
-from localcloud.oss.appendobject import AppendObject
 from localcloud.oss.bucketapi import BucketApi
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
 from localcloud.oss.completeupload import CompleteUpload
-from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES, CopyObject
-from localcloud.oss.deletemulti import DeleteMultipleObjects
+from localcloud.oss.copyobject import CopyObject
 from localcloud.oss.errors import OssError, method_not_allowed, not_implemented
 from localcloud.oss.httpmessages import Request, Response
 from localcloud.oss.multipartupload import MultipartUpload
-from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objects import ObjectApi
-from localcloud.oss.objecttagging import ObjectTagging
 from localcloud.oss.operations import OSS_METHODS, Classified, classify, scope_of
 from localcloud.oss.partstore import UploadStore
 from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.postobject.store import CallbackSigner, handle_post_object
-from localcloud.oss.serviceapi import ServiceApi
+from localcloud.oss.served import (
+    Handler,
+    RoutingSettings,
+    ServedOperations,
+    served_operations,
+)
 from localcloud.oss.store import ObjectStore
 
 PUB_KEY_PATH = "/.localcloud/callback_pub_key_v1.pem"  # OSS's published file name
 
-#: Serves one operation: (request, bucket, key — "" at bucket level —, caller).
-Handler = Callable[[Request, BucketConfig, str, Principal | None], Response]
-#: Serves one service-level operation (no bucket addressed): (request, caller).
-ServiceHandler = Callable[[Request], Response]
-#: How the router checks an operation before its handler (see EmulatorApp.router_checks).
-RouterCheck = Literal["owner", "acl"]
+#: Host names under which the first label is a bucket: localhost and OSS's endpoints.
+_VIRTUAL_HOST_DOMAIN = re.compile(r"localhost|oss-[a-z0-9-]+(-internal)?\.aliyuncs\.com")
 
 #: Operations that may address a bucket that does not exist yet, so the caller is
 #: authenticated before the bucket is looked up: PutBucket, and PutBucketAcl (in OSS's
@@ -58,24 +54,6 @@ RouterCheck = Literal["owner", "acl"]
 CREATING_OPERATIONS = frozenset({"PutBucket", "PutBucketAcl"})
 
 __all__ = ["PUB_KEY_PATH", "EmulatorApp", "Handler", "RoutingSettings"]
-
-
-@dataclass(frozen=True)
-class RoutingSettings:
-    """Readings of OSS behaviour that the router makes and a test may relax.
-
-    ``reject_unknown_query``: a query key that is neither a subresource nor a parameter
-    of the matched operation nor part of a signature is a 501 (OSS ignores keys it does
-    not know, UNCONFIRMED for each one; an unknown key may as well be an operation the
-    emulator does not know, so the stricter reading refuses it). ``copy_max_bytes``: the
-    largest object CopyObject copies (see :data:`copyobject.DEFAULT_COPY_MAX_BYTES`).
-    ``require_quoted_part_etag``: CompleteMultipartUpload takes a part's ETag only as
-    UploadPart returned it, quotes included (UNCONFIRMED whether OSS also takes it bare).
-    """
-
-    reject_unknown_query: bool = True
-    copy_max_bytes: int = DEFAULT_COPY_MAX_BYTES
-    require_quoted_part_etag: bool = True
 
 
 @dataclass
@@ -103,76 +81,14 @@ class EmulatorApp:
     uploads: UploadStore = field(init=False)
     multipart: MultipartUpload = field(init=False)
     bucket_api: BucketApi = field(init=False)
-    addressing: Addressing = field(init=False)
-    handlers: Mapping[str, Handler] = field(init=False)
-    router_checks: Mapping[str, RouterCheck] = field(init=False)
-    service_handlers: Mapping[str, ServiceHandler] = field(init=False)
+    served: ServedOperations = field(init=False)
 
     def __post_init__(self) -> None:
-        self.addressing = Addressing(lambda name: self.buckets.get(name) is not None,
-                                     self.website_host, self.website_bucket)
         self.objects = ObjectApi(self.store, self.buckets)
         self.uploads = UploadStore(self.store.root)
         self.bucket_api = BucketApi(self.store, self.buckets, self.uploads, self.endpoint_of)
-        service = ServiceApi(self.buckets, self.endpoint_of)
-        self.service_handlers = {
-            "ListBuckets": service.list_buckets,
-            "DescribeRegions": service.describe_regions,
-        }
-        acls = ObjectAcl(self.store)
-        tagging = ObjectTagging(self.store)
-        multipart = MultipartUpload(self.store, self.buckets, self.uploads)
-        self.multipart = multipart
-        objects = self.objects
-        bucket_api = self.bucket_api
-        # The operations served; every other row of operations.OPERATIONS is a 501.
-        self.handlers = {
-            "PutObject": objects.put_object,
-            "CopyObject": self._copy_object,
-            "GetObject": objects.get_object,
-            "HeadObject": objects.head_object,
-            "GetObjectMeta": objects.head_object,
-            "DeleteObject": objects.delete_object,
-            "GetObjectAcl": acls.get,
-            "PutObjectAcl": acls.put,
-            "GetObjectTagging": tagging.get,
-            "PutObjectTagging": tagging.put,
-            "DeleteObjectTagging": tagging.delete,
-            "DeleteMultipleObjects": DeleteMultipleObjects(self.store),
-            "PostObject": self._post_object,
-            "AppendObject": AppendObject(self.store),
-            "InitiateMultipartUpload": multipart.initiate,
-            "UploadPart": multipart.upload_part,
-            "UploadPartCopy": multipart.upload_part_copy,
-            "CompleteMultipartUpload": self._complete_upload,
-            "AbortMultipartUpload": multipart.abort,
-            "ListParts": multipart.list_parts,
-            "ListMultipartUploads": multipart.list_uploads,
-        }
-        # Operations whose permission the router checks with the table's RAM action
-        # (operations.Operation.action) before their handler runs: the bucket's own
-        # operations, which only a signed caller whose RAM policy allows them on the bucket
-        # may call, and the reads of the bucket a public ACL also grants.
-        owner_checked: dict[str, Handler] = {
-            "DeleteBucket": bucket_api.delete_bucket,
-            "GetBucketAcl": bucket_api.get_bucket_acl,
-            "PutBucketAcl": bucket_api.put_bucket_acl,
-            "GetBucketLocation": bucket_api.get_bucket_location,
-            "GetBucketStat": bucket_api.get_bucket_stat,
-            "GetBucketVersioning": bucket_api.get_bucket_versioning,
-            "GetBucketPublicAccessBlock": bucket_api.get_public_access_block,
-            "PutBucketPublicAccessBlock": bucket_api.put_public_access_block,
-            "DeleteBucketPublicAccessBlock": bucket_api.delete_public_access_block,
-        }
-        acl_checked: dict[str, Handler] = {
-            "GetBucketInfo": bucket_api.get_bucket_info,
-            "ListObjects": objects.list_objects,
-            "ListObjectsV2": objects.list_objects_v2,
-            "ListObjectVersions": objects.list_object_versions,
-        }
-        self.handlers = {**self.handlers, **owner_checked, **acl_checked}
-        self.router_checks = {**dict.fromkeys(owner_checked, "owner"),
-                              **dict.fromkeys(acl_checked, "acl")}
+        self.multipart = MultipartUpload(self.store, self.buckets, self.uploads)
+        self.served = served_operations(self)
 
     def endpoint_of(self, request: Request) -> str:
         """Return the endpoint URL buckets report (see ``endpoint_url``)."""
@@ -184,8 +100,7 @@ class EmulatorApp:
         """Answer one request; OSS refusals become OSS XML errors."""
         bucket_name: str | None = None
         try:
-            address = self.addressing.address_of(request)
-            bucket_name, key, is_website = address.bucket, address.key, address.is_website
+            bucket_name, key, is_website = self._address(request)
             bucket = self.buckets.get(bucket_name) if bucket_name else None
             try:
                 response = self._route(request, bucket_name, bucket, key, is_website)
@@ -199,6 +114,26 @@ class EmulatorApp:
             return response
         except OssError as error:
             return xmlbody.error_response(request, error, bucket_name)
+
+    def _address(self, request: Request) -> tuple[str | None, str, bool]:
+        """Return (bucket, key, is_website) from the Host header and the path."""
+        host = request.header("host").split(":", 1)[0].lower()
+        path = request.path
+        if host.startswith("[") or not path.startswith("/"):
+            host = ""
+        if self.website_host and host == self.website_host and self.website_bucket:
+            return self.website_bucket, path[1:], True
+        first_label, _, domain = host.partition(".")
+        # Virtual-hosted: the first label names a bucket that exists, or any bucket when
+        # the rest is an OSS endpoint or localhost (so a bucket not made yet, or gone, is
+        # PutBucket's or NoSuchBucket's, never a service-level request).
+        if first_label and domain and (self.buckets.get(first_label) is not None
+                                       or _VIRTUAL_HOST_DOMAIN.fullmatch(domain)):
+            return first_label, path[1:], False
+        if path in ("/", ""):
+            return None, "", False
+        bucket_name, _, key = path[1:].partition("/")
+        return bucket_name, key, False
 
     def _route(
         self,
@@ -267,7 +202,7 @@ class EmulatorApp:
                                  acl=bucket.acl_in_force)
             raise not_implemented()
         assert found.operation is not None
-        check = self.router_checks.get(found.operation.name)
+        check = self.served.router_checks.get(found.operation.name)
         if check == "owner":
             access.authorize_bucket(principal, found.operation.action, bucket.name)
         elif check == "acl":
@@ -288,7 +223,7 @@ class EmulatorApp:
     def _handler_for(self, found: Classified) -> Handler | None:
         """Return the handler serving the request as classified, or None (a 501)."""
         name = self._served(found)
-        return self.handlers.get(name) if name else None
+        return self.served.handlers.get(name) if name else None
 
     def _service_operation(self, request: Request, found: Classified,
                            principal: Principal | None) -> Response:
@@ -296,26 +231,29 @@ class EmulatorApp:
         if principal is None:
             raise access.anonymous_forbidden()
         name = self._served(found)
-        handler = self.service_handlers.get(name) if name else None
+        handler = self.served.service_handlers.get(name) if name else None
         if found.operation is not None:
             access.authorize_signed(principal, found.operation.action, access.SERVICE_RESOURCE)
         if handler is None:
             raise not_implemented()
         return handler(request)
 
-    def _copy_object(self, request: Request, bucket: BucketConfig, key: str,
-                     principal: Principal | None) -> Response:
+    def copy_object(self, request: Request, bucket: BucketConfig, key: str,
+                    principal: Principal | None) -> Response:
+        """Serve CopyObject with this emulator's largest copyable size."""
         copier = CopyObject(self.store, self.buckets, self.routing.copy_max_bytes)
         return copier(request, bucket, key, principal)
 
-    def _complete_upload(self, request: Request, bucket: BucketConfig, key: str,
-                         principal: Principal | None) -> Response:
+    def complete_upload(self, request: Request, bucket: BucketConfig, key: str,
+                        principal: Principal | None) -> Response:
+        """Serve CompleteMultipartUpload with this emulator's settings and callback key."""
         complete = CompleteUpload(self.multipart, self.endpoint_of,
                                   self.routing.require_quoted_part_etag, self.signer)
         return complete(request, bucket, key, principal)
 
-    def _post_object(self, request: Request, bucket: BucketConfig, key: str,
-                     principal: Principal | None) -> Response:
+    def post_object(self, request: Request, bucket: BucketConfig, key: str,
+                    principal: Principal | None) -> Response:
+        """Serve PostObject with this emulator's settings and callback key."""
         # PostObject is signed by its form fields, not by headers: the header principal
         # (normally None) plays no part.
         del key, principal
@@ -325,6 +263,13 @@ class EmulatorApp:
             store=self.store,
             lookup=self.lookup,
             settings=self.post_settings,
-            location_base=location_base(request, bucket.name),
+            location_base=self._location_base(request, bucket),
             signer=self.signer,
         )
+
+    @staticmethod
+    def _location_base(request: Request, bucket: BucketConfig) -> str:
+        host = request.header("host") or "127.0.0.1"
+        if host.split(".", 1)[0].lower() == bucket.name:
+            return f"http://{host}"
+        return f"http://{host}/{bucket.name}"
