@@ -75,7 +75,6 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         "UPLOAD_MAX_BYTES": str(64 * MIB),
         "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(MIB),
         "UPLOAD_PART_SIZE_BYTES": str(PART),
-        "UPLOAD_CALLBACK_URL": "",
     })
     try:
         build = tmp_path_factory.mktemp("uppy-build")
