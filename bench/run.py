@@ -48,6 +48,7 @@ from bench import (  # noqa: E402
     emulator_upload,
     http_load,
     multipart_cold_start,
+    wan_upload,
 )
 from localcloud.stack import UPLOAD_ROLE_ARN  # noqa: E402
 from tests.support.loopback import (  # noqa: E402
@@ -285,6 +286,7 @@ def main() -> None:
         ("multipart cold start", lambda: multipart_cold_rows(3 if q else 7)),
         ("sts economy", lambda: economy_rows(10_000)),
         ("emulator", lambda: emulator_rows(64 if q else 1024)),
+        ("wan link", lambda: wan_upload.rows(wan_upload.default_size(q))),
         ("page weight", page_rows),
     ]
     for name, step in steps:
@@ -303,6 +305,10 @@ def main() -> None:
 
 
 NOTES = """Notes:
+- Row 7 (`bench/wan.py`, `bench/wan_upload.py`): a user-space link on loopback (no netem
+  here) between the client and the local cloud, function calls included: one-way delay RTT/2,
+  a per-connection cap and an aggregate cap per direction; the client speaks the page's
+  protocol (part URLs 20 at a time, kept-alive connections). BENCH_WAN_BYTES sets the size.
 - Ratios are measured in the same run, against `bench/baseline_sample.py`: the published
   samples' design (AssumeRole through the real STS SDK on every request, then V4 signing),
   with the STS stub on loopback, so real STS (tens of ms away) would only widen the gap.
