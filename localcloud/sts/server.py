@@ -24,6 +24,7 @@ from localcloud.serving import PooledHTTPServer, PooledRequestHandler, ServerLim
 from localcloud.sts.faults import Fault, FaultMode, FaultPlan
 from localcloud.sts.roles import Role, StsSettings
 from localcloud.sts.service import AssumeRoleService, StsReply, error_body, new_request_id
+from localcloud.sts.signatures import StsRequest
 
 LOG = logging.getLogger(__name__)
 JSON_CONTENT_TYPE = "application/json;charset=utf-8"
@@ -80,7 +81,8 @@ class StsStub:
         """Answer one request without faults (the shell and in-process tests use it)."""
         parts = urlsplit(target)
         query = parse_qsl(parts.query, keep_blank_values=True)
-        return self.service.handle(method, parts.path, query, headers, body, now=self._clock())
+        return self.service.handle(StsRequest(method, parts.path, query, headers, body),
+                                   now=self._clock())
 
     def start(self, host: str = "127.0.0.1", port: int = 0,
               limits: ServerLimits | None = None) -> RunningSts:

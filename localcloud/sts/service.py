@@ -12,7 +12,7 @@ import secrets
 import string
 import threading
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ import localcloud.sts.errors as errors
 from localcloud.identity import IdentityStore, Principal
 from localcloud.sts.errors import StsError
 from localcloud.sts.roles import Role, StsSettings, parse_params
-from localcloud.sts.signatures import authenticate
+from localcloud.sts.signatures import StsRequest, authenticate
 
 ACTION = "AssumeRole"
 VERSION = "2015-04-01"
@@ -102,46 +102,22 @@ class AssumeRoleService:
                 raise errors.nonce_used()
             self._nonces[nonce] = now
 
-    def handle(
-        self,
-        method: str,
-        path: str,
-        query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        now: datetime,
-    ) -> StsReply:
-        """Serve one request; ``headers`` have lower-case names."""
+    def handle(self, request: StsRequest, *, now: datetime) -> StsReply:
+        """Serve one request."""
         request_id = new_request_id()
         try:
-            document = self._assume_role(method, path, query, headers, body, now)
+            document = self._assume_role(request, now)
         except StsError as error:
             host_id = self._settings.host_id
             return StsReply(error.status, error_body(error, request_id=request_id, host_id=host_id))
         return StsReply(200, {"RequestId": request_id, **document})
 
-    def _assume_role(
-        self,
-        method: str,
-        path: str,
-        query: Sequence[tuple[str, str]],
-        headers: Mapping[str, str],
-        body: bytes,
-        now: datetime,
-    ) -> dict[str, Any]:
-        if method not in ("GET", "POST"):
+    def _assume_role(self, request: StsRequest, now: datetime) -> dict[str, Any]:
+        if request.method not in ("GET", "POST"):
             raise errors.invalid_action()
-        caller = authenticate(
-            method,
-            path,
-            query,
-            headers,
-            body,
-            lookup=self._identities.lookup,
-            now=now,
-            max_skew=self._settings.max_skew,
-        )
+        caller = authenticate(request, lookup=self._identities.lookup, now=now,
+                              max_skew=self._settings.max_skew)
+        headers = request.headers
         action = headers.get("x-acs-action") or caller.params.get("Action", "")
         version = headers.get("x-acs-version") or caller.params.get("Version", "")
         if action != ACTION or version != VERSION:

@@ -29,7 +29,7 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import parse_qsl, quote, quote_plus
 
 import localcloud.sts.errors as errors
-from localcloud.identity import Principal
+from localcloud.identity import FindPrincipal, Principal
 
 ACS3_ALGORITHM = "ACS3-HMAC-SHA256"
 RPC_METHOD = "HMAC-SHA1"
@@ -69,18 +69,30 @@ class Caller:
     nonce: str
 
 
-def request_params(
-    query: Sequence[tuple[str, str]], headers: Mapping[str, str], body: bytes
-) -> dict[str, str]:
-    """Merge query and form-body parameters (the body wins, as for a form POST)."""
-    params = dict(query)
-    if headers.get(H_CONTENT_TYPE, "").lower().startswith(FORM_CONTENT_TYPE) and body:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise errors.incomplete_signature() from None
-        params.update(parse_qsl(text, keep_blank_values=True))
-    return params
+@dataclass(frozen=True)
+class StsRequest:
+    """One request to the STS endpoint, as its signature covers it.
+
+    ``query`` holds the decoded pairs in the order sent; ``headers`` have lower-case names.
+    """
+
+    method: str
+    path: str
+    query: Sequence[tuple[str, str]]
+    headers: Mapping[str, str]
+    body: bytes = field(default=b"", repr=False)
+
+    def params(self) -> dict[str, str]:
+        """Merge query and form-body parameters (the body wins, as for a form POST)."""
+        params = dict(self.query)
+        content_type = self.headers.get(H_CONTENT_TYPE, "").lower()
+        if content_type.startswith(FORM_CONTENT_TYPE) and self.body:
+            try:
+                text = self.body.decode("utf-8")
+            except UnicodeDecodeError:
+                raise errors.incomplete_signature() from None
+            params.update(parse_qsl(text, keep_blank_values=True))
+        return params
 
 
 def parse_timestamp(value: str) -> datetime:
@@ -107,7 +119,7 @@ def _check_time(value: str, now: datetime, max_skew: timedelta) -> None:
 
 
 def _caller_principal(
-    lookup: Callable[[str], Principal | None], access_key_id: str, token: str | None, now: datetime
+    lookup: FindPrincipal, access_key_id: str, token: str | None, now: datetime
 ) -> Principal:
     """Find the signer and hold its security token to what was issued with the key."""
     principal = lookup(access_key_id)
@@ -145,14 +157,9 @@ def _acs3_fields(authorization: str) -> tuple[str, list[str], str]:
     return credential, signed, signature
 
 
-def acs3_canonical_request(
-    method: str,
-    path: str,
-    query: Sequence[tuple[str, str]],
-    headers: Mapping[str, str],
-    signed_headers: Sequence[str],
-) -> str:
+def acs3_canonical_request(request: StsRequest, signed_headers: Sequence[str]) -> str:
     """Build the ACS3 canonical request; the payload hash is the one the client declared."""
+    method, path, query, headers = request.method, request.path, request.query, request.headers
     canonical_query = "&".join(
         f"{k}={v}" for k, v in sorted((quote(k, safe="~"), quote(v, safe="~")) for k, v in query)
     )
@@ -179,17 +186,10 @@ def acs3_signature(secret: str, canonical_request: str) -> str:
 
 
 def verify_acs3(
-    method: str,
-    path: str,
-    query: Sequence[tuple[str, str]],
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    lookup: Callable[[str], Principal | None],
-    now: datetime,
-    max_skew: timedelta,
+    request: StsRequest, *, lookup: FindPrincipal, now: datetime, max_skew: timedelta
 ) -> Caller:
     """Authenticate a request carrying an ``ACS3-HMAC-SHA256`` Authorization header."""
+    headers = request.headers
     access_key_id, signed, signature = _acs3_fields(headers[H_AUTHORIZATION])
     required = [*ACS3_REQUIRED_SIGNED, *([H_TOKEN] if H_TOKEN in headers else [])]
     if any(name not in signed or name not in headers for name in required):
@@ -197,13 +197,13 @@ def verify_acs3(
     _check_time(headers[H_DATE], now, max_skew)
     principal = _caller_principal(lookup, access_key_id, headers.get(H_TOKEN), now)
     declared = headers[H_CONTENT_SHA256]
-    actual = hashlib.sha256(body).hexdigest()
-    canonical = acs3_canonical_request(method, path, query, headers, signed)
+    actual = hashlib.sha256(request.body).hexdigest()
+    canonical = acs3_canonical_request(request, signed)
     expected = acs3_signature(principal.access_key_secret, canonical)
     body_ok = hmac.compare_digest(declared.lower().encode(), actual.encode())
     if not (hmac.compare_digest(expected.encode(), signature.lower().encode()) and body_ok):
         raise errors.signature_mismatch()
-    return Caller(principal, request_params(query, headers, body), headers.get(H_NONCE, ""))
+    return Caller(principal, request.params(), headers.get(H_NONCE, ""))
 
 
 def _rpc_string_to_sign(
@@ -235,7 +235,7 @@ def verify_rpc(
     method: str,
     params: Mapping[str, str],
     *,
-    lookup: Callable[[str], Principal | None],
+    lookup: FindPrincipal,
     now: datetime,
     max_skew: timedelta,
 ) -> Caller:
@@ -259,23 +259,13 @@ def verify_rpc(
 
 
 def authenticate(
-    method: str,
-    path: str,
-    query: Sequence[tuple[str, str]],
-    headers: Mapping[str, str],
-    body: bytes,
-    *,
-    lookup: Callable[[str], Principal | None],
-    now: datetime,
-    max_skew: timedelta,
+    request: StsRequest, *, lookup: FindPrincipal, now: datetime, max_skew: timedelta
 ) -> Caller:
-    """Authenticate an STS request in whichever scheme it was signed (lower-case headers)."""
-    if headers.get(H_AUTHORIZATION):
-        return verify_acs3(
-            method, path, query, headers, body, lookup=lookup, now=now, max_skew=max_skew
-        )
-    params = request_params(query, headers, body)
+    """Authenticate an STS request in whichever scheme it was signed."""
+    if request.headers.get(H_AUTHORIZATION):
+        return verify_acs3(request, lookup=lookup, now=now, max_skew=max_skew)
+    params = request.params()
     if P_SIGNATURE not in params:
         name = P_SIGNATURE if P_ACCESS_KEY_ID in params else P_ACCESS_KEY_ID
         raise errors.missing_parameter(name)
-    return verify_rpc(method, params, lookup=lookup, now=now, max_skew=max_skew)
+    return verify_rpc(request.method, params, lookup=lookup, now=now, max_skew=max_skew)
