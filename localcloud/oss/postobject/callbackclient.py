@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -116,22 +116,17 @@ class CallbackAnswer:
 
 
 def _exchange(
-    scheme: str,
-    hostname: str,
-    port: int | None,
-    target: str,
-    headers: dict[str, str],
-    body: bytes,
-    timeout: float,
+    url: SplitResult, headers: dict[str, str], body: bytes, timeout: float
 ) -> tuple[int, bytes] | str:
-    """POST once within ``timeout``; return (status, body) or the failure OSS would report.
+    """POST once to ``url`` within ``timeout``; return (status, body) or OSS's failure text.
 
     Connecting is separated from waiting for the answer because OSS words the two
     differently: no connection is ``Error status : -1``, a slow answer ``Cost too long time``.
     """
     deadline = time.monotonic() + timeout
-    conn_type = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
-    conn = conn_type(hostname, port, timeout=timeout)
+    conn_type = http.client.HTTPSConnection if url.scheme == "https" else http.client.HTTPConnection
+    conn = conn_type(url.hostname or "", url.port, timeout=timeout)
+    target = (url.path or "/") + (f"?{url.query}" if url.query else "")
     try:
         try:
             conn.connect()
@@ -193,8 +188,7 @@ def post_callback(
             "x-oss-pub-key-url": base64.b64encode(pub_key_url.encode("utf-8")).decode("ascii"),
             "User-Agent": "aliyun-oss-callback",
         }
-        outcome = _exchange(parts.scheme, parts.hostname, parts.port, path + query, headers,
-                            body, timeout)
+        outcome = _exchange(parts, headers, body, timeout)
         if isinstance(outcome, str):
             failure = outcome
             continue
