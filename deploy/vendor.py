@@ -111,7 +111,8 @@ def pins(requirements: Requirements, python_version: str | None = None) -> dict[
 
     ``None`` means every pin, whatever its marker. A version such as ``"3.10"`` keeps the
     pins whose environment marker holds for that Python (on this platform otherwise).
-    Several files are read in order; a name pinned twice must be pinned alike (ValueError).
+    Several files are read in order; for a given version a name pinned twice must be pinned
+    alike (ValueError).
     """
     found: dict[str, str] = {}
     for requirement in (r for f in _files(requirements) for r in pinned_requirements(f)):
@@ -120,8 +121,11 @@ def pins(requirements: Requirements, python_version: str | None = None) -> dict[
             if not requirement.marker.evaluate(environment):
                 continue
         version = next(iter(requirement.specifier)).version
-        if found.setdefault(requirement.name, version) != version:
-            raise ValueError(f"{requirement.name} is pinned to two versions")
+        if python_version is None:  # one name may be pinned per Python, under markers
+            found[requirement.name] = version
+        elif found.setdefault(requirement.name, version) != version:
+            raise ValueError(f"{requirement.name} is pinned to two versions for Python "
+                             f"{python_version}")
     return found
 
 
