@@ -44,6 +44,7 @@ from uploadsign.factory import build_app  # noqa: E402
 
 from bench import (  # noqa: E402
     baseline_sample,
+    burst,
     cold_start,
     emulator_upload,
     http_load,
@@ -288,6 +289,7 @@ def main() -> None:
         ("emulator", lambda: emulator_rows(64 if q else 1024)),
         ("wan link", lambda: wan_upload.rows(wan_upload.default_size(q))),
         ("page weight", page_rows),
+        ("burst (instance models)", lambda: burst.rows(FAKE_IDENTITY, 40 if q else 200)),
     ]
     for name, step in steps:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
@@ -305,6 +307,9 @@ def main() -> None:
 
 
 NOTES = """Notes:
+- Row 8 (`bench/burst.py`): N clients at once against each instance model, the local
+  cloud's STS stub on loopback; "one instance alone" gives it the CPU as FC would, and
+  its launch-to-last-grant time times the memory s.yaml gives the model is the GB-seconds.
 - Row 7 (`bench/wan.py`, `bench/wan_upload.py`): a user-space link on loopback (no netem
   here) between the client and the local cloud, function calls included: one-way delay RTT/2,
   a per-connection cap and an aggregate cap per direction; the client speaks the page's
