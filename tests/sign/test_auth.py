@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from uploadsign import httpfetch, objectkeys, policy
+from uploadsign import objectkeys, policy, sts
 from uploadsign.auth import OriginAuthenticator, RequestFacts
 from uploadsign.config import Settings
 from uploadsign.errors import ConfigurationError, OriginNotAllowed, Unauthorized
@@ -272,7 +272,7 @@ def jwks_server(rsa_key: rsa.RSAPrivateKey, ec_key: ec.EllipticCurvePrivateKey
 
 
 def jwks_auth(served: FileServer, monotonic: Monotonic) -> JwtAuthenticator:
-    cache = JwksCache(served.url + "/jwks.json", httpfetch.fetch, monotonic, timeout=2.0)
+    cache = JwksCache(served.url + "/jwks.json", sts.fetch, monotonic, timeout=2.0)
     return JwtAuthenticator(jwks=cache, issuer="https://id.example.com/", audience="oss-upload")
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
-from uploadsign import callback, httpfetch, policy
+from uploadsign import callback, policy, sts
 from uploadsign.callback_verify import (
     FAILURE_TTL_SECONDS,
     KEY_FILE_NAMES,
@@ -295,7 +295,7 @@ def test_slow_key_server_times_out_into_a_rejection() -> None:
         served.files["/key.pem"] = public_pem(new_rsa_key())
         served.delay = 1.0
         with pytest.raises(CallbackRejected):
-            PublicKeyCache(httpfetch.fetch, timeout=0.2).get(served.url + "/key.pem")
+            PublicKeyCache(sts.fetch, timeout=0.2).get(served.url + "/key.pem")
 
 
 @pytest.mark.parametrize("path", ["/missing.pem", "/moved.pem"])
@@ -304,9 +304,9 @@ def test_fetcher_refuses_redirects_and_errors(path: str) -> None:
         served.files["/key.pem"] = b"key"
         served.redirects["/moved.pem"] = served.url + "/key.pem"
         with pytest.raises(FetchError):
-            httpfetch.fetch(served.url + path, 2.0)
+            sts.fetch(served.url + path, 2.0)
         assert served.hits.get("/key.pem", 0) == 0
-        assert httpfetch.fetch(served.url + "/key.pem", 2.0) == b"key"
+        assert sts.fetch(served.url + "/key.pem", 2.0) == b"key"
 
 
 # Each fails inside urllib or http.client before anything is sent (or on loopback port 1).
@@ -328,7 +328,7 @@ UNFETCHABLE_URLS = [
 @pytest.mark.parametrize("url", UNFETCHABLE_URLS)
 def test_fetcher_turns_every_bad_url_into_a_fetch_error(url: str) -> None:
     with pytest.raises(FetchError):
-        httpfetch.fetch(url, 2.0)
+        sts.fetch(url, 2.0)
 
 
 # --- through the app ---------------------------------------------------------------------

@@ -6,8 +6,9 @@ every request is access-logged) → ``routes`` / ``grants`` (with the ``POST /up
 body rules) / ``auth`` (with the rate limit) / ``jwtauth`` (with the JWKS cache) /
 ``callback`` / ``callback_verify`` (application) → ``policy`` (with its V4 signing) /
 ``credentials`` / ``objectkeys`` / ``mediatypes`` (pure core). ``sts`` is the one module
-that talks to Alibaba Cloud (and caches what it got), ``httpfetch`` the one that makes
-other outgoing requests (JWKS, callback public keys, both behind injectable fetchers);
+that makes outgoing calls: to Alibaba Cloud (and caches what it got) and the small GETs of
+JWKS and callback public keys (behind injectable fetchers); ``limits`` keeps the rate
+limit and the storage quota in Redis when ``LIMITS_REDIS_URL`` is set;
 ``config`` is the one module that reads the environment, from one table of variables
 (names, defaults, checks, the README's doc lines); ``wsgi`` also writes the per-request
 JSON access line and sets up logging. Heavy imports (PyJWT, ``cryptography``,

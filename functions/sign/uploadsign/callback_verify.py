@@ -13,7 +13,7 @@ URL at a time (concurrent requests wait for it), no lock held while fetching, at
 key failed to load is refused without a fetch for ``FAILURE_TTL_SECONDS``.
 
 Depends on ``cryptography`` (imported on the first verification, not at import: most
-instances never see a callback), ``httpfetch``'s ``Fetch`` type and ``errors``; the
+instances never see a callback), ``sts``' ``Fetch`` type and ``errors``; the
 fetcher and the monotonic clock are injected.
 """
 
@@ -29,7 +29,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from uploadsign.errors import CallbackRejected, FetchError
-from uploadsign.httpfetch import Fetch
+from uploadsign.sts import Fetch
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa

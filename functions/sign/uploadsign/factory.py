@@ -14,16 +14,15 @@ import time
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta, timezone
 
-from uploadsign import httpfetch, sts
+from uploadsign import sts
 from uploadsign.auth import Authenticator, OriginAuthenticator, RateLimiter
 from uploadsign.callback import CallbackLog
 from uploadsign.callback_verify import CallbackVerifier, PublicKeyCache
 from uploadsign.config import Settings
 from uploadsign.grants import GrantService
-from uploadsign.httpfetch import Fetch
 from uploadsign.multipart import MultipartService, StorageFactory
 from uploadsign.routes import SignApp
-from uploadsign.sts import CredentialCache, Fetcher
+from uploadsign.sts import CredentialCache, Fetch, Fetcher
 
 log = logging.getLogger("uploadsign")
 
@@ -67,7 +66,7 @@ def build_app(
     fetcher_factory: Callable[[Settings], Fetcher] = sts.build_fetcher,
     clock: Callable[[], datetime] = utc_now,
     monotonic: Callable[[], float] = time.monotonic,
-    http_fetch: Fetch = httpfetch.fetch,
+    http_fetch: Fetch = sts.fetch,
     storage_factory: StorageFactory | None = None,
 ) -> SignApp:
     """Build the configured app; raise ``ConfigurationError`` listing every problem."""

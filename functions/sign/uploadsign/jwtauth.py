@@ -7,7 +7,7 @@ subject only.
 
 Its own module because PyJWT (and through it ``cryptography.x509``) costs tens of
 milliseconds to import: the factory imports this only when ``AUTH_MODE=jwt``.
-Depends on PyJWT, ``auth`` (the caller types), ``httpfetch``'s type and ``errors``.
+Depends on PyJWT, ``auth`` (the caller types), ``sts``' ``Fetch`` type and ``errors``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import jwt
 
 from uploadsign.auth import Caller, RequestFacts
 from uploadsign.errors import FetchError, KeyUnavailable, Unauthorized
-from uploadsign.httpfetch import Fetch
+from uploadsign.sts import Fetch
 
 BEARER = "Bearer"
 REALM = "oss-direct-upload"
