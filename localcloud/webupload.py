@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from scripts.upload_web import (
+from deploy.publish_page import (
     CONFIG_KEY,
     PageFile,
     config_js,
