@@ -23,8 +23,8 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-#: Bytes read per step; small enough that pacing stays smooth at a few MB/s.
-CHUNK = 16 * 1024
+#: Bytes read per step: 8 ms at 8 MB/s, smooth enough, and few enough steps for Python.
+CHUNK = 64 * 1024
 
 
 class TokenBucket:

@@ -9,6 +9,11 @@ multipart upload killed at 50% (connections cut mid-part), then resumed, countin
 sent again. Bodies are generated on the fly (no file of the upload's size). Measures;
 asserts nothing.
 
+Multipart rows show the end-to-end rate and the parts alone: the emulator's complete
+copies the parts into one object on disk (seconds per GiB), which OSS does not. With the
+default caps, 4 connections can carry at most 4 × 8 = 32 MB/s, 80% of the link, so 4 in
+flight meets 80% only with no gap between parts; each part waits one RTT plus the server.
+
     .venv/bin/python bench/wan_upload.py [size_mib]      # default: BENCH_WAN_BYTES or 1 GiB
 """
 
@@ -230,13 +235,26 @@ def start_multipart(ends: Endpoints, size: int) -> Multipart:
     return Multipart(ends, plan, size)
 
 
-def multipart(ends: Endpoints, size: int, in_flight: int) -> float:
-    """A whole multipart upload, ``in_flight`` parts at once; seconds end to end."""
+@dataclass
+class Timing:
+    """Seconds of one multipart upload: in all, sending the parts, and the complete call."""
+
+    total: float
+    parts: float
+    complete: float
+
+
+def multipart(ends: Endpoints, size: int, in_flight: int) -> Timing:
+    """A whole multipart upload, ``in_flight`` parts at once."""
     start = time.perf_counter()
     upload = start_multipart(ends, size)
-    upload.send(upload.missing(), in_flight)
+    todo = upload.missing()
+    sending = time.perf_counter()
+    upload.send(todo, in_flight)
+    completing = time.perf_counter()
     upload.complete()
-    return time.perf_counter() - start
+    end = time.perf_counter()
+    return Timing(end - start, completing - sending, end - completing)
 
 
 @dataclass
@@ -317,10 +335,15 @@ def rows(size: int) -> list[Row]:
     text, _ = rate(m["post"])
     out.append((f"7 WAN PostObject {label} ({link})", text, "report", ""))
     for n in (1, 4, 8):
-        text, share = rate(m[f"multipart_{n}"])
-        target = "≥ 80% of the link" if n >= 4 else "report"
-        out.append((f"7 WAN multipart {label}, {n} part(s) in flight", text, target,
-                    ("yes" if share >= 0.8 else "NO") if n >= 4 else ""))
+        t: Timing = m[f"multipart_{n}"]
+        text, _ = rate(t.total)
+        parts = size / t.parts / LINK_RATE
+        target = "parts ≥ 80% of the link" if n >= 4 else "report"
+        out.append((f"7 WAN multipart {label}, {n} part(s) in flight",
+                     f"{text}; parts alone {size / t.parts / MB:.1f} MB/s ({parts:.0%}; the "
+                     f"caps allow {min(n * CONNECTION_RATE, LINK_RATE) / MB:.0f}); complete "
+                     f"{t.complete:.1f} s", target,
+                     ("yes" if parts >= 0.8 else "NO") if n >= 4 else ""))
     r: Resume = m["resume"]
     allowed = (r.in_flight + 1) * r.part_size
     out.append((
