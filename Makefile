@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NODE_STAMP := tests/node/node_modules/.installed
 
-.PHONY: help dev test venv chromium node-deps lint package bench bench-record soak sdk-suite clean
+.PHONY: help dev test venv chromium redis node-deps lint package bench bench-record soak sdk-suite clean
 .DEFAULT_GOAL := help
 
 # Every target with a `## ` note on its line, one line each.
@@ -23,6 +23,9 @@ venv: $(STAMP) ## create or refresh .venv (requirements.txt, requirements-dev.tx
 chromium: ## install Debian's chromium for the browser tests when missing (as root)
 	@bash scripts/ensure-chromium.sh
 
+redis: ## install Debian's redis-server for the shared-limits tests when missing (as root)
+	@bash scripts/ensure-redis.sh
+
 # Node.js and ali-oss for the tests that run tests/node/*.mjs (npm registry).
 $(NODE_STAMP): tests/node/package.json tests/node/package-lock.json tests/node/ensure-node.sh
 	@bash tests/node/ensure-node.sh
@@ -33,7 +36,7 @@ node-deps: $(NODE_STAMP) ## install Node.js and tests/node's pinned ali-oss (npm
 dev: venv ## run the local cloud in the foreground and print the page URL; Ctrl-C stops it
 	$(BIN)/python -m localcloud
 
-test: venv chromium node-deps ## run every test, browser tests included
+test: venv chromium redis node-deps ## run every test, browser tests included
 	$(BIN)/python -m pytest
 
 # The zips FC receives (CPython 3.10, manylinux x86_64 deps), one per instance model
@@ -50,7 +53,7 @@ lint: venv ## ruff and mypy (strict)
 # BENCH_RECORD=1, or `make bench-record`, writes the tracked bench/RESULTS.md instead.
 BENCH_OUT = $(if $(filter 1 yes true,$(BENCH_RECORD)),bench/RESULTS.md,build/bench/RESULTS.md)
 
-bench: venv ## run the benchmarks: one table, written to build/bench/RESULTS.md
+bench: venv redis ## run the benchmarks: one table, written to build/bench/RESULTS.md
 	@bash bench/ensure-wrk.sh
 	$(BIN)/python bench/run.py --out $(BENCH_OUT)
 
