@@ -24,6 +24,7 @@ from localcloud.identity import FindPrincipal, Principal
 from localcloud.oss import access, cors, headerauth, website, xmlbody
 from localcloud.oss.bucketapi import BucketApi
 from localcloud.oss.buckets import BucketConfig, BucketRegistry, no_such_bucket
+from localcloud.oss.callbackclient import CallbackSigner
 from localcloud.oss.completeupload import CompleteUpload
 from localcloud.oss.copyobject import CopyObject
 from localcloud.oss.errors import OssError, method_not_allowed, not_implemented
@@ -33,7 +34,7 @@ from localcloud.oss.objects import ObjectApi
 from localcloud.oss.operations import OSS_METHODS, Classified, classify, scope_of
 from localcloud.oss.partstore import UploadStore
 from localcloud.oss.postobject.settings import PostSettings
-from localcloud.oss.postobject.store import CallbackSigner, handle_post_object
+from localcloud.oss.postobject.store import handle_post_object
 from localcloud.oss.served import (
     Handler,
     RoutingSettings,

@@ -29,17 +29,22 @@ from urllib.parse import quote
 from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
-from localcloud.oss import xmlbody
+from localcloud.oss import callback, callbackclient, xmlbody
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.errors import MSG_TOO_SMALL, OssError, invalid_argument, malformed_xml
+from localcloud.oss.callbackclient import CallbackSigner
+from localcloud.oss.errors import (
+    MSG_TOO_SMALL,
+    OssError,
+    callback_failed,
+    invalid_argument,
+    invalid_callback,
+    malformed_xml,
+)
 from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.listing import shown
 from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
 from localcloud.oss.partstore import PartMeta
-from localcloud.oss.postobject import callback, callbackclient
-from localcloud.oss.postobject import errors as post_errors
-from localcloud.oss.postobject.store import CallbackSigner
 from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta
 
 H_COMPLETE_ALL = "x-oss-complete-all"
@@ -117,11 +122,11 @@ def callback_variables(value: str) -> dict[str, str]:
     try:
         document = json.loads(base64.b64decode(value.encode("ascii"), validate=True))
     except (binascii.Error, UnicodeError, ValueError, RecursionError) as exc:
-        raise post_errors.invalid_callback("The callback-var is not json format.") from exc
+        raise invalid_callback("The callback-var is not json format.") from exc
     if not isinstance(document, dict) or not all(
             isinstance(k, str) and k.startswith("x:") and k == k.lower() and isinstance(v, str)
             for k, v in document.items()):
-        raise post_errors.invalid_callback("The callback-var is not valid.")
+        raise invalid_callback("The callback-var is not valid.")
     return dict(document)
 
 
@@ -237,7 +242,7 @@ class CompleteUpload:
                 signer.private_key, path, query, data),
             allowed=signer.allowed_origins, timeout=signer.timeout)
         if answer.body is None:
-            error = post_errors.callback_failed(answer.failure or "callback failed")
+            error = callback_failed(answer.failure or "callback failed")
             error.headers.update(headers)
             raise error
         return Response(200, {**headers, "Content-Type": "application/json"}, answer.body)

@@ -20,9 +20,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from localcloud.identity import FindPrincipal
 from localcloud.oss.app import PUB_KEY_PATH, EmulatorApp
 from localcloud.oss.buckets import BucketRegistry
-from localcloud.oss.postobject.callbackclient import TIMEOUT_SECONDS, allowed_origins
+from localcloud.oss.callbackclient import TIMEOUT_SECONDS, CallbackSigner, allowed_origins
 from localcloud.oss.postobject.settings import PostSettings
-from localcloud.oss.postobject.store import CallbackSigner
 from localcloud.oss.server import EMULATOR_LIMITS, Clock, Handler, OssServer, utc_now
 from localcloud.oss.store import ObjectStore
 from localcloud.serving import ServerLimits

@@ -27,6 +27,7 @@ MSG_FILE_EXISTS = "The object you specified already exists and can not be overwr
 MSG_INVALID_DIGEST = "The Content-MD5 you specified was invalid."
 MSG_OBJECT_INVALID = "The specified object is not valid."
 MSG_NOT_IMPLEMENTED = "A header you provided implies functionality that is not implemented."
+MSG_CALLBACK_NOT_JSON = "The callback configuration is not json format."
 MSG_MALFORMED_XML = (
     "The XML you provided was not well-formed or did not validate against our published "
     "schema."
@@ -262,3 +263,13 @@ def missing_content_md5() -> OssError:
 def user_key_must_be_specified() -> OssError:
     """A DeleteMultipleObjects ``<Object>`` without a key (OSS 400 page)."""
     return OssError(400, "UserKeyMustBeSpecified", "User key must be specified.")
+
+
+def invalid_callback(message: str = MSG_CALLBACK_NOT_JSON) -> OssError:
+    """The ``callback`` field (or ``x-oss-callback`` header) is not acceptable."""
+    return invalid_argument(message, name="callback")
+
+
+def callback_failed(detail: str) -> OssError:
+    """The application's callback did not succeed; the object is kept (203)."""
+    return OssError(203, "CallbackFailed", detail, ec="0007-00000203")

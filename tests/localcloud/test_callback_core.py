@@ -11,8 +11,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from localcloud.oss.errors import OssError
-from localcloud.oss.postobject.callback import (
+from localcloud.oss.callback import (
     BODY_TYPE_FORM,
     BODY_TYPE_JSON,
     CallbackSpec,
@@ -23,6 +22,7 @@ from localcloud.oss.postobject.callback import (
     sign_callback,
     verify_callback,
 )
+from localcloud.oss.errors import OssError
 from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, make_env, post
 from tests.support.callback_vectors import DOC_PUBLIC_KEY, DOC_VECTOR, SECOND_VECTOR

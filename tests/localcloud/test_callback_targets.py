@@ -23,13 +23,13 @@ import pytest
 
 from localcloud.identity import IdentityStore
 from localcloud.oss.buckets import BucketConfig
-from localcloud.oss.emulator import Emulator
-from localcloud.oss.postobject.callbackclient import (
+from localcloud.oss.callbackclient import (
     CANNOT_CONNECT,
     TOO_SLOW,
     allowed_origins,
     origin_of,
 )
+from localcloud.oss.emulator import Emulator
 from localcloud.stack import LocalCloud
 from localcloud.sts.server import StsStub
 from tests.e2e.forms import post_form

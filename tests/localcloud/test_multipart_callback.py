@@ -20,8 +20,8 @@ import pytest
 
 from localcloud.identity import IdentityStore
 from localcloud.oss.buckets import BucketConfig
+from localcloud.oss.callback import verify_callback
 from localcloud.oss.emulator import Emulator
-from localcloud.oss.postobject.callback import verify_callback
 from tests.e2e.forms import request
 from tests.localcloud.objectkit import ADMIN, sdk_client
 from tests.localcloud.signedhttp import Call, send

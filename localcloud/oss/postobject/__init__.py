@@ -8,7 +8,8 @@ One module per step, in the order a request flows through them:
    :mod:`.policy` (the policy document and its conditions), then the signer's RAM
    permission and the attributes the object will keep.
 3. :mod:`.store` commits the spooled file into the bucket, delivers the upload callback
-   (:mod:`.callback` builds and signs it, :mod:`.callbackclient` sends it) and answers.
+   (:mod:`localcloud.oss.callback` builds and signs it, :mod:`localcloud.oss.callbackclient`
+   sends it; CompleteMultipartUpload shares both) and answers.
 
 :mod:`.settings` holds every configurable reading of an UNCONFIRMED OSS behaviour and
 :mod:`.errors` every PostObject refusal. Nothing here imports the signing function.

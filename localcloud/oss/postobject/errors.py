@@ -1,7 +1,7 @@
 """PostObject's refusals: each with OSS's status, Code, Message and EC.
 
 Owns the wording of every error only a PostObject form can cause (oss-postobject.md §8.2):
-the multipart form, its fields, signature, policy, sizes and callback, written once so the
+the multipart form, its fields, signature, policy and sizes, written once so the
 verifier, the shell and the conformance tests agree. Refusals the object API shares
 (object names, stored values, ACL and RAM denials) are :mod:`localcloud.oss.errors`'s.
 Where a cell of the reference is UNCONFIRMED the default it names is used and the function
@@ -21,7 +21,6 @@ from localcloud.oss.errors import (
     MSG_TOO_SMALL,
     MSG_UNKNOWN_AK,
     OssError,
-    invalid_argument,
 )
 
 MSG_NOT_MULTIPART = "Bucket POST must be of the enclosure-type multipart/form-data."
@@ -37,7 +36,6 @@ MSG_TOO_LARGE_5G = "Post body size must be less than 5G"
 MSG_FIELD_TOO_LONG = "Your name of form field is too long"
 MSG_PREFILE_TOO_LARGE = "Your POST request fields preceding the upload file were too large."
 MSG_FILE_COUNT = "POST requires exactly one file upload per request."
-MSG_CALLBACK_NOT_JSON = "The callback configuration is not json format."
 MSG_SIMPLE_CONDITION = (
     "Invalid Policy: Invalid Simple-Condition: "
     "Simple-Conditions must have exactly one property specified."
@@ -211,13 +209,3 @@ def metadata_too_large() -> OssError:
     """``x-oss-meta-*`` together passed 8 KB (Code and wording UNCONFIRMED)."""
     return OssError(400, "MetadataTooLarge",
                     "Your metadata headers exceed the maximum allowed metadata size.")
-
-
-def invalid_callback(message: str = MSG_CALLBACK_NOT_JSON) -> OssError:
-    """The ``callback`` field is not acceptable."""
-    return invalid_argument(message, name="callback")
-
-
-def callback_failed(detail: str) -> OssError:
-    """The application's callback did not succeed; the object is kept (203)."""
-    return OssError(203, "CallbackFailed", detail, ec="0007-00000203")

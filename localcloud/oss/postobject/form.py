@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from localcloud.oss.callback import CallbackSpec
 from localcloud.oss.crc64 import crc64_update
 from localcloud.oss.errors import invalid_digest
 from localcloud.oss.multipart import MultipartReader, boundary_from_content_type
 from localcloud.oss.postobject import errors
-from localcloud.oss.postobject.callback import CallbackSpec
 from localcloud.oss.postobject.plan import FormHead, FormPlan, PostContext, plan_upload
 from localcloud.oss.postobject.settings import PostSettings
 

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from localcloud.identity import FindPrincipal, oss_object_resource
+from localcloud.oss.callback import CallbackSpec, parse_callback
 from localcloud.oss.errors import (
     access_denied_by_bucket_acl,
     access_denied_by_ram,
@@ -30,7 +31,6 @@ from localcloud.oss.objectnames import (
     check_stored_value,
 )
 from localcloud.oss.postobject import errors, signature
-from localcloud.oss.postobject.callback import CallbackSpec, parse_callback
 from localcloud.oss.postobject.policy import (
     OP_EQ,
     check_conditions,

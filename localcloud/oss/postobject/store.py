@@ -1,7 +1,7 @@
 """PostObject, last steps: store the verified upload, deliver its callback, answer.
 
 Owns the sequencing around the verifier (:mod:`form`): the spool directory, the commit
-into the store, the upload callback delivery (:mod:`callback`, :mod:`callbackclient`) and
+into the store, the upload callback delivery (:mod:`localcloud.oss.callbackclient`) and
 the answer per oss-postobject.md §7: the headers every stored POST carries (ETag,
 ``x-oss-hash-crc64ecma``, ``Content-MD5``), built here and nowhere else, and the choice
 between 204, 200, 201 (``PostResponse`` XML, children Bucket, Location, Key, ETag — the
@@ -13,34 +13,19 @@ rules of its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO, cast
 from xml.sax.saxutils import escape
 
-from cryptography.hazmat.primitives.asymmetric import rsa
-
 from localcloud.identity import FindPrincipal
+from localcloud.oss import callback, callbackclient
 from localcloud.oss.buckets import BucketConfig, refuse_public_acl
+from localcloud.oss.callbackclient import CallbackSigner
+from localcloud.oss.errors import callback_failed
 from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
-from localcloud.oss.postobject import callback, callbackclient, errors
 from localcloud.oss.postobject.form import PostContext, VerifiedUpload, receive_post
 from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.store import ObjectMeta, ObjectStore
-
-
-@dataclass(frozen=True)
-class CallbackSigner:
-    """The emulator's own RSA key for callbacks and the URL where its public half is served.
-
-    ``timeout`` is OSS's fixed 5 s; only tests shorten it, to exercise a slow application.
-    ``allowed_origins`` are the only origins callbacks may reach (none unless configured).
-    """
-
-    private_key: rsa.RSAPrivateKey = field(repr=False)
-    pub_key_url: str
-    timeout: float = callbackclient.TIMEOUT_SECONDS
-    allowed_origins: frozenset[str] = frozenset()
 
 
 def handle_post_object(
@@ -182,6 +167,6 @@ def _run_callback(
     if answer.body is not None:
         headers["Content-Type"] = "application/json"
         return Response(200, headers, answer.body)
-    error = errors.callback_failed(answer.failure or "callback failed")
+    error = callback_failed(answer.failure or "callback failed")
     error.headers.update(headers)
     raise error

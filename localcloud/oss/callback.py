@@ -1,10 +1,12 @@
 """The upload callback's pure pieces: parse the ``callback`` field, fill its body, sign it.
 
-Owns oss-postobject.md §10: the Base64 JSON ``callback`` form field
-(``callbackUrl``/``callbackHost``/``callbackBody``/``callbackBodyType``/``callbackSNI``),
+Owns oss-postobject.md §10: the Base64 JSON callback configuration (PostObject's
+``callback`` form field, CompleteMultipartUpload's ``x-oss-callback`` header:
+``callbackUrl``/``callbackHost``/``callbackBody``/``callbackBodyType``/``callbackSNI``),
 ``${…}`` substitution (form-urlencoded or JSON), and the MD5withRSA signature OSS
 puts in ``authorization`` with ``x-oss-pub-key-url``. Sending the HTTP request and
-relaying the answer belong to the HTTP shell. Must not depend on sockets or the clock.
+relaying the answer are :mod:`localcloud.oss.callbackclient`'s. Must not depend on sockets
+or the clock.
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from localcloud.oss.errors import OssError
-from localcloud.oss.postobject import errors
+from localcloud.oss.errors import OssError, callback_failed, invalid_callback
 
 KEY_URL = "callbackUrl"
 KEY_HOST = "callbackHost"
@@ -60,7 +61,7 @@ def _bad(reason: str) -> OssError:
     # OSS answers every malformed callback with the same wording (§8.2); ``reason``
     # only documents, at the call site, which rule was broken.
     del reason
-    return errors.invalid_callback()
+    return invalid_callback()
 
 
 def _check_url(url: str) -> None:
@@ -97,7 +98,7 @@ def parse_callback(field_value: str) -> CallbackSpec:
         text = base64.b64decode(field_value.encode("ascii"), validate=True).decode("utf-8")
         doc = json.loads(text)
     except (binascii.Error, UnicodeError, ValueError, RecursionError) as exc:
-        raise errors.invalid_callback() from exc
+        raise invalid_callback() from exc
     if not isinstance(doc, dict):
         raise _bad("not an object")
     raw_url = doc.get(KEY_URL)
@@ -198,4 +199,4 @@ def pub_key_url_header(url: str) -> str:
 
 def callback_failed_error(detail: str) -> OssError:
     """Report a failed callback: 203 CallbackFailed, the object stays stored."""
-    return errors.callback_failed(detail)
+    return callback_failed(detail)

@@ -3,8 +3,9 @@
 Owns the HTTP side of the callback: which URLs may be called at all, trying each allowed
 ``callbackUrl`` in order within OSS's 5 s (connecting, sending and the whole answer; shorter
 only when a test asks for it), the ``authorization`` and ``x-oss-pub-key-url`` headers, and
-judging the answer (200 with a JSON body = success). Rendering and signing the body belong
-to :mod:`localcloud.oss.postobject.callback`; this module only sends. No storage.
+judging the answer (200 with a JSON body = success), and the emulator's callback key and
+limits (:class:`CallbackSigner`). Rendering and signing the body belong to
+:mod:`localcloud.oss.callback`; this module only sends. No storage.
 
 The emulator runs next to other loopback services (the STS stub, the function, whatever
 else listens on the machine), and a form chooses the URL. So only origins the stack
@@ -21,12 +22,13 @@ import json
 import socket
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 TIMEOUT_SECONDS = 5.0
 MAX_URLS = 5
@@ -38,6 +40,20 @@ NOT_JSON = "Response body is not valid json format."
 TOO_SLOW = "Cost too long time."
 TOO_LONG = "Error status : 400.User server return too long content-length value"
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+@dataclass(frozen=True)
+class CallbackSigner:
+    """The emulator's own RSA key for callbacks and the URL where its public half is served.
+
+    ``timeout`` is OSS's fixed 5 s; only tests shorten it, to exercise a slow application.
+    ``allowed_origins`` are the only origins callbacks may reach (none unless configured).
+    """
+
+    private_key: rsa.RSAPrivateKey = field(repr=False)
+    pub_key_url: str
+    timeout: float = TIMEOUT_SECONDS
+    allowed_origins: frozenset[str] = frozenset()
 
 
 def origin_of(url: str) -> str | None:
