@@ -6,6 +6,7 @@
   the signing app wired to it and a simulated clock; the reliability suite and ``bench/``
   share it.
 - ``callbackapp``: the scripted application server upload callbacks are sent to.
+- ``redisserver``: a real ``redis-server`` on loopback for the shared-limits tests.
 - ``callback_vectors``: OSS's published callback signature vectors.
 - ``structure``: import graphs, cycles and the files a request runs through.
 """
