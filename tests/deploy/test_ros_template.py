@@ -95,9 +95,11 @@ def test_schema_rejects_a_broken_template(
         (["Resources", "SignerFunction", "DependsOn"], ["UploadRoles"]),
         (["Resources", "SignerFunction", "Properties", "EnvironmentVariables", "GRANT_SECRET"],
          {"Fn::GetAtt": ["GrantSecret", "Secret"]}),
+        (["Resources", "SignerFunction", "Properties", "Runtime"],
+         {"Fn::If": ["CustomRuntim", "custom.debian10", "python3.10"]}),
     ],
     ids=["getatt-unknown-resource", "getatt-unknown-attribute", "ref-unknown", "sub-unknown",
-         "depends-on-unknown", "random-string-unknown-attribute"],
+         "depends-on-unknown", "random-string-unknown-attribute", "if-unknown-condition"],
 )
 def test_reference_check_reports_dangling_references(
     ros_template: dict[str, Any], ros_schema: dict[str, Any], path: list[Any], value: Any
