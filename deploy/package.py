@@ -6,9 +6,9 @@ between them):
 - ``builtin`` (``build/oss-upload-signer.zip``): FC's built-in ``python3.10`` runtime calls
   ``index.handler``, one request per instance;
 - ``custom`` (``build/oss-upload-signer-custom.zip``): FC's ``custom.debian10`` runtime runs
-  the start command ``/code/bootstrap``, which serves ``index:app`` under gunicorn (gevent
-  worker) on ``0.0.0.0:$FC_CUSTOM_LISTEN_PORT`` (9000), many requests per instance. The
-  zip adds the server and its dependencies (``deploy/requirements-server.txt``).
+  the start command ``/bin/sh /code/bootstrap``, which serves ``index:app`` under gunicorn
+  (gevent worker) on ``0.0.0.0:$FC_CUSTOM_LISTEN_PORT`` (9000), many requests per instance.
+  The zip adds the server and its dependencies (``deploy/requirements-server.txt``).
 
 Layout of the zip (FC unpacks it to ``/code``): ``index.py`` (the entry module) and
 ``uploadsign/`` at the root (plus ``bootstrap`` and ``gunicorn.conf.py`` for ``custom``),

@@ -95,7 +95,7 @@ def test_the_custom_model_starts_the_bootstrap_on_fcs_port_with_concurrency(
     s_yaml: dict[str, Any], ros_template: dict[str, Any]
 ) -> None:
     props, function = syaml_model(s_yaml, "custom"), ros_model(ros_template, "custom")
-    start = [f"{CODE_ROOT}/{BOOTSTRAP}"]
+    start = ["/bin/sh", f"{CODE_ROOT}/{BOOTSTRAP}"]
     assert props["customRuntimeConfig"] == {"command": start, "port": FC_CUSTOM_PORT}
     assert function["CustomRuntimeConfig"] == {"Command": start, "Port": FC_CUSTOM_PORT}
     assert props["instanceConcurrency"] == function["InstanceConcurrency"] > 1

@@ -2,7 +2,7 @@
 a free port, and real HTTP grant requests through it against the local cloud.
 
 FC's custom runtime unpacks the zip to ``/code`` and runs ``customRuntimeConfig.command``
-(s.yaml's custom instance model: ``/code/bootstrap``) with the function's environment
+(s.yaml's custom instance model: ``/bin/sh /code/bootstrap``) with the function's environment
 variables plus FC's own (``FC_CUSTOM_LISTEN_PORT`` and the other ``FC_*`` of
 function-compute-and-deploy.md section 1.5), then forwards HTTP requests to that port.
 Here the zip is built for this interpreter (``host=True``, offline) and unpacked into a
@@ -136,7 +136,7 @@ def grant(started: Started, cloud: LocalCloud) -> tuple[int, Any]:
 
 
 def test_the_start_command_is_the_zips_executable_bootstrap(custom_zip: Path) -> None:
-    assert custom_runtime_config()["command"] == [f"/code/{BOOTSTRAP}"]
+    assert custom_runtime_config()["command"] == ["/bin/sh", f"/code/{BOOTSTRAP}"]
     with zipfile.ZipFile(custom_zip) as archive:
         mode = archive.getinfo(BOOTSTRAP).external_attr >> 16
         vendored = {n.split("/")[1] for n in archive.namelist() if n.startswith("vendor/")}
