@@ -4,7 +4,8 @@ Owns the HTTP side of the callback: which URLs may be called at all, trying each
 ``callbackUrl`` in order within OSS's 5 s (connecting, sending and the whole answer; shorter
 only when a test asks for it), the ``authorization`` and ``x-oss-pub-key-url`` headers, and
 judging the answer (200 with a JSON body = success), and the emulator's callback key and
-limits (:class:`CallbackSigner`). Rendering and signing the body belong to
+limits (:class:`CallbackSigner`), and the answer relayed (:func:`run_callback`, for PostObject and
+CompleteMultipartUpload alike). Rendering and signing the body belong to
 :mod:`localcloud.oss.callback`; this module only sends. No storage.
 
 The emulator runs next to other loopback services (the STS stub, the function, whatever
@@ -21,10 +22,14 @@ import io
 import json
 import socket
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, urlsplit
+
+from localcloud.oss.callback import CallbackSpec, render_callback_body, sign_callback
+from localcloud.oss.errors import callback_failed
+from localcloud.oss.httpmessages import Response
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -222,3 +227,31 @@ def post_callback(
             continue
         return CallbackAnswer(body=data)
     return CallbackAnswer(body=None, failure=failure)
+
+
+def run_callback(spec: CallbackSpec, variables: Mapping[str, str], signer: CallbackSigner,
+                 headers: Mapping[str, str]) -> Response:
+    """Send the callback ``spec`` describes and answer as OSS does after storing the object.
+
+    The body is ``spec``'s template filled from ``variables``, signed with the emulator's
+    key; the application's JSON is relayed with ``headers`` (200), else 203
+    ``CallbackFailed`` is raised carrying them (the object stays stored).
+    """
+    def sign(path: str, query: str, data: bytes) -> str:
+        return sign_callback(signer.private_key, path, query, data)
+
+    answer = post_callback(
+        urls=list(spec.urls),
+        host=spec.host,
+        body=render_callback_body(spec, variables),
+        body_type=spec.body_type,
+        pub_key_url=signer.pub_key_url,
+        sign=sign,
+        allowed=signer.allowed_origins,
+        timeout=signer.timeout,
+    )
+    if answer.body is None:
+        error = callback_failed(answer.failure or "callback failed")
+        error.headers.update(headers)
+        raise error
+    return Response(200, {**headers, "Content-Type": "application/json"}, answer.body)

@@ -35,7 +35,6 @@ from localcloud.oss.callbackclient import CallbackSigner
 from localcloud.oss.errors import (
     MSG_TOO_SMALL,
     OssError,
-    callback_failed,
     invalid_argument,
     invalid_callback,
     malformed_xml,
@@ -234,18 +233,8 @@ class CompleteUpload:
         """Send the stored object's summary; relay the JSON answer, or 203 (object kept)."""
         signer = self.signer
         assert signer is not None
-        answer = callbackclient.post_callback(
-            urls=list(spec.urls), host=spec.host,
-            body=callback.render_callback_body(spec, _summary(request, bucket, meta, extra)),
-            body_type=spec.body_type, pub_key_url=signer.pub_key_url,
-            sign=lambda path, query, data: callback.sign_callback(
-                signer.private_key, path, query, data),
-            allowed=signer.allowed_origins, timeout=signer.timeout)
-        if answer.body is None:
-            error = callback_failed(answer.failure or "callback failed")
-            error.headers.update(headers)
-            raise error
-        return Response(200, {**headers, "Content-Type": "application/json"}, answer.body)
+        return callbackclient.run_callback(spec, _summary(request, bucket, meta, extra), signer,
+                                           headers)
 
     def _match(self, stored: dict[int, PartMeta], number: int, etag: str) -> PartMeta:
         part = stored.get(number)

@@ -18,10 +18,9 @@ from typing import BinaryIO, cast
 from xml.sax.saxutils import escape
 
 from localcloud.identity import FindPrincipal
-from localcloud.oss import callback, callbackclient
+from localcloud.oss import callbackclient
 from localcloud.oss.buckets import BucketConfig, refuse_public_acl
 from localcloud.oss.callbackclient import CallbackSigner
-from localcloud.oss.errors import callback_failed
 from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.postobject.form import PostContext, VerifiedUpload, receive_post
 from localcloud.oss.postobject.settings import PostSettings
@@ -148,25 +147,6 @@ def _run_callback(
     """Deliver the upload's callback; answer with the application's JSON, or 203."""
     spec = upload.callback
     assert spec is not None
-    body = callback.render_callback_body(spec, _callback_variables(request, bucket.name, upload))
-
-    def sign(path: str, query: str, data: bytes) -> str:
-        return callback.sign_callback(signer.private_key, path, query, data)
-
-    answer = callbackclient.post_callback(
-        urls=list(spec.urls),
-        host=spec.host,
-        body=body,
-        body_type=spec.body_type,
-        pub_key_url=signer.pub_key_url,
-        sign=sign,
-        allowed=signer.allowed_origins,
-        timeout=signer.timeout,
+    return callbackclient.run_callback(
+        spec, _callback_variables(request, bucket.name, upload), signer, success_headers(upload)
     )
-    headers = success_headers(upload)
-    if answer.body is not None:
-        headers["Content-Type"] = "application/json"
-        return Response(200, headers, answer.body)
-    error = callback_failed(answer.failure or "callback failed")
-    error.headers.update(headers)
-    raise error
