@@ -3,6 +3,6 @@
 checks of s.yaml/template.yml (schema, references, names, policies, environment).
 
 Owns nothing the function imports at run time and never imports the function. The
-standard library plus ``packaging`` (vendoring), PyYAML (reading s.yaml) and
-``alibabacloud-oss-v2`` (publishing, imported when used); the tests add jsonschema.
+standard library plus ``packaging`` (vendoring) and ``alibabacloud-oss-v2`` (publishing,
+imported when used); the tests add PyYAML and jsonschema around the parsed files.
 """
