@@ -65,9 +65,12 @@ EVENT = json.dumps({
 CHILD = r"""
 import sys
 sys.path[:0] = [sys.argv[1]]
-import resource, index
+import index
 answer = index.handler(sys.argv[2].encode(), None)
-peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+# VmHWM belongs to this process's own memory map; ru_maxrss would also count the parent's
+# peak, which Linux carries across fork and exec.
+with open("/proc/self/status") as status:
+    peak_kib = next(line.split()[1] for line in status if line.startswith("VmHWM:"))
 sys.stdout.write(f"{answer['statusCode']} {peak_kib}")
 """
 
