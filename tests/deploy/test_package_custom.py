@@ -24,6 +24,7 @@ import urllib.request
 import zipfile
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from deploy.syaml import model_props
 from localcloud.ports import free_port
 from localcloud.stack import LocalCloud
 from tests.deploy.conftest import REPO_ROOT, load_yaml
+from tests.deploy.test_package import cpython_310
 from tests.e2e.forms import multipart, post_json, request
 
 #: The instance concurrency s.yaml gives the custom model: one burst of that many requests.
@@ -87,17 +89,23 @@ class Started:
                 if line.startswith("{")]
 
 
-@pytest.fixture
-def instance(custom_zip: Path, cloud: LocalCloud, tmp_path: Path) -> Iterator[Started]:
+@contextmanager
+def started_as_fc_starts_it(
+    package: Path, python: str, cloud: LocalCloud, tmp_path: Path
+) -> Iterator[Started]:
+    """Unpack ``package``, run its start command with FC's environment, stop it at the end.
+
+    ``python`` is what ``python3`` on ``PATH`` resolves to (FC: /var/fc/lang/python3.10/bin).
+    """
     root = tmp_path / "code"
-    with zipfile.ZipFile(custom_zip) as archive:
+    with zipfile.ZipFile(package) as archive:
         archive.extractall(root)
     for name in SERVER_FILES:  # zipfile drops the mode bits: restore them as FC's unpacking does
         mode = (archive.getinfo(name).external_attr >> 16) & 0o777
         (root / name).chmod(mode)
     python_dir = tmp_path / "python" / "bin"
     python_dir.mkdir(parents=True)
-    (python_dir / "python3").symlink_to(os.path.realpath(sys.executable))
+    (python_dir / "python3").symlink_to(os.path.realpath(python))
     config = custom_runtime_config()
     command = [part.replace("/code", str(root), 1) for part in config["command"]]
     port = free_port("127.0.0.1")
@@ -116,6 +124,12 @@ def instance(custom_zip: Path, cloud: LocalCloud, tmp_path: Path) -> Iterator[St
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=15)
+
+
+@pytest.fixture
+def instance(custom_zip: Path, cloud: LocalCloud, tmp_path: Path) -> Iterator[Started]:
+    with started_as_fc_starts_it(custom_zip, sys.executable, cloud, tmp_path) as started:
+        yield started
 
 
 def wait_until_answering(started: Started, seconds: float = 30.0) -> None:
@@ -163,6 +177,21 @@ def test_a_grant_from_the_started_package_uploads_to_the_local_cloud(
     stored, _, reply = request("POST", answer["url"], body,
                                {"Content-Type": content_type, "Origin": cloud.page_origins[0]})
     assert stored == 200, reply
+
+
+def test_fc_custom_zip_from_make_package_serves_a_grant_under_cpython_310(
+    cloud: LocalCloud, tmp_path: Path
+) -> None:
+    """Opt-in: needs `make package` (network) beforehand and a CPython 3.10 (on PATH as
+    python3.10, or named by DEPLOY_TEST_PYTHON310). Runs the real FC wheels (gevent,
+    greenlet, zope.interface built for cp310)."""
+    fc_zip = REPO_ROOT / "build" / "oss-upload-signer-custom.zip"
+    python = cpython_310()
+    if not fc_zip.is_file() or python is None:
+        pytest.skip("needs build/oss-upload-signer-custom.zip (make package) and a CPython 3.10")
+    with started_as_fc_starts_it(fc_zip, python, cloud, tmp_path) as started:
+        status, answer = grant(started, cloud)
+    assert status == 200, answer
 
 
 def test_one_instance_serves_a_burst_with_one_assume_role_call(
