@@ -363,3 +363,30 @@ def test_a_multipart_file_shows_what_the_application_confirmed_through_the_callb
     assert attribute(page, "confirmed.bin", "data-callback") == "confirmed"
     details = page.inner_text(f"{item(page, 'confirmed.bin')} dl")
     assert "Confirmed by the application" in details and key in details
+
+
+def test_once_every_part_is_stored_the_file_can_no_longer_be_paused_or_cancelled(
+    cloud: LocalCloud, browser: PageSession, tmp_path: Path
+) -> None:
+    page = browser.page
+    held: list[Route] = []
+
+    def hold(route: Route) -> None:
+        held.append(route)  # answered only after the checks below
+
+    page.route(f"{cloud.function_url}/uploads/*/complete", hold)
+    path = write_file(tmp_path, "joining.bin", 1024 * KIB + 9)
+    start_upload(page, cloud, path)
+    page.wait_for_function("() => document.querySelector('li.file').dataset.partsStored === '5'")
+    for _ in range(100):  # until the complete call has left the page
+        if held:
+            break
+        page.wait_for_timeout(50)
+
+    assert len(held) == 1
+    assert "joining them" in message(page, "joining.bin")
+    assert not page.is_visible("button[aria-label='Pause joining.bin']")
+    assert not page.is_visible("button[aria-label='Cancel joining.bin']")
+    held[0].continue_()
+    wait_for_state(page, "joining.bin", "done")
+    assert_landed(cloud, attribute(page, "joining.bin", "data-key"), path)

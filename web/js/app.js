@@ -88,9 +88,9 @@ function setState(item, state, message, code = "") {
   const active = ["queued", "signing", "waiting", "uploading", "paused"].includes(state);
   const buttons = [v.pause, v.resume, v.cancel, v.retry];
   const focused = document.activeElement;
-  v.cancel.hidden = !active;
+  v.cancel.hidden = !active || item.joining;
   v.retry.hidden = !(state === "error" || state === "cancelled");
-  v.pause.hidden = !(state === "uploading" && item.plan);
+  v.pause.hidden = !(state === "uploading" && item.plan) || item.joining;
   v.resume.hidden = state !== "paused";
   // Keep keyboard users on this entry when their button disappears.
   if (buttons.includes(focused) && focused.hidden) (buttons.find((b) => !b.hidden) || picker).focus();
@@ -257,15 +257,21 @@ async function uploadParts(item) {
   Object.assign(v.dataset, { mode: "multipart", key: plan.key, partCount: String(plan.part_count) });
   setState(item, "uploading", `Uploading in ${plan.part_count} parts…`);
   item.base = null;
+  item.joining = false; // once every part is stored, completing cannot be paused or cancelled
   const answer = await sendMultipart(settings.apiBase, plan, file, {
     signal: item.ctrl.signal, token: readToken(window, settings.tokenKey), concurrency: settings.partConcurrency,
     onProgress(bytes, { stored, resumed }) {
       if (item.base === null) { item.base = bytes; item.started = performance.now(); }
       Object.assign(v.dataset, { partsStored: String(stored), resumedParts: String(resumed) });
       onProgress(item, bytes, file.size);
+      if (stored === plan.part_count && !item.joining) {
+        item.joining = true;
+        setState(item, "uploading", "All parts sent; storage is joining them…");
+      }
     },
   });
   item.plan = null;
+  item.joining = false;
   forget(file);
   showBytes(item, 1);
   const extra = Object.fromEntries(Object.entries(answer || {}).filter(([k]) => !["key", "etag", "size"].includes(k)));
