@@ -369,13 +369,13 @@ def test_once_every_part_is_stored_the_file_can_no_longer_be_paused_or_cancelled
     cloud: LocalCloud, browser: PageSession, tmp_path: Path
 ) -> None:
     page = browser.page
+    path = write_file(tmp_path, "joining.bin", 1024 * KIB + 9)
     held: list[Route] = []
 
     def hold(route: Route) -> None:
         held.append(route)  # answered only after the checks below
 
     page.route(f"{cloud.function_url}/uploads/*/complete", hold)
-    path = write_file(tmp_path, "joining.bin", 1024 * KIB + 9)
     start_upload(page, cloud, path)
     page.wait_for_function("() => document.querySelector('li.file').dataset.partsStored === '5'")
     for _ in range(100):  # until the complete call has left the page
