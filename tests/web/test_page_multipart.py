@@ -25,7 +25,7 @@ from playwright.sync_api import Page, Route
 from localcloud.stack import LocalCloud
 from tests.e2e.conftest import admin_client
 from tests.web.browser import PageSession, item, open_page, page_session, wait_for_state
-from tests.web.conftest import publish_config
+from tests.web.conftest import StartCloud, publish_config
 from tests.web.test_upload_page import TRAIL_SCRIPT, attribute, message, stored_bytes, write_file
 
 pytestmark = pytest.mark.browser
@@ -85,6 +85,15 @@ class PartGate:
     def open(self) -> None:
         """Stop holding: later PUTs pass (the held ones stay held, or die with the page)."""
         self.allow = 1 << 30
+
+    def wait_held(self, page: Page, count: int) -> None:
+        """Let the page run until ``count`` PUTs are held, then 300 ms more (room for one
+        the page must not send)."""
+        for _ in range(100):
+            if len(self.held) >= count:
+                break
+            page.wait_for_timeout(50)
+        page.wait_for_timeout(300)
 
     def release(self) -> None:
         """Stop holding and let the held PUTs go on to the emulator."""
@@ -154,11 +163,7 @@ def test_large_file_goes_multipart_four_parts_at_a_time_and_lands_identical(
     path = write_file(tmp_path, "video.bin", size)
     page.set_input_files("#picker", str(path))
     page.click("#start")
-    for _ in range(50):  # until the page has opened as many PUTs as it will while none finishes
-        page.wait_for_timeout(100)
-        if len(gate.held) >= PARTS_IN_FLIGHT:
-            break
-    page.wait_for_timeout(300)  # room for a fifth PUT the page must not open
+    gate.wait_held(page, PARTS_IN_FLIGHT)  # the PUTs it opens while none finishes, and no fifth
     assert sorted(number for number, _ in gate.sent) == list(range(1, PARTS_IN_FLIGHT + 1))
     gate.release()
     wait_for_state(page, "video.bin", "done")
@@ -390,3 +395,18 @@ def test_once_every_part_is_stored_the_file_can_no_longer_be_paused_or_cancelled
     held[0].continue_()
     wait_for_state(page, "joining.bin", "done")
     assert_landed(cloud, attribute(page, "joining.bin", "data-key"), path)
+
+
+def test_config_part_concurrency_sets_the_parts_in_flight(
+    start_cloud: StartCloud, browser: PageSession, tmp_path: Path
+) -> None:
+    two = start_cloud(MULTIPART_ENV)
+    publish_config(two, partConcurrency=2)
+    page = browser.page
+    gate = PartGate.on(page, two.oss_url, allow=0)
+    start_upload(page, two, write_file(tmp_path, "pair.bin", 1024 * KIB + 3))
+    gate.wait_held(page, 2)  # the PUTs it opens while none finishes, and no third
+
+    assert sorted(number for number, _ in gate.sent) == [1, 2]
+    gate.release()
+    wait_for_state(page, "pair.bin", "done")
