@@ -26,7 +26,14 @@ from localcloud.stack import LocalCloud
 from tests.e2e.conftest import admin_client
 from tests.web.browser import PageSession, item, open_page, page_session, wait_for_state
 from tests.web.conftest import StartCloud, publish_config
-from tests.web.test_upload_page import TRAIL_SCRIPT, attribute, message, stored_bytes, write_file
+from tests.web.test_upload_page import (
+    TRAIL_SCRIPT,
+    attribute,
+    focused_label,
+    message,
+    stored_bytes,
+    write_file,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -210,16 +217,17 @@ def test_pause_stops_sending_and_resume_sends_only_the_missing_parts(
     path = write_file(tmp_path, "paused.bin", size)
     start_upload(page, cloud, path)
     page.wait_for_function("() => document.querySelector('li.file').dataset.partsStored === '3'")
-    page.click("button[aria-label='Pause paused.bin']")
+    page.focus("button[aria-label='Pause paused.bin']")
+    page.keyboard.press("Enter")
     wait_for_state(page, "paused.bin", "paused")
 
     assert "Paused" in message(page, "paused.bin")
-    assert page.is_visible("button[aria-label='Resume paused.bin']")
+    assert focused_label(page) == "Resume paused.bin"  # the keyboard stays on the entry
     key = attribute(page, "paused.bin", "data-key")
     assert len(open_uploads(cloud, key)) == 1
     first_run = len(gate.sent)
     gate.open()
-    page.click("button[aria-label='Resume paused.bin']")
+    page.keyboard.press("Enter")
     wait_for_state(page, "paused.bin", "done")
 
     stored = {number for number, _ in gate.sent[:3]}  # the three let through, in any order
