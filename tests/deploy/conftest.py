@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 import yaml
+from uploadsign.routes import ROUTES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # CI places shared/ beside the clone; the real fc3 schema lives there, not in the repo.
@@ -49,3 +50,9 @@ def ram_documents() -> dict[str, dict[str, Any]]:
         path.stem: json.loads(path.read_text(encoding="utf-8"))
         for path in sorted(RAM_DIR.glob("*.json"))
     }
+
+
+@pytest.fixture(scope="session")
+def function_methods() -> list[str]:
+    """Every HTTP method some route of the function answers, sorted (routes.ROUTES)."""
+    return sorted({method for methods in ROUTES.values() for method in methods})

@@ -7,11 +7,14 @@ documents the `s deploy` guide creates the roles from).
 
 from __future__ import annotations
 
+import copy
+import json
 from typing import Any
 
 import pytest
+from uploadsign.sts import session_policy
 
-from deploy.policy_lint import policy_findings, trust_principals
+from deploy.policy_lint import as_list, policy_findings, statements, trust_principals
 
 EXECUTION_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<EXECUTION_ROLE_NAME>"
 UPLOAD_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<UPLOAD_ROLE_NAME>"
@@ -83,22 +86,63 @@ def test_no_policy_in_either_deploy_path_grants_a_wildcard(
         assert policy_findings(document) == []
 
 
-def test_upload_role_may_only_put_objects_and_their_acl_under_the_upload_dir(
+#: What the upload role may do, exactly: put objects and their ACL (grants pin
+#: x-oss-object-acl: private; whether OSS checks PutObjectAcl for that is unconfirmed, so it
+#: is granted), which also covers initiate, part upload and complete of a multipart upload,
+#: plus the two actions multipart adds: ListParts (resume) and AbortMultipartUpload (cancel).
+UPLOAD_ROLE_ACTIONS = ["oss:PutObject", "oss:PutObjectAcl", "oss:ListParts",
+                       "oss:AbortMultipartUpload"]
+
+
+def test_upload_role_may_only_write_list_parts_and_abort_under_the_upload_dir(
     ros_template: dict[str, Any], ram_documents: dict[str, dict[str, Any]]
 ) -> None:
-    # PutObjectAcl: grants pin x-oss-object-acl: private (whether OSS checks that action
-    # on PostObject is unconfirmed, so it is granted); never the page bucket.
+    # Exact action lists and resources on both deploy paths; never the page bucket.
     [policy] = role(ros_template, "UploadRole")["Policies"]
     assert only_statement(policy["PolicyDocument"]) == {
         "Effect": "Allow",
-        "Action": ["oss:PutObject", "oss:PutObjectAcl"],
+        "Action": UPLOAD_ROLE_ACTIONS,
         "Resource": [{"Fn::Sub": "acs:oss:*:*:${BucketName}/${UploadDir}*"}],
     }
     assert only_statement(ram_documents["upload-role-policy"]) == {
         "Effect": "Allow",
-        "Action": ["oss:PutObject", "oss:PutObjectAcl"],
+        "Action": UPLOAD_ROLE_ACTIONS,
         "Resource": ["acs:oss:*:*:<BUCKET>/<UPLOAD_DIR>*"],
     }
+
+
+def allowed_pairs(document: dict[str, Any]) -> set[tuple[str, str]]:
+    """Every (action, resource) an Allow statement of ``document`` names."""
+    return {
+        (action, resource)
+        for statement in statements(document) if statement.get("Effect") == "Allow"
+        for action in as_list(statement.get("Action", []))
+        for resource in as_list(statement.get("Resource", []))
+    }
+
+
+def test_the_functions_session_policy_asks_for_nothing_the_upload_role_lacks(
+    ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    # STS grants the intersection of role and session policy: an action the session policy
+    # names but the role lacks would fail only on the cloud, at the first call needing it.
+    # The session policy is the function's own (uploadsign.sts.session_policy), rendered
+    # for the placeholders the RAM document uses.
+    session = json.loads(session_policy("<BUCKET>", "<UPLOAD_DIR>"))
+    role_pairs = allowed_pairs(ram_documents["upload-role-policy"])
+    assert allowed_pairs(session) <= role_pairs
+    # And the role grants nothing the function never asks for.
+    assert {action for action, _ in role_pairs} == {action for action, _ in
+                                                    allowed_pairs(session)}
+
+
+def test_the_subset_check_catches_an_action_the_role_lacks(
+    ram_documents: dict[str, dict[str, Any]]
+) -> None:
+    session = json.loads(session_policy("<BUCKET>", "<UPLOAD_DIR>"))
+    narrower = copy.deepcopy(ram_documents["upload-role-policy"])
+    narrower["Statement"][0]["Action"].remove("oss:AbortMultipartUpload")
+    assert not allowed_pairs(session) <= allowed_pairs(narrower)
 
 
 def test_execution_role_may_only_assume_the_upload_role(

@@ -65,7 +65,7 @@ def test_schema_check_rejects_broken_props(
 
 
 def test_signer_runs_the_packaged_handler_with_logs_and_an_anonymous_trigger(
-    s_yaml: dict[str, Any],
+    s_yaml: dict[str, Any], function_methods: list[str]
 ) -> None:
     props = resolved_props(s_yaml)
     assert props["code"] == "./functions/sign"
@@ -76,7 +76,7 @@ def test_signer_runs_the_packaged_handler_with_logs_and_an_anonymous_trigger(
     [trigger] = props["triggers"]
     assert trigger["triggerType"] == "http"
     assert trigger["triggerConfig"]["authType"] == "anonymous"
-    assert sorted(trigger["triggerConfig"]["methods"]) == ["GET", "OPTIONS", "POST"]
+    assert sorted(trigger["triggerConfig"]["methods"]) == function_methods
 
 
 def test_every_environment_value_comes_from_vars_or_is_derived(s_yaml: dict[str, Any]) -> None:
