@@ -166,6 +166,11 @@ def credentials_from_env(env: Mapping[str, str]) -> Credentials:
     return Credentials(key_id, secret, env.get(ENV_TOKEN) or None)
 
 
+def load_credentials(path: Path | None, env: Mapping[str, str]) -> Credentials:
+    """Read credentials from ``--credentials-json`` when given, else from ``env``."""
+    return credentials_from_json(path) if path else credentials_from_env(env)
+
+
 def needs_path_style(endpoint: str | None) -> bool:
     """True for IP-literal or localhost endpoints (the emulator): no bucket subdomain."""
     if not endpoint:
@@ -324,10 +329,7 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
         bucket = (args.web_bucket or env.get(ENV_WEB_BUCKET, "")).strip()
         if not bucket:
             raise PublishError(f"no page bucket: pass --web-bucket or set {ENV_WEB_BUCKET}")
-        if args.credentials_json:
-            creds = credentials_from_json(args.credentials_json)
-        else:
-            creds = credentials_from_env(env)
+        creds = load_credentials(args.credentials_json, env)
         allowed = [t.strip() for t in args.allowed_types.split(",") if t.strip()]
         files = page_files(args.src, args.prefix)
         files.append(PageFile(

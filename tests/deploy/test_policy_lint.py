@@ -15,6 +15,7 @@ import pytest
 from uploadsign.sts import session_policy
 
 from deploy.policy_lint import as_list, policy_findings, statements, trust_principals
+from localcloud.devidentity import UPLOAD_PREFIX, upload_role_permission
 
 EXECUTION_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<EXECUTION_ROLE_NAME>"
 UPLOAD_ROLE_ARN_JSON = "acs:ram::<ACCOUNT_ID>:role/<UPLOAD_ROLE_NAME>"
@@ -109,6 +110,14 @@ def test_upload_role_may_only_write_list_parts_and_abort_under_the_upload_dir(
         "Action": UPLOAD_ROLE_ACTIONS,
         "Resource": ["acs:oss:*:*:<BUCKET>/<UPLOAD_DIR>*"],
     }
+
+
+def test_the_local_clouds_upload_role_may_do_exactly_what_the_deployed_one_may() -> None:
+    # localcloud/devidentity.py, for `make dev` and the tests: the same actions, so the
+    # local cloud refuses what the cloud would refuse.
+    local = only_statement(upload_role_permission("b"))
+    assert local["Action"] == UPLOAD_ROLE_ACTIONS
+    assert local["Resource"] == [f"acs:oss:*:*:b/{UPLOAD_PREFIX}*"]
 
 
 def allowed_pairs(document: dict[str, Any]) -> set[tuple[str, str]]:

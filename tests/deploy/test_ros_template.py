@@ -70,10 +70,16 @@ def set_in(template: dict[str, Any], path: list[Any], value: Any) -> None:
         (["Resources", "HttpTrigger", "Properties", "TriggerName"], "1-starts-with-digit"),
         (["ROSTemplateFormatVersion"], "2010-09-09"),
         (["Outputs", "FunctionUrl", "Valu"], "typo"),
+        (["Resources", "UploadBucket", "Properties", "LifecycleConfiguration", "Rule", 0,
+          "AbortMultipartUpload"], {"Days": 3, "CreatedBeforeDate": "2026-01-01T00:00:00.000Z"}),
+        (["Resources", "UploadBucket", "Properties", "LifecycleConfiguration", "Rule", 0,
+          "Status"], "On"),
+        (["Resources", "UploadBucket", "Properties", "LifecycleConfiguration", "Rules"], []),
     ],
     ids=["misspelt-property", "random-string-misspelt", "random-string-class-missing", "bad-acl",
          "unknown-type", "memory-too-small", "bad-policy-version", "bad-trigger-name",
-         "wrong-format-version", "output-typo"],
+         "wrong-format-version", "output-typo", "abort-days-and-date", "lifecycle-status",
+         "lifecycle-rules-misspelt"],
 )
 def test_schema_rejects_a_broken_template(
     ros_template: dict[str, Any], ros_schema: dict[str, Any], path: list[Any], value: Any

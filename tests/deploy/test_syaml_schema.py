@@ -89,9 +89,11 @@ def test_hooks_vendor_before_and_publish_the_page_after_a_successful_deploy(
     s_yaml: dict[str, Any],
 ) -> None:
     actions = fc3_resources(s_yaml)["signer"]["actions"]
-    [pre] = actions["pre-deploy"]
+    [pre, bucket_setup] = actions["pre-deploy"]
     [publish] = actions["success-deploy"]
     assert "-m deploy.vendor" in pre["run"]
+    # The upload bucket's lifecycle rule and CORS check (test_upload_bucket.py).
+    assert "-m deploy.upload_bucket" in bucket_setup["run"]
     # The vendoring follows the runtime the props name (a custom one adds the server).
     assert "--runtime ${resources.signer.props.runtime}" in pre["run"]
     assert "-m deploy.publish_page" in publish["run"]
