@@ -46,7 +46,7 @@ package: venv ## build the FC deployment zips, build/oss-upload-signer{,-custom}
 	$(BIN)/python -m deploy.package --variant custom --out build/oss-upload-signer-custom.zip
 
 lint: venv ## ruff and mypy (strict)
-	$(BIN)/ruff check functions localcloud tests bench scripts
+	$(BIN)/ruff check functions localcloud tests bench scripts deploy
 	$(BIN)/mypy
 
 # One table of measured figures, written to build/bench/RESULTS.md (untracked);

@@ -1,7 +1,7 @@
 """Publish the upload page (``web/``) into the emulated page bucket, as the deploy step does.
 
 Owns the admin client of the emulated buckets and the call into the deploy step's
-publisher (``scripts/upload_web.py``), so the page lands exactly as a deployment puts it:
+publisher (``deploy/publish_page.py``), so the page lands exactly as a deployment puts it:
 in the page bucket (``LocalCloud.web_bucket``), never in the upload bucket.
 Uses the official ``alibabacloud-oss-v2`` SDK, so the emulator's object API is exercised
 as a real deploy exercises OSS. Never imports the signing function.
@@ -74,7 +74,7 @@ def admin_client(cloud: PageCloud, *, retry_max_attempts: int | None = None) -> 
 def upload_web(cloud: PageCloud, web_dir: Path) -> list[str]:
     """Publish the page and its config.js into the page bucket; return the keys.
 
-    ``scripts/upload_web.py`` is what s.yaml's post-deploy hook runs against real OSS, so
+    ``deploy/publish_page.py`` is what s.yaml's success-deploy hook runs against real OSS, so
     ``make dev`` and the tests exercise the exact file list, content types, ACL and
     ``config.js`` a deployment produces.
     """
