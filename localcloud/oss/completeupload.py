@@ -25,6 +25,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import BinaryIO
 from urllib.parse import quote
 from xml.sax.saxutils import escape
 
@@ -43,7 +44,7 @@ from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
 from localcloud.oss.listing import shown
 from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
-from localcloud.oss.partstore import PartMeta
+from localcloud.oss.partstore import PartMeta, UploadRecord
 from localcloud.oss.store import OBJECT_MULTIPART, ObjectMeta
 
 H_COMPLETE_ALL = "x-oss-complete-all"
@@ -173,7 +174,26 @@ class CompleteUpload:
             H_CALLBACK_VAR) else {}
         if spec is not None and self.signer is None:
             raise OssError(501, "NotImplemented", "A callback on Complete is not configured.")
-        stored = {part.number: part for part in uploads.parts(bucket.name, upload_id)}
+        with uploads.holds(bucket.name, upload_id):
+            # Another Complete or an Abort may have ended the upload while this one waited.
+            self.multipart.upload_of(bucket.name, key, upload_id)
+            meta = self._join(request, bucket.name, key, upload_id, body, record, acl)
+            uploads.end(bucket.name, upload_id)
+        headers = {"ETag": f'"{meta.etag}"', HEADER_CRC64: str(meta.crc64)}
+        if spec is not None and self.signer is not None:
+            return self._callback(request, bucket.name, meta, spec, extra, headers)
+        location = f"{self.endpoint_of(request)}/{bucket.name}/{quote(key)}"
+        answer = (f"{xmlbody.XML_DECLARATION}<CompleteMultipartUploadResult>{encoding_xml}"
+                  f"<Location>{escape(location)}</Location>"
+                  f"<Bucket>{escape(bucket.name)}</Bucket><Key>{shown(key, url)}</Key>"
+                  f'<ETag>"{meta.etag}"</ETag></CompleteMultipartUploadResult>')
+        return Response(200, {**xmlbody.XML, **headers}, answer.encode("utf-8"))
+
+    def _join(self, request: Request, bucket: str, key: str, upload_id: str, body: bytes,
+              record: UploadRecord, acl: str) -> ObjectMeta:
+        """Check the listed parts, join them into ``key`` and return the stored object."""
+        uploads = self.multipart.uploads
+        stored = {part.number: part for part in uploads.parts(bucket, upload_id)}
         complete_all = request.header(H_COMPLETE_ALL)
         if complete_all:
             if complete_all != "yes":
@@ -191,41 +211,38 @@ class CompleteUpload:
         for part in chosen[:-1]:
             if part.size < MIN_PART_BYTES:
                 raise part_too_small()
-        position = 0
-        files = [uploads.part_path(bucket.name, upload_id, part.number) for part in chosen]
-        handles = [open(path, "rb") for path in files]  # noqa: SIM115 - closed below
-        try:
-            def read(size: int) -> bytes:
-                nonlocal position
-                while position < len(handles):
-                    data = handles[position].read(size)
-                    if data:
-                        return data
-                    position += 1
-                return b""
+        # One part file open at a time: an upload may have 10000 parts, more than a
+        # process may hold open (a common soft limit is 1024 descriptors).
+        pending = [uploads.part_path(bucket, upload_id, part.number) for part in chosen]
+        current: BinaryIO | None = None
 
-            temp_path, size, _, crc = spool(read, self.multipart.store.spool_dir(bucket.name),
+        def read(size: int) -> bytes:
+            nonlocal current
+            while True:
+                if current is None:
+                    if not pending:
+                        return b""
+                    current = open(pending.pop(0), "rb")  # noqa: SIM115 - closed below
+                data = current.read(size)
+                if data:
+                    return data
+                current.close()
+                current = None
+
+        try:
+            temp_path, size, _, crc = spool(read, self.multipart.store.spool_dir(bucket),
                                             limit=1 << 62)
         finally:
-            for handle in handles:
-                handle.close()
+            if current is not None:
+                current.close()
         meta = ObjectMeta(
             key=key, size=size, etag=multipart_etag(chosen), crc64=crc,
             content_type=record.content_type, last_modified=request.now, acl=acl,
             storage_class=record.storage_class, headers=record.headers,
             metadata=record.metadata, object_type=OBJECT_MULTIPART, tags=record.tags)
         forbid = request.header("x-oss-forbid-overwrite").lower() == "true"
-        self.multipart.store.commit(bucket.name, temp_path, meta, forbid_overwrite=forbid)
-        uploads.end(bucket.name, upload_id)
-        headers = {"ETag": f'"{meta.etag}"', HEADER_CRC64: str(crc)}
-        if spec is not None and self.signer is not None:
-            return self._callback(request, bucket.name, meta, spec, extra, headers)
-        location = f"{self.endpoint_of(request)}/{bucket.name}/{quote(key)}"
-        answer = (f"{xmlbody.XML_DECLARATION}<CompleteMultipartUploadResult>{encoding_xml}"
-                  f"<Location>{escape(location)}</Location>"
-                  f"<Bucket>{escape(bucket.name)}</Bucket><Key>{shown(key, url)}</Key>"
-                  f'<ETag>"{meta.etag}"</ETag></CompleteMultipartUploadResult>')
-        return Response(200, {**xmlbody.XML, **headers}, answer.encode("utf-8"))
+        self.multipart.store.commit(bucket, temp_path, meta, forbid_overwrite=forbid)
+        return meta
 
     def _callback(self, request: Request, bucket: str, meta: ObjectMeta,
                   spec: callback.CallbackSpec, extra: dict[str, str],

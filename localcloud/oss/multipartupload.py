@@ -200,8 +200,9 @@ class MultipartUpload:
         authorize_key(principal, "oss:AbortMultipartUpload", bucket, key)
         upload_id = request.query.get("uploadId", "")
         self.upload_of(bucket.name, key, upload_id)
-        if not self.uploads.end(bucket.name, upload_id):
-            raise no_such_upload(upload_id)
+        with self.uploads.holds(bucket.name, upload_id):  # not while a Complete runs
+            if not self.uploads.end(bucket.name, upload_id):
+                raise no_such_upload(upload_id)
         return Response(204)
 
     def list_parts(self, request: Request, bucket: BucketConfig, key: str,

@@ -6,7 +6,8 @@ storage class, tags) and one ``<part>.data`` + ``<part>.json`` pair per part, th
 written last so a part exists iff its JSON does (an upload again of the same number
 replaces it atomically). Knows nothing of HTTP, signatures or policies; completing an
 upload is the caller's (it concatenates :meth:`UploadStore.part_path` files and commits
-through :class:`~localcloud.oss.store.ObjectStore`).
+through :class:`~localcloud.oss.store.ObjectStore`) while it :meth:`UploadStore.holds` the
+upload, so no part changes under it and no other Complete or Abort runs meanwhile.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import secrets
 import shutil
 import tempfile
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -102,6 +103,32 @@ class UploadStore:
     def __init__(self, root: Path) -> None:
         self._root = Path(root)
         self._lock = threading.Lock()
+        # (bucket, upload id) of the uploads a Complete or an Abort holds; waiters sleep on it.
+        self._held: set[tuple[str, str]] = set()
+        self._released = threading.Condition(self._lock)
+
+    @contextlib.contextmanager
+    def holds(self, bucket: str, upload_id: str) -> Iterator[None]:
+        """Hold one upload still: no part lands and no other holder runs until released.
+
+        A Complete joins the parts it matched, so a part replaced after the match would
+        put other bytes under the listed ETags; two Completes (or a Complete and an Abort)
+        racing would both act on one upload. OSS's behaviour in both races is
+        UNCONFIRMED; the stricter reading serializes them: the second finds the upload
+        ended (NoSuchUpload), a part upload landing meanwhile waits and then is refused
+        or lands after a failed Complete.
+        """
+        held = (bucket, upload_id)
+        with self._released:
+            while held in self._held:
+                self._released.wait()
+            self._held.add(held)
+        try:
+            yield
+        finally:
+            with self._released:
+                self._held.discard(held)
+                self._released.notify_all()
 
     def _uploads(self, bucket: str) -> Path:
         return self._root / bucket / "uploads"
@@ -130,11 +157,14 @@ class UploadStore:
     def put_part(self, bucket: str, upload_id: str, temp_path: Path, part: PartMeta) -> bool:
         """Move a spooled part into place; False when the upload ended meanwhile.
 
-        ``temp_path`` must be on the bucket's file system (its spool directory).
+        Waits while the upload is held (:meth:`holds`). ``temp_path`` must be on the
+        bucket's file system (its spool directory).
         """
         directory = self._dir(bucket, upload_id)
         assert directory is not None
-        with self._lock:
+        with self._released:
+            while (bucket, upload_id) in self._held:
+                self._released.wait()
             if not (directory / _UPLOAD_FILE).exists():
                 temp_path.unlink(missing_ok=True)
                 return False

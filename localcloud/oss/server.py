@@ -122,6 +122,14 @@ class _OssRequestHandler(PooledRequestHandler):
             self._send_error(error, request_id, close=True)
             return
         reader: LimitedReader | ChunkedReader
+        if "transfer-encoding" in headers and "content-length" in headers:
+            # RFC 9112 §6.1 lets a server refuse both (and it must close). OSS's answer is
+            # UNCONFIRMED; refusing is the stricter reading: a presigned UploadPart signs
+            # Content-Length, and a chunked body of another length would pass under it.
+            self._send_error(OssError(400, "InvalidRequest", "Content-Length and "
+                                      "Transfer-Encoding must not both be sent."),
+                             request_id, close=True)
+            return
         if "chunked" in headers.get("transfer-encoding", "").lower():
             reader = ChunkedReader(self.rfile)
             length: int | None = None
