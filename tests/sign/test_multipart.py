@@ -439,6 +439,10 @@ def test_the_storage_client_is_built_once_per_set_of_credentials(
     ("FileAlreadyExists", 409, "object_exists"),
     ("CallbackFailed", 502, "storage_error"),
     ("AccessDenied", 502, "storage_error"),
+    # a part replaced between complete's ListParts and its CompleteMultipartUpload
+    ("InvalidPart", 409, "parts_mismatch"),
+    ("InvalidPartOrder", 409, "parts_mismatch"),
+    ("EntityTooSmall", 409, "parts_mismatch"),
 ])
 def test_sdk_errors_become_the_functions_own(code: str, status: int, expected: str,
                                              settings: Settings) -> None:

@@ -223,11 +223,20 @@ def sdk_endpoint(host: str, bucket: str) -> tuple[str, bool, bool]:
     return origin, False, True
 
 
+def _parts_changed() -> SignError:
+    return PartsMismatch("the parts changed while completing; list them and complete again")
+
+
 #: OSS codes with an answer of their own; CallbackFailed is a 203: the object is kept (§5).
+#: Complete sends the parts ListParts just showed, all planned sizes, so OSS's part refusals
+#: (§1.7) mean a part was replaced or the upload changed in between: the holder's doing.
 _SDK_ERRORS: dict[str, Callable[[], SignError]] = {
     "NoSuchUpload": lambda: NoSuchUpload("the upload was completed or aborted"),
     "FileAlreadyExists": lambda: ObjectExists("the object key already holds an object"),
     "CallbackFailed": lambda: StorageError("the object is stored; its upload callback failed"),
+    "InvalidPart": _parts_changed,
+    "InvalidPartOrder": _parts_changed,
+    "EntityTooSmall": _parts_changed,
 }
 
 
