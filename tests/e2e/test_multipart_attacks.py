@@ -385,6 +385,18 @@ def test_odd_upload_id_paths_are_client_errors(cloud: LocalCloud, tail: str) -> 
         assert isinstance(answer, dict) and "error" in answer
 
 
+@pytest.mark.parametrize("upload_id", [
+    "m1.%C3%A9.x", "m1.eA.%C3%A9", "m1.%E2%80%8B.x", "m1.%FF.x", "%C3%A9", "m1..", "m1",
+])
+def test_a_forged_upload_id_of_any_characters_is_a_bad_request(cloud: LocalCloud,
+                                                                upload_id: str) -> None:
+    """Found: a non-ASCII character in the claims part raised UnicodeEncodeError: a 500."""
+    for method, tail, document in (("POST", "/parts", {"part_numbers": [1]}), ("GET", "", None),
+                                   ("POST", "/complete", {}), ("DELETE", "", None)):
+        status, answer = call(cloud, method, f"/uploads/{upload_id}{tail}", document)
+        assert (status, error_code(answer)) == (400, "invalid_upload_id"), (method, tail)
+
+
 @pytest.mark.parametrize(("numbers", "status"), [
     ([0], 422), ([-1], 422), ([5], 422), ([10001], 422), ([2**64], 422), ([1, 1], 422),
     (list(range(1, 102)), 422), ([], 422), ([1.0], 400), (["1"], 400), ([True], 400),

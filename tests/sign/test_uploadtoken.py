@@ -57,6 +57,7 @@ def test_changing_any_claim_breaks_the_seal(field: str) -> None:
 
 @pytest.mark.parametrize("token", [
     "", "m1", "m1..", "m2.e30.AAAA", "m1.e30", "x" * 5000, "m1.!!!.AAAA",
+    "m1.\u00e9.AAAA", "m1.\u200b.AAAA", "m1.e30.\u00e9", "\u00e9",  # not ASCII: never ours
 ])
 def test_malformed_upload_ids_are_invalid(token: str) -> None:
     with pytest.raises(InvalidUploadId) as info:

@@ -165,7 +165,8 @@ def unseal(secrets: Sequence[bytes], token: str, now: float) -> UploadClaims:
     invalid = InvalidUploadId("upload_id is not one this function issued")
     version, _, rest = token.partition(".")
     payload, _, mac = rest.partition(".")
-    if len(token) > MAX_TOKEN_CHARS or version != VERSION or not payload or not mac:
+    if (len(token) > MAX_TOKEN_CHARS or not token.isascii() or version != VERSION
+            or not payload or not mac):
         raise invalid
     signed = f"{VERSION}.{payload}"
     given = mac.encode("ascii", "replace")
