@@ -135,7 +135,10 @@ class _OssRequestHandler(PooledRequestHandler):
             length: int | None = None
         else:
             raw_length = headers.get("content-length", "0").strip() or "0"
-            if not raw_length.isdigit():
+            # Two different lengths frame the body two ways (RFC 9112 §6.3: 400, close);
+            # only the last would be the one signed.
+            lengths = {value.strip() for value in self.headers.get_all("content-length", [])}
+            if not raw_length.isdigit() or len(lengths) > 1:
                 self._send_error(OssError(400, "InvalidArgument", "Invalid Content-Length."),
                                  request_id, close=True)
                 return

@@ -187,13 +187,14 @@ def test_a_part_sent_chunked_without_its_signed_length_is_refused(cloud: LocalCl
     assert stored_parts(cloud, plan) == []
 
 
-def test_a_signed_length_with_a_chunked_body_of_another_length_is_refused(
+def test_a_signed_length_with_a_body_framed_another_way_is_refused(
     cloud: LocalCloud,
 ) -> None:
     """Found: the emulator framed the body by Transfer-Encoding and checked the signature
     over the Content-Length header, so a part of any length passed under a part URL.
     RFC 9112 §6.1 lets a server refuse both headers; OSS's answer is UNCONFIRMED, the
-    emulator refuses (stricter). (The function's complete also refuses a wrong size.)"""
+    emulator refuses (stricter). So does it two different Content-Length fields (RFC 9112
+    §6.3), of which it signed and read the last. (Complete also refuses a wrong size.)"""
     plan = start(cloud)
     [part] = part_urls(cloud, plan, [1])
     longer = chunk(plan, 1) + b"appended"
@@ -201,6 +202,10 @@ def test_a_signed_length_with_a_chunked_body_of_another_length_is_refused(
                      chunked(longer))
     assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
     assert b"<Code>InvalidRequest</Code>" in answer
+    for lengths in (["5", str(PART)], [str(PART), "5"]):  # two lengths: two framings
+        answer = raw_put(part["url"], [f"Content-Length: {n}" for n in lengths], chunk(plan, 1))
+        assert answer.startswith(b"HTTP/1.1 400 "), answer[:200]
+        assert b"<Code>InvalidArgument</Code>" in answer
     assert stored_parts(cloud, plan) == []
 
 
