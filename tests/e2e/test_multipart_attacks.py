@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import alibabacloud_oss_v2 as oss
+import jwt
 import pytest
 from uploadsign import uploadtoken
 from uploadsign.config import Settings
@@ -50,6 +51,10 @@ from tests.e2e.test_multipart_e2e import (
 )
 
 SIGNATURE_MISMATCH = b"<Code>SignatureDoesNotMatch</Code>"
+#: Every route an upload_id opens: (method, path after /uploads/{upload_id}, JSON body).
+ROUTES: tuple[tuple[str, str, Any], ...] = (
+    ("POST", "/parts", {"part_numbers": [1]}), ("GET", "", None), ("POST", "/complete", {}),
+    ("DELETE", "", None))
 
 
 # The stack of test_multipart_e2e (threshold two parts of 100 KiB, no callback), started
@@ -359,8 +364,7 @@ def test_each_claim_of_the_upload_id_changed_is_refused_on_every_route(
 ) -> None:
     plan = start(cloud)
     forged = reseal_without_mac(plan["upload_id"], field, value)
-    for method, tail, document in (("POST", "/parts", {"part_numbers": [1]}), ("GET", "", None),
-                                   ("POST", "/complete", {}), ("DELETE", "", None)):
+    for method, tail, document in ROUTES:
         status, answer = call(cloud, method, f"/uploads/{forged}{tail}", document)
         assert (status, error_code(answer)) == (400, "invalid_upload_id")
 
@@ -373,8 +377,7 @@ def test_an_expired_upload_id_cannot_sign_parts_complete_or_abort(cloud: LocalCl
     past = int(datetime.now(timezone.utc).timestamp()) - 1
     expired = uploadtoken.seal(cloud.grant_secret.encode(),
                                dataclasses.replace(claims, expires=past))
-    for method, tail, document in (("POST", "/parts", {"part_numbers": [1]}), ("GET", "", None),
-                                   ("POST", "/complete", {}), ("DELETE", "", None)):
+    for method, tail, document in ROUTES:
         status, answer = call(cloud, method, f"/uploads/{expired}{tail}", document)
         assert (status, error_code(answer)) == (403, "upload_expired")
 
@@ -396,8 +399,7 @@ def test_odd_upload_id_paths_are_client_errors(cloud: LocalCloud, tail: str) -> 
 def test_a_forged_upload_id_of_any_characters_is_a_bad_request(cloud: LocalCloud,
                                                                 upload_id: str) -> None:
     """Found: a non-ASCII character in the claims part raised UnicodeEncodeError: a 500."""
-    for method, tail, document in (("POST", "/parts", {"part_numbers": [1]}), ("GET", "", None),
-                                   ("POST", "/complete", {}), ("DELETE", "", None)):
+    for method, tail, document in ROUTES:
         status, answer = call(cloud, method, f"/uploads/{upload_id}{tail}", document)
         assert (status, error_code(answer)) == (400, "invalid_upload_id"), (method, tail)
 
@@ -440,3 +442,51 @@ def test_a_part_url_lives_no_longer_than_its_sts_token_and_dies_with_it(
     finally:
         cloud.identities.add(principal)
     assert status == 403 and b"<Code>InvalidAccessKeyId</Code>" in body
+
+
+# --- another caller's upload (AUTH_MODE=jwt) ----------------------------------------------------
+
+JWT_KEY = "FAKE-HS256-key-for-multipart-attack-tests-0123456789"
+
+
+def bearer(subject: str) -> dict[str, str]:
+    claims = {"sub": subject, "exp": int(datetime.now(timezone.utc).timestamp()) + 600}
+    return {"Authorization": "Bearer " + jwt.encode(claims, JWT_KEY, algorithm="HS256")}
+
+
+def call_as(cloud: LocalCloud, headers: Mapping[str, str], method: str, path: str,
+            document: Any = None) -> tuple[int, Any]:
+    """:func:`call` with the caller's headers (a bearer token, or none)."""
+    body = None if document is None else json.dumps(document).encode()
+    status, _, raw = request(method, f"{cloud.function_url}{path}", body,
+                             {"Content-Type": "application/json", **headers})
+    return status, json.loads(raw)
+
+
+def test_with_jwt_auth_only_the_subject_who_planned_an_upload_may_use_it(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    overrides = {"UPLOAD_MAX_BYTES": str(4 * 1024**2),
+                 "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(2 * PART),
+                 "UPLOAD_PART_SIZE_BYTES": str(PART), "UPLOAD_CALLBACK_URL": "",
+                 "AUTH_MODE": "jwt", "AUTH_JWT_SECRET": JWT_KEY}
+    with LocalCloud.start(tmp_path_factory.mktemp("multipart-jwt"),
+                          function_env_overrides=overrides, publish_web=False) as jwt_cloud:
+        status, plan = call_as(jwt_cloud, bearer("alice"), "POST", "/uploads", {
+            "filename": "big.bin", "size": SIZE, "content_type": "video/mp4"})
+        assert (status, plan["mode"]) == (200, "multipart"), plan
+        for method, tail, document in ROUTES:
+            path = f"/uploads/{plan['upload_id']}{tail}"
+            status, answer = call_as(jwt_cloud, bearer("mallory"), method, path, document)
+            assert (status, error_code(answer)) == (403, "forbidden"), (method, tail)
+            status, answer = call_as(jwt_cloud, {}, method, path, document)
+            assert status == 401, (method, tail, answer)
+        status, answer = call_as(jwt_cloud, bearer("alice"), "POST",
+                                 f"/uploads/{plan['upload_id']}/parts",
+                                 {"part_numbers": [1, 2, 3, 4]})
+        assert status == 200, answer
+        for part in answer["parts"]:
+            assert put(part, chunk(plan, part["part_number"]))[0] == 200
+        status, done = call_as(jwt_cloud, bearer("alice"), "POST",
+                               f"/uploads/{plan['upload_id']}/complete", {})
+        assert (status, done["key"], done["size"]) == (200, plan["key"], SIZE)
