@@ -380,6 +380,39 @@ def test_upload_max_bytes_reaches_the_multipart_object_limit_and_no_further() ->
         Settings.from_env({**env, "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(5 * 1024**3 + 1)})
 
 
+GiB = 1024**3
+OSS_LIMIT = 10000 * 5 * GiB  # 10000 parts of at most 5 GiB (oss-multipart.md §1.6)
+
+
+@pytest.mark.parametrize(("size", "part_size", "part_count"), [
+    (OSS_LIMIT, 5 * GiB, 10000),
+    (OSS_LIMIT - 1, 5 * GiB, 10000),
+    (10000 * 8 * MiB, 8 * MiB, 10000),
+    (10000 * 8 * MiB + 1, 8 * MiB + 1, 10000),
+    (8 * MiB + 1, 8 * MiB, 2),
+])
+def test_a_plan_at_oss_limits_keeps_to_10000_parts_of_at_most_5_gib(
+    clock: FakeClock, fetcher: FakeFetcher, storage: FakeStorage, size: int, part_size: int,
+    part_count: int,
+) -> None:
+    client = make(clock, fetcher, storage, UPLOAD_MAX_BYTES=str(OSS_LIMIT),
+                  UPLOAD_MULTIPART_THRESHOLD_BYTES=str(8 * MiB),
+                  UPLOAD_PART_SIZE_BYTES=str(8 * MiB))
+    answer = client.post("/uploads", json={**BIG, "size": size}, headers={"Origin": ORIGIN})
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert (body["part_size"], body["part_count"], body["max_size"]) == (part_size, part_count,
+                                                                         size)
+    last = size - (part_count - 1) * part_size
+    upload_id = body["upload_id"]
+    parts = post(client, upload_id, "/parts", {"part_numbers": [1, part_count]}).get_json()
+    assert [p["size"] for p in parts["parts"]] == [part_size, last]
+    assert 0 < last <= part_size
+    refused = client.post("/uploads", json={**BIG, "size": OSS_LIMIT + 1},
+                          headers={"Origin": ORIGIN})
+    assert error(refused)[:2] == (413, "too_large")
+
+
 @pytest.mark.parametrize(("host", "expected"), [
     ("http://127.0.0.1:9100/b-1", ("http://127.0.0.1:9100", True, False)),
     ("https://b-1.oss-cn-hangzhou.aliyuncs.com", ("https://oss-cn-hangzhou.aliyuncs.com",
