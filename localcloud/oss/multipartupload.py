@@ -64,6 +64,15 @@ def no_such_upload(upload_id: str) -> OssError:
                     ec="0017-00000244", extra={"UploadId": upload_id})
 
 
+def missing_content_length() -> OssError:
+    """A part body framed neither by Content-Length nor chunked (reference §1.3, §1.7).
+
+    The message is S3's wording; OSS's is UNCONFIRMED.
+    """
+    return OssError(411, "MissingContentLength",
+                    "You must provide the Content-Length HTTP header.")
+
+
 def invalid_part_number(value: str) -> OssError:
     """UploadPart's partNumber is not an integer in 1..10000 (EC 0017-00000220)."""
     return invalid_argument("Part number must be an integer between 1 and 10000, inclusive.",
@@ -137,6 +146,8 @@ class MultipartUpload:
                     principal: Principal | None) -> Response:
         """Store the body as part ``partNumber`` (replacing an earlier one of that number)."""
         authorize_key(principal, "oss:PutObject", bucket, key)
+        if request.content_length is not None and not request.header("content-length"):
+            raise missing_content_length()  # content_length is None only when chunked
         number = self._part_number(request)
         upload_id = request.query.get("uploadId", "")
         self.upload_of(bucket.name, key, upload_id)

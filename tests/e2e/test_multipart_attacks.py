@@ -214,6 +214,23 @@ def test_a_signed_length_with_a_body_framed_another_way_is_refused(
     assert stored_parts(cloud, plan) == []
 
 
+def test_the_emulator_wants_a_part_framed_by_length_or_chunks(
+    cloud: LocalCloud, admin: oss.Client
+) -> None:
+    """OSS answers 411 MissingContentLength to an UploadPart with neither (§1.3, §1.7)."""
+    key = "uploads/unframed.bin"
+    upload_id = admin.initiate_multipart_upload(oss.InitiateMultipartUploadRequest(
+        bucket=cloud.bucket, key=key)).upload_id
+    signed = admin.presign(oss.UploadPartRequest(bucket=cloud.bucket, key=key,
+                                                 upload_id=upload_id, part_number=1))
+    answer = raw_put(signed.url, [], b"")
+    assert answer.startswith(b"HTTP/1.1 411 "), answer[:200]
+    assert b"<Code>MissingContentLength</Code>" in answer
+    assert raw_put(signed.url, ["Content-Length: 0"], b"").startswith(b"HTTP/1.1 200 ")
+    assert raw_put(signed.url, ["Transfer-Encoding: chunked"], chunked(b"x")).startswith(
+        b"HTTP/1.1 200 ")
+
+
 def test_the_same_part_uploaded_twice_keeps_the_last_one(
     cloud: LocalCloud, admin: oss.Client
 ) -> None:
