@@ -18,6 +18,7 @@ from xml.sax.saxutils import escape
 
 from localcloud.identity import Principal
 from localcloud.oss import access, xmlbody
+from localcloud.oss.bodyreaders import LimitedReader
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
 from localcloud.oss.copyobject import copy_source_of, readable_source, source_conditions_hold
 from localcloud.oss.errors import OssError, file_already_exists, invalid_argument, invalid_digest
@@ -65,12 +66,8 @@ def no_such_upload(upload_id: str) -> OssError:
 
 
 def missing_content_length() -> OssError:
-    """A part body framed neither by Content-Length nor chunked (reference §1.3, §1.7).
-
-    The message is S3's wording; OSS's is UNCONFIRMED.
-    """
-    return OssError(411, "MissingContentLength",
-                    "You must provide the Content-Length HTTP header.")
+    """Neither Content-Length nor chunked (reference §1.7; the message is UNCONFIRMED)."""
+    return OssError(411, "MissingContentLength", "You must provide the Content-Length header.")
 
 
 def invalid_part_number(value: str) -> OssError:
@@ -187,15 +184,8 @@ class MultipartUpload:
                                            name=H_COPY_SOURCE_RANGE, value=wanted)
                 start, length = span
             handle.seek(start)
-            left = length
-
-            def read(size: int) -> bytes:
-                nonlocal left
-                data = handle.read(min(size, left)) if left > 0 else b""
-                left -= len(data)
-                return data
-
-            path, size, md5, crc = spool(read, self.store.spool_dir(bucket.name))
+            source_range = LimitedReader(handle, length)  # a file never reads short
+            path, size, md5, crc = spool(source_range.read, self.store.spool_dir(bucket.name))
         part = PartMeta(number, size, md5.hex().upper(), crc, request.now)
         if not self.uploads.put_part(bucket.name, upload_id, path, part):
             raise no_such_upload(upload_id)
