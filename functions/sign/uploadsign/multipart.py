@@ -209,11 +209,8 @@ def _moment(unix_seconds: int) -> datetime:
 
 
 def sdk_endpoint(host: str, bucket: str) -> tuple[str, bool, bool]:
-    """Return (endpoint, path style, CNAME) for the SDK from ``OSS_HOST``.
-
-    ``http://127.0.0.1:9100/<bucket>`` is path style; ``https://<bucket>.<endpoint>`` is
-    virtual-hosted; any other host is a custom domain (CNAME).
-    """
+    """Return (endpoint, path style, CNAME) for the SDK from ``OSS_HOST``: ``http://host/<bucket>``
+    is path style, ``https://<bucket>.<endpoint>`` virtual-hosted, any other host a CNAME."""
     parts = urlsplit(host)
     origin = f"{parts.scheme}://{parts.netloc}"
     if parts.path.strip("/") == bucket:
@@ -223,20 +220,14 @@ def sdk_endpoint(host: str, bucket: str) -> tuple[str, bool, bool]:
     return origin, False, True
 
 
-def _parts_changed() -> SignError:
-    return PartsMismatch("the parts changed while completing; list them and complete again")
-
-
 #: OSS codes with an answer of their own; CallbackFailed is a 203: the object is kept (§5).
-#: Complete sends the parts ListParts just showed, all planned sizes, so OSS's part refusals
-#: (§1.7) mean a part was replaced or the upload changed in between: the holder's doing.
+#: The part refusals (§1.7) mean a part changed between complete's ListParts and its call.
 _SDK_ERRORS: dict[str, Callable[[], SignError]] = {
     "NoSuchUpload": lambda: NoSuchUpload("the upload was completed or aborted"),
     "FileAlreadyExists": lambda: ObjectExists("the object key already holds an object"),
     "CallbackFailed": lambda: StorageError("the object is stored; its upload callback failed"),
-    "InvalidPart": _parts_changed,
-    "InvalidPartOrder": _parts_changed,
-    "EntityTooSmall": _parts_changed,
+    **dict.fromkeys(("InvalidPart", "InvalidPartOrder", "EntityTooSmall"), lambda: PartsMismatch(
+        "the parts changed while completing; list them and complete again")),
 }
 
 
