@@ -5,10 +5,11 @@ manual step after a ROS stack (``python -m deploy.publish_page``), and the local
 (``localcloud/webupload.py`` imports it, so ``make dev`` publishes exactly what a deploy
 does). Owns the
 file-to-object mapping (keys, per-file Content-Type, ACL), the ``config.js`` text the page
-reads (``window.OSS_UPLOAD_CONFIG``, see web/README.md) and where the uploader's
-credentials come from. Works against real OSS and the local emulator (an ``http://`` IP or
-``localhost`` endpoint switches to path-style addressing). Uses ``alibabacloud-oss-v2``;
-never imports the signing function.
+reads (``window.OSS_UPLOAD_CONFIG``, see web/README.md), the ``connect-src`` written into
+the page's Content-Security-Policy (the function and the upload endpoint, nothing else) and
+where the uploader's credentials come from. Works against real OSS and the local emulator
+(an ``http://`` IP or ``localhost`` endpoint switches to path-style addressing). Uses
+``alibabacloud-oss-v2``; never imports the signing function.
 
 The target is the page bucket (``--web-bucket``, or the ``WEB_BUCKET`` environment
 variable), the one with website hosting: never the upload bucket, whose objects must not
@@ -27,6 +28,7 @@ import ipaddress
 import json
 import mimetypes
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -120,6 +122,60 @@ def config_js(
     if allowed_types:
         settings["allowedTypes"] = list(allowed_types)
     return f"{CONFIG_GLOBAL} = {json.dumps(settings)};\n".encode()
+
+
+#: The page's Content-Security-Policy ``<meta>`` (web/index.html). OSS website hosting serves only
+#: the standard object headers (Content-Type, Cache-Control, Content-Disposition, ...), so the
+#: policy travels in the page itself; ``frame-ancestors`` cannot (browsers ignore it in a meta).
+CSP_META = re.compile(r'(<meta http-equiv="Content-Security-Policy" content=")([^"]*)(")')
+CONNECT_SRC = re.compile(r"(?:^|;)\s*connect-src[^;]*")
+
+
+def origin_of(url: str) -> str:
+    """Return ``scheme://host[:port]`` of an http(s) URL (a ``*.`` host wildcard is kept).
+
+    Raises PublishError for anything else: a CSP source must not be left to guesswork.
+    """
+    parts = urlsplit(url.strip())
+    host = parts.netloc.rsplit("@", 1)[-1]
+    if parts.scheme not in ("http", "https") or not host or re.search(r"[\s;,'\"]", host):
+        raise PublishError(f"not an http(s) URL for the page's connect-src: {url!r}")
+    return f"{parts.scheme}://{host.lower()}"
+
+
+def upload_endpoint(region: str) -> str:
+    """The upload endpoint when none is given: any bucket on the region's public OSS endpoint.
+
+    Wider than one bucket; pass ``--upload-url`` (the function's OSS_HOST,
+    ``https://<bucket>.oss-<region>.aliyuncs.com``) for the exact one.
+    """
+    return f"https://*.oss-{region}.aliyuncs.com"
+
+
+def with_connect_policy(
+    files: Sequence[PageFile], function_url: str, upload_url: str
+) -> list[PageFile]:
+    """Set ``connect-src`` of every HTML page's CSP meta to the function's and the upload origin.
+
+    The page fetches only from the signing function (grants, multipart routes) and sends
+    only to the upload endpoint (PostObject, part PUTs); every other connection is refused
+    by the browser. HTML files without the meta are returned unchanged; so is every other file.
+    """
+    sources = " ".join(dict.fromkeys((origin_of(function_base_url(function_url)),
+                                      origin_of(upload_url))))
+
+    def fill(match: re.Match[str]) -> str:
+        rest = CONNECT_SRC.sub("", match[2]).strip(" ;")
+        policy = f"{rest}; connect-src {sources}" if rest else f"connect-src {sources}"
+        return match[1] + policy + match[3]
+
+    out: list[PageFile] = []
+    for page_file in files:
+        if page_file.content_type.startswith("text/html"):
+            html = CSP_META.sub(fill, page_file.body.decode("utf-8"))
+            page_file = PageFile(page_file.key, html.encode("utf-8"), page_file.content_type)
+        out.append(page_file)
+    return out
 
 
 def page_files(src: Path, prefix: str = "") -> list[PageFile]:
@@ -314,6 +370,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--acl", choices=ACLS, default="public-read",
                         help="object ACL; public-read lets a private bucket serve the page")
     parser.add_argument("--cache-control", default="no-cache")
+    parser.add_argument("--upload-url", default=None,
+                        help="where browsers send the files (the function's OSS_HOST, "
+                        "https://<bucket>.oss-<region>.aliyuncs.com); the page's CSP lets it "
+                        "connect only there and to --function-url. Default: any bucket of "
+                        "the region's public endpoint")
     parser.add_argument("--max-bytes", type=int, help="mirror of UPLOAD_MAX_BYTES for the page")
     parser.add_argument("--allowed-types", default="",
                         help="comma list mirroring UPLOAD_ALLOWED_CONTENT_TYPES for the page")
@@ -331,7 +392,8 @@ def main(argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
             raise PublishError(f"no page bucket: pass --web-bucket or set {ENV_WEB_BUCKET}")
         creds = load_credentials(args.credentials_json, env)
         allowed = [t.strip() for t in args.allowed_types.split(",") if t.strip()]
-        files = page_files(args.src, args.prefix)
+        files = with_connect_policy(page_files(args.src, args.prefix), args.function_url,
+                                    args.upload_url or upload_endpoint(args.region))
         files.append(PageFile(
             args.prefix + CONFIG_KEY,
             config_js(args.function_url, args.max_bytes, allowed),

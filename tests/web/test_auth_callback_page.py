@@ -25,8 +25,8 @@ from localcloud.ports import free_port
 from localcloud.stack import LocalCloud
 from tests.e2e.forms import post_json
 from tests.web.browser import SCREENSHOTS, PageSession, item, open_page, wait_for_state
-from tests.web.conftest import StartCloud, publish_config
-from tests.web.test_upload_page import attribute, message, stored_bytes, write_file
+from tests.web.conftest import StartCloud, publish_config, publish_policy
+from tests.web.test_upload_page import attribute, details, message, stored_bytes, write_file
 
 pytestmark = pytest.mark.browser
 
@@ -47,6 +47,7 @@ def plain_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
     """A default stack for the tests that only need the page and a working function."""
     cloud = LocalCloud.start(tmp_path_factory.mktemp("plain-cloud"))
     try:
+        publish_policy(cloud)
         yield cloud
     finally:
         cloud.stop()
@@ -128,7 +129,7 @@ def test_callback_answer_is_shown_with_the_grant_id_the_function_issued(
     assert definition(page, name, "grant id") == grant_id
     assert definition(page, name, "key") == grant["key"]
     assert definition(page, name, "etag") == relayed["etag"]
-    assert "Confirmed by the application" in page.inner_text(f"{item(page, name)} dl")
+    assert "Confirmed by the application" in details(page, name)
     assert stored_bytes(cloud, grant["key"]) == path.read_bytes()
 
 
@@ -171,7 +172,7 @@ def test_non_json_application_answer_is_shown_as_text_never_as_markup(
     upload_one(page, write_file(tmp_path, "odd.txt", 100))
 
     assert attribute(page, "odd.txt", "data-callback") == "answered"
-    assert page.inner_text(f"{item(page, 'odd.txt')} pre") == markup
+    assert details(page, "odd.txt", "pre") == markup
     assert page.query_selector("#injected") is None
     assert page.evaluate("() => window.injected") is None
 

@@ -29,6 +29,7 @@ from tests.web.conftest import StartCloud, publish_config
 from tests.web.test_upload_page import (
     TRAIL_SCRIPT,
     attribute,
+    details,
     focused_label,
     message,
     stored_bytes,
@@ -285,7 +286,8 @@ def test_page_killed_mid_upload_resumes_after_reopening_with_only_the_missing_pa
         open_page(second.page, cloud.website_url)
         second.page.set_input_files("#picker", str(path))
         second.page.wait_for_selector(f"{item(second.page, 'movie.bin')}[data-resumable='5']")
-        assert f"5 of {part_count(size)} parts already stored" in message(second.page, "movie.bin")
+        assert f"Resuming — 5 of {part_count(size)} parts already stored" in message(
+            second.page, "movie.bin")
         second.page.click("#start")
         wait_for_state(second.page, "movie.bin", "done")
         assert attribute(second.page, "movie.bin", "data-key") == key
@@ -374,8 +376,8 @@ def test_a_multipart_file_shows_what_the_application_confirmed_through_the_callb
     key = attribute(page, "confirmed.bin", "data-key")
     assert_landed(cloud, key, path)
     assert attribute(page, "confirmed.bin", "data-callback") == "confirmed"
-    details = page.inner_text(f"{item(page, 'confirmed.bin')} dl")
-    assert "Confirmed by the application" in details and key in details
+    shown = details(page, "confirmed.bin")
+    assert "Confirmed by the application" in shown and key in shown
 
 
 def test_once_every_part_is_stored_the_file_can_no_longer_be_paused_or_cancelled(

@@ -56,6 +56,12 @@ def message(page: Page, name: str) -> str:
     return page.inner_text(f"{item(page, name)} .file-msg")
 
 
+def details(page: Page, name: str, part: str = "dl") -> str:
+    """Open the entry's "Details" as a person would; return the text of ``part`` in it."""
+    page.click(f"{item(page, name)} summary")
+    return page.inner_text(f"{item(page, name)} details {part}")
+
+
 def attribute(page: Page, name: str, attr: str) -> str:
     return page.get_attribute(item(page, name), attr) or ""
 
@@ -89,8 +95,8 @@ def test_small_file_uploads_and_reads_back_identical(
     assert key.startswith("uploads/") and key.endswith(".txt")
     assert stored_bytes(shared_cloud, key) == path.read_bytes()
     assert int(attribute(page, "note.txt", "data-progress-events")) >= 1
-    details = page.inner_text(f"{item(page, 'note.txt')} dl")
-    assert key in details and "1234 bytes" in details
+    shown = details(page, "note.txt")
+    assert key in shown and "1234 bytes" in shown
     assert "note.txt uploaded" in page.inner_text("#status")
 
 
@@ -118,7 +124,7 @@ def test_50_mb_file_uploads_with_advancing_progress(
     ("name", "size", "expected"),
     [
         ("photo.png", 100, 'type "image/png" are not accepted'),
-        ("notes.txt", 4096, "the largest allowed is 1.0 KB"),
+        ("notes.txt", 4096, "the largest allowed is 1.0 kB"),
     ],
     ids=["disallowed-type", "oversized"],
 )
@@ -147,11 +153,11 @@ def test_limits_advertised_on_healthz_alone_stop_a_file_before_any_request(
     cloud = start_cloud({"UPLOAD_MAX_BYTES": "2048", "UPLOAD_ALLOWED_CONTENT_TYPES": "text/plain"})
     page = browser.page
     open_page(page, cloud.website_url)  # config.js as the stack writes it: apiBase only
-    assert page.inner_text("#limits") == "Files up to 2.0 KB each; types: text/plain."
+    assert page.inner_text("#limits") == "Files up to 2.0 kB each; types: text/plain."
     page.set_input_files("#picker", str(write_file(tmp_path, "wide.txt", 4096)))
     wait_for_state(page, "wide.txt", "rejected")
 
-    assert "the largest allowed is 2.0 KB" in message(page, "wide.txt")
+    assert "the largest allowed is 2.0 kB" in message(page, "wide.txt")
     assert browser.requests_to(f"{cloud.function_url}/uploads") == []
 
 
@@ -293,6 +299,11 @@ def test_several_files_upload_three_at_a_time_on_a_phone_sized_screen(
         key = attribute(page, path.name, "data-key")
         assert stored_bytes(shared_cloud, key) == path.read_bytes()
     assert page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    # Compact rows: five finished files and the summary fit in about one phone screen.
+    rows = page.eval_on_selector_all("li.file", "els => els.map(e => e.offsetHeight)")
+    assert max(rows) <= 120, rows
+    assert page.evaluate("() => document.documentElement.scrollHeight") <= 1000
+    assert page.inner_text("#summary-text") == "5 of 5 uploaded"
 
 
 def test_dropped_file_uploads(shared_cloud: LocalCloud, browser: PageSession) -> None:

@@ -1,7 +1,5 @@
-// Owns: the page — file selection (picker and drag & drop), the per-file list, buttons and announcements.
-// Upload steps live in grant.js (signing function), transfer.js (one POST to OSS) and multipart.js
-// (parts, resume); resume.js remembers unfinished multipart uploads; wording in errors.js.
-// Test hooks: data-* attributes on each <li> and <body data-ready>, listed in web/README.md.
+// Owns: the page — picking and dropping files, one compact row per file, the batch summary, buttons and
+// announcements. Uploading lives in grant/transfer/multipart/resume.js. Test hooks: data-* (web/README.md).
 import { UploadFailure, waitMessage } from "./errors.js";
 import { requestGrant } from "./grant.js";
 import { describeSuccess, postToOss } from "./transfer.js";
@@ -16,13 +14,17 @@ const list = $("files");
 const startButton = $("start");
 const clearButton = $("clear");
 const items = [];
-let settings = readSettings(window, location.search);
+let settings = readSettings(window);
 const queue = createQueue(settings.concurrency, upload);
 // Function error codes meaning an upload id is of no use any more (openapi.yaml).
 const GONE = new Set(["no_such_upload", "upload_expired", "invalid_upload_id", "already_completed"]);
 const LABEL = { ready: "Ready", queued: "Waiting", signing: "Preparing", waiting: "Busy, will retry",
   uploading: "Uploading", paused: "Paused", done: "Uploaded",
   error: "Failed", cancelled: "Cancelled", rejected: "Not allowed" };
+const ACTIVE = ["queued", "signing", "waiting", "uploading", "paused"];
+const ENDED = ["done", "rejected", "cancelled", "error"];
+const token = () => readToken(window, settings.tokenKey);
+const files = (n) => `${n} file${n === 1 ? "" : "s"}`;
 
 function announce(text) { $("status").textContent = text; }
 
@@ -32,10 +34,14 @@ function el(tag, props = {}, ...children) {
   return node;
 }
 
-function addFiles(files) {
-  const added = [...files].map((file) => {
+const button = (text, ariaLabel, onclick, className = "") =>
+  el("button", { type: "button", className, textContent: text, ariaLabel, onclick });
+
+function addFiles(picked) {
+  const added = [...picked].map((file) => {
     const item = { file, state: "ready", events: 0, loaded: 0, renewals: 0, waits: 0, ctrl: null };
     item.view = renderItem(item);
+    item.data = item.view.root.dataset;
     items.push(item);
     const reason = precheck(file, settings);
     setState(item, reason ? "rejected" : "ready", reason || "");
@@ -43,36 +49,38 @@ function addFiles(files) {
     return item;
   });
   const refused = added.filter((i) => i.state === "rejected").length;
-  announce(`${added.length} file(s) added${refused ? `, ${refused} not allowed` : ""}. ` +
-    (added.length > refused ? "Press Upload to start." : ""));
-  refreshButtons();
+  announce(`${files(added.length)} added${refused ? `, ${refused} not allowed` : ""}.` +
+    (added.length > refused ? " Press Upload to start." : ""));
+}
+
+/** A thumbnail made in the browser for images (the file itself, never uploaded twice), else the extension. */
+function thumbnail(file) {
+  if (/^image\//.test(file.type) && file.size < 5e7) {
+    const img = el("img", { className: "thumb", alt: "", src: URL.createObjectURL(file) });
+    img.onload = () => URL.revokeObjectURL(img.src);
+    img.onerror = () => { img.onload(); img.replaceWith(thumbnail({ name: file.name })); };
+    return img;
+  }
+  const ext = /\.(\w{1,4})$/.exec(file.name);
+  return el("span", { className: "thumb", ariaHidden: "true", textContent: ext ? ext[1].toUpperCase() : "FILE" });
 }
 
 function renderItem(item) {
   const name = item.file.name;
   const v = {
     state: el("span", { className: "file-state" }),
-    bar: el("progress", { max: item.file.size || 1, value: 0 }),
-    meta: el("div", { className: "file-meta" }),
+    bar: el("progress", { max: item.file.size || 1, value: 0, ariaLabel: `Progress of ${name}` }),
+    meta: el("span", { className: "file-meta" }),
     msg: el("p", { className: "file-msg" }),
-    result: el("div"),
-    cancel: el("button", { type: "button", className: "secondary", textContent: "Cancel" }),
-    retry: el("button", { type: "button", textContent: "Retry" }),
-    pause: el("button", { type: "button", className: "secondary", textContent: "Pause" }),
-    resume: el("button", { type: "button", textContent: "Resume" }),
+    details: el("details", { hidden: true }),
+    pause: button("Pause", `Pause ${name}`, () => pause(item), "secondary"),
+    resume: button("Resume", `Resume ${name}`, () => enqueue(item)),
+    cancel: button("Cancel", `Cancel ${name}`, () => cancel(item), "secondary"),
+    retry: button("Retry", `Retry ${name}`, () => enqueue(item)),
   };
-  v.pause.setAttribute("aria-label", `Pause ${name}`);
-  v.resume.setAttribute("aria-label", `Resume ${name}`);
-  v.pause.addEventListener("click", () => pause(item));
-  v.resume.addEventListener("click", () => enqueue(item));
-  v.bar.setAttribute("aria-label", `Progress of ${name}`);
-  v.cancel.setAttribute("aria-label", `Cancel ${name}`);
-  v.retry.setAttribute("aria-label", `Retry ${name}`);
-  v.cancel.addEventListener("click", () => cancel(item));
-  v.retry.addEventListener("click", () => enqueue(item));
-  v.root = el("li", { className: "file" },
-    el("div", { className: "file-head" }, el("span", { className: "file-name", textContent: name }), v.state),
-    v.bar, v.meta, v.msg, v.result, el("div", { className: "file-buttons" }, v.pause, v.resume, v.cancel, v.retry));
+  v.root = el("li", { className: "file" }, thumbnail(item.file), el("div", { className: "file-main" },
+    el("div", { className: "file-head" }, el("span", { className: "file-name", title: name, textContent: name }), v.state),
+    v.bar, v.meta, v.msg, el("div", { className: "file-buttons" }, v.pause, v.resume, v.cancel, v.retry), v.details));
   v.root.dataset.name = name;
   list.append(v.root);
   return v;
@@ -81,21 +89,19 @@ function renderItem(item) {
 function setState(item, state, message, code = "") {
   item.state = state;
   const v = item.view;
-  v.root.dataset.state = state;
-  v.root.dataset.errorCode = code;
+  Object.assign(v.root.dataset, { state, errorCode: code });
   v.state.textContent = LABEL[state];
   v.msg.textContent = message;
-  const active = ["queued", "signing", "waiting", "uploading", "paused"].includes(state);
   const buttons = [v.pause, v.resume, v.cancel, v.retry];
   const focused = document.activeElement;
-  v.cancel.hidden = !active || item.joining;
+  v.cancel.hidden = !ACTIVE.includes(state) || item.joining;
   v.retry.hidden = !(state === "error" || state === "cancelled");
   v.pause.hidden = !(state === "uploading" && item.plan) || item.joining;
   v.resume.hidden = state !== "paused";
   // Keep keyboard users on this entry when their button disappears.
   if (buttons.includes(focused) && focused.hidden) (buttons.find((b) => !b.hidden) || picker).focus();
   if (!["uploading", "paused", "done"].includes(state)) showBytes(item, 0);
-  refreshButtons();
+  refresh();
 }
 
 function showBytes(item, fraction) {
@@ -103,24 +109,24 @@ function showBytes(item, fraction) {
   const size = item.file.size;
   const sent = Math.round(size * fraction);
   v.bar.value = sent;
+  if (!sent && item.state !== "uploading") { v.meta.textContent = formatBytes(size); return; }
   // Speed and time left count only this run's bytes (not parts stored before a pause or reload).
   const secs = item.started ? (performance.now() - item.started) / 1000 : 0;
   const rate = secs > 0.2 ? (sent - (item.base || 0)) / secs : 0;
   const left = rate > 0 && sent < size ? ` · ${duration((size - sent) / rate)} left` : "";
   const speed = rate > 0 && item.state === "uploading" ? ` · ${formatBytes(Math.round(rate))}/s${left}` : "";
-  v.meta.textContent = `${formatBytes(sent)} of ${formatBytes(size)}${speed}`;
+  v.meta.textContent = sent >= size ? formatBytes(size) : `${formatBytes(sent)} of ${formatBytes(size)}${speed}`;
 }
 
 function duration(secs) {
   const s = Math.ceil(secs);
-  return s < 60 ? `${s} s` : s < 3600 ? `${Math.floor(s / 60)} min ${s % 60} s` : `${Math.floor(s / 3600)} h ${Math.floor(s / 60) % 60} min`;
+  return s < 60 ? `${s} s` : s < 3600 ? `${Math.ceil(s / 60)} min` : `${(s / 3600).toFixed(1)} h`;
 }
 
 function onProgress(item, loaded, total) {
   item.events += 1;
   item.loaded = loaded;
-  item.view.root.dataset.progressEvents = String(item.events);
-  item.view.root.dataset.loaded = String(loaded);
+  Object.assign(item.data, { progressEvents: item.events, loaded });
   showBytes(item, total ? Math.min(loaded / total, 1) : 0);
 }
 
@@ -151,10 +157,12 @@ function dropPlan(item) {
   item.plan = null;
   forget(item.file);
   finish(item, "cancelled", "Cancelled; the parts sent were deleted.");
-  abortUpload(settings.apiBase, plan, readToken(window, settings.tokenKey)).then(
-    () => { item.view.root.dataset.aborted = "true"; },
-    (e) => { item.view.root.dataset.aborted = e.code || "failed"; });
+  abortUpload(settings.apiBase, plan, token()).then(
+    () => { item.data.aborted = "true"; },
+    (e) => { item.data.aborted = e.code || "failed"; });
 }
+
+const resuming = (stored, count) => `Resuming — ${stored} of ${count} parts already stored`;
 
 /** A file picked again after a reload: show how much of its earlier upload storage already holds. */
 async function offerResume(item) {
@@ -162,11 +170,10 @@ async function offerResume(item) {
   if (!plan) return;
   item.plan = plan;
   try {
-    const have = await storedParts(settings.apiBase, plan, { token: readToken(window, settings.tokenKey) });
+    const have = await storedParts(settings.apiBase, plan, { token: token() });
     if (item.plan !== plan || item.state !== "ready") return;
-    item.view.root.dataset.resumable = String(have.size);
-    setState(item, "ready", `Started before: ${have.size} of ${plan.part_count} parts already stored. ` +
-      "Press Upload to send the rest.");
+    item.data.resumable = have.size;
+    setState(item, "ready", `${resuming(have.size, plan.part_count)}. Press Upload to send the rest.`);
   } catch (e) {
     if (!GONE.has(e.code) || item.plan !== plan) return;
     item.plan = null; // expired or unknown: start afresh
@@ -177,8 +184,8 @@ async function offerResume(item) {
 function finish(item, state, message, code = "") {
   setState(item, state, message, code);
   const name = item.file.name;
-  announce(state === "done" ? `${name} uploaded. ${message}` : `${name}: ${message}`);
-  if (state === "done") item.view.retry.hidden = true;
+  const batch = items.some((i) => ACTIVE.includes(i.state)) ? "" : ` ${summary()}.`;
+  announce((state === "done" ? `${name} uploaded. ${message}` : `${name}: ${message}`) + batch);
 }
 
 async function upload(item) {
@@ -200,7 +207,7 @@ async function upload(item) {
           item.plan = null; // a Retry starts afresh
           forget(file);
           // An upload remembered from before a reload that the function no longer knows: start afresh now.
-          if (!item.view.root.dataset.resumable || restarted) throw e;
+          if (!item.data.resumable || restarted) throw e;
           restarted = true;
         }
       }
@@ -208,8 +215,7 @@ async function upload(item) {
       let grant;
       try {
         grant = await requestGrant(settings.apiBase,
-          { filename: file.name, size: file.size, contentType: contentType(file) }, ctrl.signal,
-          readToken(window, settings.tokenKey));
+          { filename: file.name, size: file.size, contentType: contentType(file) }, ctrl.signal, token());
       } catch (e) {
         // 429/503 with a short Retry-After: wait it out visibly, then ask once more.
         if (!(e instanceof UploadFailure && e.retryAfter) || waited) throw e;
@@ -217,7 +223,7 @@ async function upload(item) {
         await countdown(item, e, ctrl.signal);
         continue;
       }
-      item.view.root.dataset.key = grant.key || "";
+      item.data.key = grant.key || "";
       if (grant.mode === "multipart") {
         item.plan = grant;
         remember(file, grant);
@@ -225,7 +231,7 @@ async function upload(item) {
       }
       item.base = 0;
       item.started = performance.now();
-      setState(item, "uploading", renewed ? "Permission renewed; uploading…" : "Uploading…");
+      setState(item, "uploading", renewed ? "Permission renewed; uploading…" : "");
       try {
         const result = await postToOss(grant, file, (l, t) => onProgress(item, l, t), ctrl.signal);
         showBytes(item, 1);
@@ -238,7 +244,7 @@ async function upload(item) {
         if (!(e instanceof UploadFailure && e.expiredPolicy) || renewed) throw e;
         renewed = true;
         item.renewals += 1;
-        item.view.root.dataset.renewals = String(item.renewals);
+        item.data.renewals = item.renewals;
       }
     }
   } catch (e) {
@@ -253,16 +259,19 @@ async function upload(item) {
 /** Send a multipart upload's missing parts and complete it (item.plan from a grant or a reload). */
 async function uploadParts(item) {
   const { file, plan } = item;
-  const v = item.view.root;
-  Object.assign(v.dataset, { mode: "multipart", key: plan.key, partCount: String(plan.part_count) });
-  setState(item, "uploading", `Uploading in ${plan.part_count} parts…`);
+  Object.assign(item.data, { mode: "multipart", key: plan.key, partCount: plan.part_count });
+  setState(item, "uploading", `Sending ${plan.part_count} parts…`);
   item.base = null;
   item.joining = false; // once every part is stored, completing cannot be paused or cancelled
   const answer = await sendMultipart(settings.apiBase, plan, file, {
-    signal: item.ctrl.signal, token: readToken(window, settings.tokenKey), concurrency: settings.partConcurrency,
+    signal: item.ctrl.signal, token: token(), concurrency: settings.partConcurrency,
     onProgress(bytes, { stored, resumed }) {
-      if (item.base === null) { item.base = bytes; item.started = performance.now(); }
-      Object.assign(v.dataset, { partsStored: String(stored), resumedParts: String(resumed) });
+      if (item.base === null) {
+        item.base = bytes;
+        item.started = performance.now();
+        if (resumed) item.view.msg.textContent = `${resuming(resumed, plan.part_count)}…`;
+      }
+      Object.assign(item.data, { partsStored: stored, resumedParts: resumed });
       onProgress(item, bytes, file.size);
       if (stored === plan.part_count && !item.joining) {
         item.joining = true;
@@ -274,24 +283,23 @@ async function uploadParts(item) {
   item.joining = false;
   forget(file);
   showBytes(item, 1);
-  const extra = Object.fromEntries(Object.entries(answer || {}).filter(([k]) => !["key", "etag", "size"].includes(k)));
-  const info = { key: (answer && answer.key) || plan.key, size: file.size,
-    answer: Object.keys(extra).length ? extra : null, unconfirmed: null };
+  const { key, etag, size, ...extra } = answer || {};
   finish(item, "done", "Stored.");
-  showResult(item, info, plan);
+  showResult(item, { key: key || plan.key, etag, size: file.size,
+    answer: Object.keys(extra).length ? extra : null, unconfirmed: null }, plan);
 }
 
 /** Show a per-second countdown of `failure.retryAfter`; resolve when it ends, reject on cancel. */
 function countdown(item, failure, signal) {
   item.waits += 1;
-  item.view.root.dataset.waits = String(item.waits);
+  item.data.waits = item.waits;
   announce(`${item.file.name}: ${waitMessage(failure, failure.retryAfter)}`);
   return new Promise((resolve, reject) => {
     let left = failure.retryAfter;
-    const stop = () => { clearInterval(timer); delete item.view.root.dataset.wait; };
+    const stop = () => { clearInterval(timer); delete item.data.wait; };
     const tick = () => {
       if (left <= 0) { stop(); resolve(); return; }
-      item.view.root.dataset.wait = String(left);
+      item.data.wait = left;
       setState(item, "waiting", waitMessage(failure, left), failure.code);
       left -= 1;
     };
@@ -302,11 +310,13 @@ function countdown(item, failure, signal) {
   });
 }
 
-function showResult(item, { key, size, answer, unconfirmed }, grant) {
+/** Fill the row's closed "Details": key (with a copy button), size, ETag, grant id, the application's answer. */
+function showResult(item, { key, etag, size, answer, unconfirmed }, grant) {
   const v = item.view;
-  v.root.dataset.key = key;
-  const row = (term, value) => [el("dt", { textContent: term }), el("dd", { textContent: String(value) })];
-  const rows = [...row("Stored as", key), ...row("Size", `${formatBytes(size)} (${size} bytes)`)];
+  item.data.key = key;
+  const row = (term, value) => [el("dt", { textContent: term }), el("dd", { textContent: value })];
+  const rows = [...row("Object key", key), ...row("Size", `${formatBytes(size)}${size < 1000 ? "" : ` (${size} bytes)`}`)];
+  if (etag) rows.push(...row("ETag", etag));
   let said = "";
   if (unconfirmed !== null) {
     said = "unconfirmed";
@@ -322,27 +332,52 @@ function showResult(item, { key, size, answer, unconfirmed }, grant) {
     rows.push(el("dt", { textContent: said === "confirmed" ? "Confirmed by the application" : "The application answered" }),
       el("dd", {}, body));
   }
-  v.root.dataset.callback = said;
-  v.result.replaceChildren(el("dl", {}, ...rows));
+  item.data.callback = said;
+  const copy = button("Copy key", `Copy the key of ${item.file.name}`, () => navigator.clipboard.writeText(key)
+    .then(() => { copy.textContent = "Copied"; }, () => getSelection().selectAllChildren(rows[1])));
+  v.details.replaceChildren(el("summary", { textContent: "Details" }), el("dl", {}, ...rows), copy);
+  v.details.hidden = false;
 }
 
-function refreshButtons() {
+/** "5 of 6 uploaded · 1 failed", over every row in the list. */
+function summary() {
+  const count = (s) => items.filter((i) => i.state === s).length;
+  const parts = [`${count("done")} of ${items.length} uploaded`];
+  for (const [s, word] of [["error", "failed"], ["cancelled", "cancelled"], ["rejected", "not allowed"]]) {
+    if (count(s)) parts.push(`${count(s)} ${word}`);
+  }
+  const busy = items.filter((i) => ACTIVE.includes(i.state)).length;
+  if (busy) parts.push(`${busy} in progress`);
+  return parts.join(" · ");
+}
+
+function refresh() {
   startButton.disabled = !items.some((i) => i.state === "ready");
-  clearButton.disabled = !items.some((i) => ["done", "rejected", "cancelled", "error"].includes(i.state));
+  clearButton.disabled = !items.some((i) => ENDED.includes(i.state));
+  const started = items.some((i) => i.state !== "ready" && i.state !== "rejected");
+  $("summary").hidden = !started;
+  $("summary-text").textContent = started ? summary() : "";
+  $("retry-failed").hidden = !items.some((i) => i.state === "error");
 }
 
 startButton.addEventListener("click", () => {
   const ready = items.filter((i) => i.state === "ready");
   ready.forEach(enqueue);
-  announce(`Uploading ${ready.length} file(s), ${settings.concurrency} at a time.`);
+  announce(`Uploading ${files(ready.length)}, ${settings.concurrency} at a time.`);
+});
+
+$("retry-failed").addEventListener("click", () => {
+  const failed = items.filter((i) => i.state === "error");
+  failed.forEach(enqueue);
+  announce(`Retrying ${files(failed.length)}.`);
 });
 
 clearButton.addEventListener("click", () => {
-  for (const item of items.filter((i) => ["done", "rejected", "cancelled", "error"].includes(i.state))) {
+  for (const item of items.filter((i) => ENDED.includes(i.state))) {
     item.view.root.remove();
     items.splice(items.indexOf(item), 1);
   }
-  refreshButtons();
+  refresh();
   picker.focus();
 });
 
@@ -356,20 +391,16 @@ document.addEventListener("drop", (e) => {
   if (!picker.disabled && e.dataTransfer?.files.length) addFiles(e.dataTransfer.files);
 });
 
-function describeLimits() {
-  const parts = [];
-  if (settings.maxBytes) parts.push(`up to ${formatBytes(settings.maxBytes)} each`);
-  if (settings.allowedTypes) parts.push(`types: ${settings.allowedTypes.join(", ")}`);
-  $("limits").textContent = parts.length ? `Files ${parts.join("; ")}.` : "Several files at once are fine.";
-}
-
 if (!settings.apiBase) {
-  $("limits").textContent = "This page is not configured: config.js sets no apiBase and no ?api= was given.";
+  $("limits").textContent = "This page is not configured: config.js sets no apiBase.";
   picker.disabled = true;
 } else {
   fetchLimits(settings).then((s) => {
     settings = s;
-    describeLimits();
+    const parts = [];
+    if (s.maxBytes) parts.push(`up to ${formatBytes(s.maxBytes)} each`);
+    if (s.allowedTypes) parts.push(`types: ${s.allowedTypes.join(", ")}`);
+    $("limits").textContent = parts.length ? `Files ${parts.join("; ")}.` : "Several files at once are fine.";
     document.body.dataset.ready = "true";
   });
 }

@@ -1,6 +1,5 @@
-// Owns: the one error type of the page and the wording of every failure a person can see.
-// Turns the signing function's JSON errors and OSS's XML errors into clear sentences.
-// Must not perform requests or touch the DOM (DOMParser is used only to read XML text).
+// Owns: the page's error type and the wording of every failure (function JSON and OSS XML errors).
+// No requests, no DOM (DOMParser only reads XML text).
 
 /** A failed step; `message` is for people, `code` is stable for tests and logic. */
 export class UploadFailure extends Error {
@@ -46,13 +45,8 @@ export function functionFailure(status, body, retryAfter) {
 }
 
 /** Explain that the signing function could not be reached at all. */
-export function functionUnreachable(apiBase, origin) {
-  return new UploadFailure(
-    "function_unreachable",
-    `Could not reach the signing service at ${apiBase}. Check the address in config.js (or ?api=) ` +
-      `and that the service allows requests from ${origin}.`,
-  );
-}
+export const functionUnreachable = (apiBase) => new UploadFailure("function_unreachable",
+  `Could not reach the signing service at ${apiBase}. Check your connection, then press Retry.`);
 
 /** Explain an XHR that ended with status 0: the browser hid the answer (CORS) or the network failed. */
 export function networkFailure(ossUrl, origin, method = "POST") {
@@ -78,6 +72,7 @@ export function ossFailure(status, parsed) {
   const code = parsed ? parsed.code : `http_${status}`;
   const said = parsed && parsed.message ? ` Storage said: "${parsed.message}"` : "";
   const expired = code === "AccessDenied" && /policy expired/i.test(parsed?.message || "");
+  const creds = "The temporary upload credentials were not accepted. Retry to get new ones";
   const text = {
     AccessDenied: expired
       ? "The upload permission expired before the file reached storage. Retry to get a new one."
@@ -87,12 +82,11 @@ export function ossFailure(status, parsed) {
     FileAlreadyExists:
       "Something is already stored under the key this upload was given, and overwriting is not allowed, " +
       "so nothing was replaced. Retry to upload under a new key",
-    SignatureDoesNotMatch:
-      "Storage rejected the upload signature; the signing service and the bucket disagree. Please tell the site owner",
-    InvalidAccessKeyId: "The temporary upload credentials were not accepted (they may have expired). Retry to get new ones",
+    SignatureDoesNotMatch: "Storage rejected the upload signature. Please tell the site owner",
+    InvalidAccessKeyId: creds,
     SecurityTokenExpired: "The temporary upload credentials have expired. Retry to get new ones",
-    InvalidSecurityToken: "The temporary upload credentials were not accepted. Retry to get new ones",
-    RequestTimeTooSkewed: "The signing service's clock and storage's clock disagree. Please tell the site owner",
+    InvalidSecurityToken: creds,
+    RequestTimeTooSkewed: "The upload service's clock is wrong. Please tell the site owner",
   }[code];
   const message = text ? `${text}${expired ? "" : "." + said}` : `Storage refused the upload (${code}).${said}`;
   return new UploadFailure(code, message, {

@@ -1,6 +1,5 @@
-// Owns: talking to the signing function (openapi.yaml): POST {apiBase}/uploads for a grant, and
-// callFunction for the multipart routes under /uploads/{upload_id}.
-// Must not talk to OSS or the DOM; failures leave as UploadFailure.
+// Owns: calls to the signing function (openapi.yaml): POST /uploads for a grant, the multipart routes.
+// No OSS, no DOM; failures leave as UploadFailure.
 import { UploadFailure, functionFailure, functionUnreachable } from "./errors.js";
 
 /**
@@ -16,7 +15,7 @@ export async function callFunction(apiBase, path, { method = "GET", body, signal
       method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal, cache: "no-store" });
   } catch (e) {
     if (e && e.name === "AbortError") throw e;
-    throw functionUnreachable(apiBase, location.origin);
+    throw functionUnreachable(apiBase);
   }
   const json = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw functionFailure(res.status, json, res.headers.get("Retry-After"));

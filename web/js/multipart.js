@@ -1,8 +1,8 @@
-// Owns: one multipart upload through the signing function's routes (openapi.yaml): the parts storage
-// has (GET /uploads/{id}), part URLs in batches (POST …/parts), parts PUT straight to OSS `concurrency`
-// at a time with bounded exponential backoff, then POST …/complete. No DOM; progress via a callback.
-import { UploadFailure, networkFailure, ossFailure, parseOssError } from "./errors.js";
+// Owns: one multipart upload through the function's routes (openapi.yaml): stored parts (GET), part URLs
+// in batches (POST …/parts), PUTs to OSS `concurrency` at a time with bounded backoff, POST …/complete. No DOM.
+import { UploadFailure } from "./errors.js";
 import { callFunction } from "./grant.js";
+import { send } from "./transfer.js";
 
 const BATCH = 20; // part URLs per call (the function takes 1..100)
 const RETRIES = 5; // more attempts per part after a network error, 5xx, 408, 429 or a first 403
@@ -75,7 +75,8 @@ async function sendParts(apiBase, plan, file, todo, { signal, token, concurrency
     for (let attempt = 0; ; attempt += 1) {
       try {
         const part = await urlFor(n);
-        await putPart(part, file.slice(start, start + size), (sent) => { flying.set(n, sent); report(); }, inner.signal);
+        await send(part.method || "PUT", part.url, file.slice(start, start + size),
+          { headers: part.headers, onSent: (sent) => { flying.set(n, sent); report(); }, signal: inner.signal });
         flying.delete(n);
         bytes += size;
         parts += 1;
@@ -108,27 +109,6 @@ async function sendParts(apiBase, plan, file, todo, { signal, token, concurrency
   } finally {
     signal.removeEventListener("abort", stop);
   }
-}
-
-/** PUT one part with its presigned URL and headers; reject with an error carrying `status` (0: network). */
-function putPart(part, body, onSent, signal) {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    const abort = () => xhr.abort();
-    const fail = (err, status) => { signal.removeEventListener("abort", abort); err.status = status; reject(err); };
-    signal.addEventListener("abort", abort, { once: true });
-    xhr.upload.addEventListener("progress", (e) => onSent(e.loaded));
-    xhr.addEventListener("load", () => {
-      if (xhr.status < 200 || xhr.status > 299) fail(ossFailure(xhr.status, parseOssError(xhr.responseText)), xhr.status);
-      else { signal.removeEventListener("abort", abort); resolve(); }
-    });
-    xhr.addEventListener("error", () => fail(networkFailure(part.url.split("?")[0], location.origin, "PUT"), 0));
-    xhr.addEventListener("abort", () => fail(new DOMException("cancelled", "AbortError")));
-    if (signal.aborted) { fail(new DOMException("cancelled", "AbortError")); return; }
-    xhr.open(part.method || "PUT", part.url);
-    for (const [name, value] of Object.entries(part.headers || {})) xhr.setRequestHeader(name, value);
-    xhr.send(body);
-  });
 }
 
 function sleep(ms, signal) {

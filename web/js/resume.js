@@ -1,6 +1,6 @@
-// Owns: localStorage's record of unfinished multipart uploads (one key), so a file picked again after
-// a reload resumes. A file is known by size + lastModified + name. Nothing secret: an upload id
-// authorizes only its own upload, until its expires_at. Must not touch the DOM or the network.
+// Owns: localStorage's record of unfinished multipart uploads, by file size + lastModified + name, so a
+// file picked again after a reload resumes. Nothing secret (an upload id authorizes only its upload
+// until expires_at). No DOM, no network.
 export const RESUME_KEY = "oss-upload-resume";
 const KEPT = ["upload_id", "expires_at", "key", "part_size", "part_count", "max_size", "grant_id"];
 const fileId = (f) => `${f.size}:${f.lastModified}:${f.name}`;

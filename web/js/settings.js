@@ -1,19 +1,15 @@
-// Owns: where the signing function lives and which limits the page mirrors before any request.
-// Reads window.OSS_UPLOAD_CONFIG (written by config.js, see web/README.md), the ?api= parameter
-// and the caller's bearer token, which the hosting site puts in sessionStorage.
-// Must not touch the DOM or upload anything; the server stays the authority on every limit.
+// Owns: the page's settings (config.js's window.OSS_UPLOAD_CONFIG, web/README.md), the limits it
+// mirrors, the bearer token the site stores, size wording. No DOM, no uploads: the server decides limits.
 
 /**
- * Resolve {apiBase, maxBytes, allowedTypes, concurrency, partConcurrency, tokenKey} from config.js and the
- * query string. concurrency: files at once (1..6, default 3); partConcurrency: parts of one multipart
- * file in flight at once (1..8, default 4).
+ * Resolve {apiBase, maxBytes, allowedTypes, concurrency, partConcurrency, tokenKey} from config.js; no
+ * override from the page URL (the published CSP lets the page reach only the function it names).
+ * concurrency: files at once (1..6, default 3); partConcurrency: parts in flight per file (1..8, default 4).
  */
-export function readSettings(global, search) {
+export function readSettings(global) {
   const cfg = global.OSS_UPLOAD_CONFIG || {};
-  const override = new URLSearchParams(search).get("api");
-  const apiBase = cleanBase(override) || cleanBase(cfg.apiBase) || "";
   return {
-    apiBase,
+    apiBase: /^https?:\/\/\S+$/.test(cfg.apiBase) ? cfg.apiBase.replace(/\/+$/, "") : "",
     maxBytes: positive(cfg.maxBytes),
     allowedTypes: Array.isArray(cfg.allowedTypes) ? cfg.allowedTypes.map(String) : null,
     concurrency: Math.min(positive(cfg.concurrency) || 3, 6),
@@ -35,8 +31,8 @@ export async function fetchLimits(settings, fetchImpl = fetch) {
     if (!res.ok) return settings;
     const body = await res.json();
     const limits = body && typeof body === "object" ? body.limits || body : {};
-    const max = positive(limits.max_size ?? limits.max_bytes);
-    const types = limits.allowed_types ?? limits.allowed_content_types;
+    const max = positive(limits.max_size);
+    const types = limits.allowed_types;
     return {
       ...settings,
       maxBytes: max || settings.maxBytes,
@@ -71,18 +67,14 @@ function typeAllowed(type, allowed) {
   });
 }
 
+/** Size in decimal units as file managers show them: "1 byte", "999 bytes", "1.0 kB", "20 MB". */
 export function formatBytes(n) {
-  if (n < 1024) return `${n} B`;
-  const units = ["KB", "MB", "GB", "TB"];
-  let v = n;
-  let i = -1;
-  do { v /= 1024; i += 1; } while (v >= 1024 && i < units.length - 1);
-  return `${v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-function cleanBase(value) {
-  if (typeof value !== "string" || !/^https?:\/\/[^\s]+$/i.test(value.trim())) return "";
-  return value.trim().replace(/\/+$/, "");
+  if (n < 1000) return `${n} byte${n === 1 ? "" : "s"}`;
+  let v = n / 1000;
+  let i = 0;
+  const fixed = () => v.toFixed(v < 9.95 ? 1 : 0);
+  while (fixed() >= 1000 && i < 3) { v /= 1000; i += 1; } // 999,999 bytes is "1.0 MB", not "1000 kB"
+  return `${fixed()} ${["kB", "MB", "GB", "TB"][i]}`;
 }
 
 function positive(value) {

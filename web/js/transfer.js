@@ -1,37 +1,41 @@
-// Owns: one multipart POST of a file to OSS with a grant, through XHR for upload progress.
-// The form is the grant's fields in the order given, then `file` last (OSS ignores anything after it).
-// Must not request grants or touch the DOM; it reports progress through a callback.
-import { UploadFailure, networkFailure, ossFailure, parseOssError } from "./errors.js";
+// Owns: requests to OSS through XHR (for upload progress): the PostObject form and multipart.js's part PUTs.
+// No grants, no DOM; progress goes to a callback.
+import { networkFailure, ossFailure, parseOssError } from "./errors.js";
 
 /** POST `file` to grant.url; resolve {status, body, contentType} on success, reject with UploadFailure. */
 export function postToOss(grant, file, onProgress, signal) {
+  const form = new FormData(); // the grant's fields in order, then `file` last: OSS ignores anything after it
+  for (const [name, value] of Object.entries(grant.fields)) form.append(name, String(value));
+  form.append("file", file, file.name);
+  return send("POST", grant.url, form, { onSent: onProgress, signal });
+}
+
+/**
+ * Send `body` through XHR (for upload progress: `onSent(loaded, total or 0)`); resolve {status, body,
+ * contentType} on a 2xx, else reject with an UploadFailure carrying `status` (0: network or CORS), or
+ * with an AbortError when `signal` aborts.
+ */
+export function send(method, url, body, { headers = {}, onSent, signal }) {
   return new Promise((resolve, reject) => {
-    const form = new FormData();
-    for (const [name, value] of Object.entries(grant.fields)) form.append(name, String(value));
-    form.append("file", file, file.name);
+    if (signal.aborted) { reject(new DOMException("cancelled", "AbortError")); return; }
     const xhr = new XMLHttpRequest();
     const abort = () => xhr.abort();
+    const end = (settle, value) => { signal.removeEventListener("abort", abort); settle(value); };
+    const fail = (status) => end(reject, Object.assign(status
+      ? ossFailure(status, parseOssError(xhr.responseText)) : networkFailure(url.split("?")[0], location.origin, method),
+    { status }));
     signal.addEventListener("abort", abort, { once: true });
-    const done = () => signal.removeEventListener("abort", abort);
-    xhr.upload.addEventListener("progress", (e) => onProgress(e.loaded, e.lengthComputable ? e.total : 0));
+    xhr.upload.addEventListener("progress", (e) => onSent(e.loaded, e.lengthComputable ? e.total : 0));
     xhr.addEventListener("load", () => {
-      done();
-      const body = xhr.responseText;
       // 203 CallbackFailed is a success too: the object is stored, only the application's answer is missing.
-      if (xhr.status >= 200 && xhr.status < 300) {
-        resolve({ status: xhr.status, body, contentType: xhr.getResponseHeader("Content-Type") || "" });
-      } else if (xhr.status === 0) {
-        reject(networkFailure(grant.url, location.origin));
-      } else {
-        reject(ossFailure(xhr.status, parseOssError(body)));
-      }
+      if (xhr.status < 200 || xhr.status > 299) fail(xhr.status);
+      else end(resolve, { status: xhr.status, body: xhr.responseText, contentType: xhr.getResponseHeader("Content-Type") || "" });
     });
-    xhr.addEventListener("error", () => { done(); reject(networkFailure(grant.url, location.origin)); });
-    xhr.addEventListener("timeout", () => { done(); reject(new UploadFailure("timeout", "The upload timed out.")); });
-    xhr.addEventListener("abort", () => { done(); reject(new DOMException("cancelled", "AbortError")); });
-    if (signal.aborted) { done(); reject(new DOMException("cancelled", "AbortError")); return; }
-    xhr.open("POST", grant.url);
-    xhr.send(form);
+    xhr.addEventListener("error", () => fail(0));
+    xhr.addEventListener("abort", () => end(reject, new DOMException("cancelled", "AbortError")));
+    xhr.open(method, url);
+    for (const [name, value] of Object.entries(headers)) xhr.setRequestHeader(name, value);
+    xhr.send(body);
   });
 }
 
