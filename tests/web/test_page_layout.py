@@ -12,6 +12,7 @@ properties (overflow, heights, containment), never pixels. Screenshots of the fi
 from __future__ import annotations
 
 import json
+import re
 import struct
 import zlib
 from collections.abc import Iterator
@@ -272,3 +273,27 @@ def test_retry_failed_retries_only_the_failed_file(five: PageSession, cloud: Loc
     posts = five.requests_to(f"{cloud.function_url}/uploads", "POST")
     assert len([u for u in posts if u.endswith("/uploads")]) == len(NAMES) + 1
     assert len(stored_bytes(cloud, attribute(page, FAILED, "data-key"))) == 20_000
+
+
+def test_while_sending_a_row_shows_bytes_sent_speed_and_time_left(
+    cloud: LocalCloud, browser: PageSession, tmp_path: Path
+) -> None:
+    page = browser.page
+    set_width(page, 390)
+    # Chromium's own upload throttling (DevTools protocol): ~400 kB/s, so the file takes seconds.
+    cdp = browser.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000})
+    open_page(page, cloud.website_url)
+    path = write_file(tmp_path, "slow.bin", 1_000_000)  # below the multipart threshold: one POST
+    page.set_input_files("#picker", str(path))
+    page.click("#start")
+    meta = f"{item(page, 'slow.bin')} .file-meta"
+    page.wait_for_function("(sel) => / left$/.test(document.querySelector(sel).textContent)",
+                           arg=meta, timeout=15_000)
+    shown = page.inner_text(meta)
+    assert re.fullmatch(r"[\d.]+ kB of 1\.0 MB · [\d.]+ kB/s · \d+ s left", shown), shown
+    assert page.is_visible(f"{item(page, 'slow.bin')} progress")
+    wait_for_state(page, "slow.bin", "done")
+    assert page.inner_text(meta) == "1.0 MB"
