@@ -421,3 +421,5 @@ def test_every_oss_error_code_gets_its_own_human_message(
     ):
         assert (got_code, expired, got_final) == (code, renew, final), text
         assert words in text, (code, text)
+        # OSS's own message only where the page has no sentence of its own for the code.
+        assert ('Storage said: "' in text) == (code == "InternalError"), text

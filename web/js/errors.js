@@ -88,7 +88,8 @@ export function ossFailure(status, parsed) {
     InvalidSecurityToken: creds,
     RequestTimeTooSkewed: "The upload service's clock is wrong. Please tell the site owner",
   }[code];
-  const message = text ? `${text}${expired ? "" : "." + said}` : `Storage refused the upload (${code}).${said}`;
+  // OSS's own words only for a code without a sentence here.
+  const message = text ? text.replace(/\.?$/, ".") : `Storage refused the upload (${code}).${said}`;
   return new UploadFailure(code, message, {
     expiredPolicy: expired, final: /^EntityToo/.test(code) });
 }
