@@ -276,12 +276,12 @@ def test_retry_failed_retries_only_the_failed_file(five: PageSession, cloud: Loc
 
 
 def test_while_sending_a_row_shows_bytes_sent_speed_and_time_left(
-    cloud: LocalCloud, browser: PageSession, tmp_path: Path
+    cloud: LocalCloud, five: PageSession, tmp_path: Path
 ) -> None:
-    page = browser.page
+    page = five.context.new_page()  # one chromium per module: a second page of its profile
     set_width(page, 390)
     # Chromium's own upload throttling (DevTools protocol): ~400 kB/s, so the file takes seconds.
-    cdp = browser.context.new_cdp_session(page)
+    cdp = five.context.new_cdp_session(page)
     cdp.send("Network.enable")
     cdp.send("Network.emulateNetworkConditions", {
         "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": 400_000})
@@ -297,3 +297,4 @@ def test_while_sending_a_row_shows_bytes_sent_speed_and_time_left(
     assert page.is_visible(f"{item(page, 'slow.bin')} progress")
     wait_for_state(page, "slow.bin", "done")
     assert page.inner_text(meta) == "1.0 MB"
+    page.close()
