@@ -230,6 +230,12 @@ def test_details_hold_the_key_and_copy_key_copies_it(five: PageSession) -> None:
     assert key in page.inner_text(f"{item(page, PLAIN)} details dl")
     page.click(f"button[aria-label='Copy the key of {PLAIN}']")
     page.wait_for_selector(f"{item(page, PLAIN)} details button:has-text('Copied')")
+    for width in (320, 390):  # open, every value gets at least half the row: no letter columns
+        set_width(page, width)
+        narrowest = page.eval_on_selector(f"{item(page, PLAIN)} details", """d => Math.min(
+          ...[...d.querySelectorAll('dd')].map(dd => dd.clientWidth)) / d.clientWidth""")
+        assert narrowest >= 0.5, (width, narrowest)
+    page.locator(item(page, PLAIN)).screenshot(path=str(SCREENSHOTS / "row-details-open-390.png"))
     assert page.evaluate("() => navigator.clipboard.readText()") == key
     page.click(f"{item(page, PLAIN)} summary")  # closed again for the next tests
 
