@@ -98,6 +98,9 @@ def test_hooks_vendor_before_and_publish_the_page_after_a_successful_deploy(
     assert "--runtime ${resources.signer.props.runtime}" in pre["run"]
     assert "-m deploy.publish_page" in publish["run"]
     assert "--function-url ${resources.signer.output.url.system_url}" in publish["run"]
+    # The page's CSP connect-src: exactly the upload bucket the function grants uploads to.
+    env = fc3_resources(s_yaml)["signer"]["props"]["environmentVariables"]
+    assert f"--upload-url {env['OSS_HOST']}" in publish["run"]
     assert "ossutil" not in publish["run"]
 
 
