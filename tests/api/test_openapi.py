@@ -5,7 +5,7 @@ from __future__ import annotations
 import inspect
 
 from openapi_spec_validator import validate
-from uploadsign import errors, routes, uploadtoken
+from uploadsign import errors, limits, routes, uploadtoken
 
 from tests.api.spec import operations, resolve, spec, validator
 
@@ -23,10 +23,11 @@ def test_every_route_and_method_of_the_app_is_documented_and_nothing_else() -> N
 
 
 def test_every_error_code_of_the_error_tree_is_in_the_error_schema() -> None:
-    # The tree lives in errors, plus the multipart errors beside the upload id (uploadtoken).
+    # The tree lives in errors, plus the multipart errors beside the upload id (uploadtoken)
+    # and the shared limits' (limits).
     codes = {
         cls.code
-        for module in (errors, uploadtoken)
+        for module in (errors, uploadtoken, limits)
         for cls in vars(module).values()
         if inspect.isclass(cls) and issubclass(cls, errors.SignError)
     } | {"bad_event"}  # the FC adapter's own answer to a malformed event

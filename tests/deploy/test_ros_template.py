@@ -118,7 +118,7 @@ def test_reference_check_reports_dangling_references(
 def test_stack_creates_two_buckets_roles_grant_secret_function_and_trigger(
     ros_template: dict[str, Any],
 ) -> None:
-    kinds = sorted(r["Type"] for r in ros_template["Resources"].values())
+    kinds = sorted(r["Type"] for r in ros_template["Resources"].values() if "Condition" not in r)
     assert kinds == [
         "ALIYUN::FC3::Function",
         "ALIYUN::FC3::Trigger",
@@ -130,6 +130,24 @@ def test_stack_creates_two_buckets_roles_grant_secret_function_and_trigger(
     ]
     assert sorted(resources_of_type(ros_template, "ALIYUN::OSS::Bucket")) == [
         "UploadBucket", "WebBucket"]
+
+
+def test_shared_limits_are_off_by_default_and_tair_and_the_vpc_come_only_on_request(
+    ros_template: dict[str, Any],
+) -> None:
+    resources, params = ros_template["Resources"], ros_template["Parameters"]
+    conditional = {n: (r["Type"], r["Condition"]) for n, r in resources.items() if "Condition" in r}
+    assert conditional == {"LimitsStore": ("ALIYUN::REDIS::Instance", "CreateTair")}
+    assert ros_template["Conditions"]["CreateTair"] == {"Fn::Equals": [{"Ref": "LimitsTair"}, "on"]}
+    defaults = {name: params[name]["Default"] for name in (
+        "LimitsTair", "LimitsVpcId", "LimitsRedisUrl", "QuotaBytesPerCaller", "LimitsFailMode")}
+    assert defaults == {"LimitsTair": "off", "LimitsVpcId": "", "LimitsRedisUrl": "",
+                        "QuotaBytesPerCaller": "0", "LimitsFailMode": "closed"}
+    assert params["LimitsRedisPassword"]["NoEcho"] is True
+    assert resources["LimitsStore"]["Properties"]["Password"] == {"Ref": "LimitsRedisPassword"}
+    condition, in_vpc, outside = resources["SignerFunction"]["Properties"]["VpcConfig"]["Fn::If"]
+    assert (condition, outside) == ("InLimitsVpc", {"Ref": "ALIYUN::NoValue"})
+    assert in_vpc["VSwitchIds"] == [{"Ref": "LimitsVSwitchId"}]
 
 
 def test_upload_bucket_is_private_with_cors_for_the_page_and_no_website(

@@ -26,11 +26,13 @@ from uploadsign.configvalues import (
     StsEndpoint,
     auth_mode,
     check,
+    cross_checks,
     grant_secrets,
     integer,
     is_base_url,
     is_origin,
     is_url_prefix,
+    limits_url,
     listed,
     region,
     required,
@@ -45,7 +47,6 @@ from uploadsign.uploadtoken import MAX_MULTIPART_BYTES, MIN_PART_BYTES
 
 __all__ = ["AUTH_MODES", "ENV_VARS", "VARIABLES", "Settings", "StsEndpoint", "Variable"]
 MAX_OBJECT_BYTES = 5 * 1024**3  # PostObject limit
-MIN_HS256_SECRET_BYTES = 32  # RFC 7518 §3.2: at least the hash output size
 FC_FUNCTION_NAME = "FC_FUNCTION_NAME"
 #: Set by FC itself; read only to warn about anonymous mode on the platform.
 PLATFORM_MARKER_VARS: tuple[str, ...] = (FC_FUNCTION_NAME,)
@@ -147,7 +148,23 @@ VARIABLES: tuple[Variable, ...] = (
       check(is_key_template, _TEMPLATE_PROBLEM),
       "object key layout; `{sub}` (jwt mode) gives each user a prefix"),
     V("RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute", "60", integer(0, 100000),
-      "grants per caller per minute, per instance; `0` = off"),
+      "grants per caller per minute: per instance in memory, exact across instances with "
+      "`LIMITS_REDIS_URL`; `0` = off"),
+    V("LIMITS_REDIS_URL", "limits_redis_url", "", limits_url,
+      "`redis://host:6379/0` or `rediss://…` of a Redis/Tair that holds the rate limit and "
+      "the quota for every instance (a password in it is never logged)", "empty = in memory"),
+    V("LIMITS_REDIS_PASSWORD", "limits_redis_password", "", str,
+      "password of that Redis (overrides one in the URL; never logged)", "empty", strip=False),
+    V("LIMITS_REDIS_TIMEOUT_MS", "limits_redis_timeout_ms", "250", integer(10, 5000),
+      "connect and command timeout of one Redis call, in ms (10…5000; no retries)"),
+    V("LIMITS_FAIL_MODE", "limits_fail_mode", "closed",
+      check({"closed", "open"}.__contains__, "must be closed or open"),
+      "Redis unreachable: `closed` answers 503 with `Retry-After`, `open` grants and logs"),
+    V("QUOTA_BYTES_PER_CALLER", "quota_bytes_per_caller", "0", integer(0, 2**53),
+      "bytes one caller may store per window, reserved when granted; `0` = off; needs "
+      "`LIMITS_REDIS_URL`"),
+    V("QUOTA_WINDOW_SECONDS", "quota_window_seconds", "86400", integer(1, 31 * 86400),
+      "how long a stored upload counts against its caller's quota"),
     V("UPLOAD_CALLBACK_URL", "callback_url", "",
       check(lambda url: not url or (is_base_url(url) and "?" not in url),
               "must be an http(s) URL without query"),
@@ -194,8 +211,9 @@ def readme_table() -> str:
 class Settings:
     """Validated configuration; every default comes from :data:`VARIABLES`.
 
-    Its secrets, the HS256 key of ``AUTH_JWT_SECRET`` and the ``GRANT_SECRET`` keys, are
-    hidden from ``repr``; the execution identity is not here at all (the SDK reads it).
+    Its secrets, the HS256 key of ``AUTH_JWT_SECRET``, the ``GRANT_SECRET`` keys and the
+    limits store's URL and password, are hidden from ``repr``; the execution identity is
+    not here at all (the SDK reads it).
     """
 
     bucket: str
@@ -225,6 +243,12 @@ class Settings:
     auth_leeway_seconds: int = default("AUTH_LEEWAY_SECONDS")
     key_template: str = default("OSS_KEY_TEMPLATE")
     rate_limit_per_minute: int = default("RATE_LIMIT_PER_MINUTE")
+    limits_redis_url: str = field(default=default("LIMITS_REDIS_URL"), repr=False)
+    limits_redis_password: str = field(default=default("LIMITS_REDIS_PASSWORD"), repr=False)
+    limits_redis_timeout_ms: int = default("LIMITS_REDIS_TIMEOUT_MS")
+    limits_fail_mode: str = default("LIMITS_FAIL_MODE")
+    quota_bytes_per_caller: int = default("QUOTA_BYTES_PER_CALLER")
+    quota_window_seconds: int = default("QUOTA_WINDOW_SECONDS")
     callback_url: str = default("UPLOAD_CALLBACK_URL")
     callback_pubkey_url_prefixes: tuple[str, ...] = default("CALLBACK_PUBKEY_URL_PREFIXES")
     grant_secrets: tuple[bytes, ...] = field(default=default("GRANT_SECRET"), repr=False)
@@ -246,7 +270,7 @@ class Settings:
                 values[variable.field] = variable.parse(raw)
             except Invalid as exc:
                 problems.append(f"{variable.name} {exc}")
-        problems += _cross_checks(values)
+        problems += cross_checks(values)
         if problems:
             raise ConfigurationError(problems)
         values["host"] = values["host"].rstrip("/")
@@ -255,36 +279,3 @@ class Settings:
         )
         return cls(**values, on_fc=bool(env.get(FC_FUNCTION_NAME, "").strip()))
 
-
-def _cross_checks(values: Mapping[str, Any]) -> list[str]:
-    """Return the problems that involve more than one variable (only of parsed values)."""
-    problems: list[str] = []
-    margin, duration = values.get("sts_refresh_margin_seconds"), values.get("sts_duration_seconds")
-    if margin is not None and duration is not None and margin >= duration - 60:
-        problems.append(
-            "STS_REFRESH_MARGIN_SECONDS must be at least 60 s below STS_DURATION_SECONDS"
-        )
-    secret, jwks_url = values.get("auth_jwt_secret", ""), values.get("auth_jwks_url", "")
-    if values.get("auth_mode") == "jwt":
-        if bool(secret) == bool(jwks_url):
-            problems.append(
-                "AUTH_MODE=jwt needs exactly one of AUTH_JWT_SECRET and AUTH_JWKS_URL"
-            )
-        if secret and len(secret.encode("utf-8")) < MIN_HS256_SECRET_BYTES:
-            problems.append(f"AUTH_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")
-        if jwks_url and not is_base_url(jwks_url):
-            problems.append("AUTH_JWKS_URL must be an http(s) URL")
-    if "{sub}" in values.get("key_template", "") and values.get("auth_mode") != "jwt":
-        problems.append("OSS_KEY_TEMPLATE may use {sub} only with AUTH_MODE=jwt")
-    if values.get("callback_url") and values.get("grant_secrets") == ():
-        problems.append(
-            "GRANT_SECRET is required with UPLOAD_CALLBACK_URL: it binds each "
-            "callback to its grant (32+ random bytes; not an AccessKey)"
-        )
-    max_bytes, threshold = values.get("upload_max_bytes"), values.get("multipart_threshold_bytes")
-    if max_bytes and threshold and max_bytes > threshold and values.get("grant_secrets") == ():
-        problems.append(
-            "GRANT_SECRET is required when UPLOAD_MAX_BYTES exceeds "
-            "UPLOAD_MULTIPART_THRESHOLD_BYTES: it seals multipart upload ids"
-        )
-    return problems

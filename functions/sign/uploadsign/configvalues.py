@@ -3,13 +3,14 @@
 Each parser takes the stripped text (the default when unset) and returns the typed value or
 raises :class:`Invalid`, worded to follow the variable's name ("OSS_REGION is ...").
 :mod:`uploadsign.config` names, per variable, which one applies. Depends on the standard
-library and the pure secret-length rule of ``callback`` only.
+library and the pure secret-length rule of ``callback`` only. :func:`cross_checks` holds
+the rules that involve more than one variable.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,6 +18,7 @@ from urllib.parse import urlsplit
 from uploadsign.callback import MIN_SECRET_BYTES
 
 AUTH_MODES = ("none", "jwt")
+MIN_HS256_SECRET_BYTES = 32  # RFC 7518 §3.2: at least the hash output size
 _SWITCH = {"on": True, "true": True, "1": True, "off": False, "false": False, "0": False}
 
 
@@ -153,9 +155,69 @@ def grant_secrets(value: str) -> tuple[bytes, ...]:
     return secrets
 
 
+def limits_url(value: str) -> str:
+    """Accept nothing or a ``redis://``/``rediss://`` URL with a host, port and database only.
+
+    Problems never echo the value: it may carry a password.
+    """
+    if not value:
+        return value
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        raise Invalid("is not a URL") from None
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise Invalid("must be redis://host[:port][/db] or rediss://...")
+    if parts.query or parts.fragment or not re.fullmatch(r"(/\d{0,5})?", parts.path):
+        raise Invalid("takes no path but a database number, and no query")
+    return value
+
+
 @dataclass(frozen=True)
 class StsEndpoint:
     """Where AssumeRole goes: ``host[:port]`` and the scheme the SDK should use."""
 
     host: str
     protocol: str  # "https" or "http"
+
+
+def cross_checks(values: Mapping[str, Any]) -> list[str]:
+    """Return the problems that involve more than one variable (only of parsed values)."""
+    problems: list[str] = []
+    margin, duration = values.get("sts_refresh_margin_seconds"), values.get("sts_duration_seconds")
+    if margin is not None and duration is not None and margin >= duration - 60:
+        problems.append(
+            "STS_REFRESH_MARGIN_SECONDS must be at least 60 s below STS_DURATION_SECONDS"
+        )
+    secret, jwks_url = values.get("auth_jwt_secret", ""), values.get("auth_jwks_url", "")
+    if values.get("auth_mode") == "jwt":
+        if bool(secret) == bool(jwks_url):
+            problems.append(
+                "AUTH_MODE=jwt needs exactly one of AUTH_JWT_SECRET and AUTH_JWKS_URL"
+            )
+        if secret and len(secret.encode("utf-8")) < MIN_HS256_SECRET_BYTES:
+            problems.append(f"AUTH_JWT_SECRET must be at least {MIN_HS256_SECRET_BYTES} bytes")
+        if jwks_url and not is_base_url(jwks_url):
+            problems.append("AUTH_JWKS_URL must be an http(s) URL")
+    if "{sub}" in values.get("key_template", "") and values.get("auth_mode") != "jwt":
+        problems.append("OSS_KEY_TEMPLATE may use {sub} only with AUTH_MODE=jwt")
+    if values.get("callback_url") and values.get("grant_secrets") == ():
+        problems.append(
+            "GRANT_SECRET is required with UPLOAD_CALLBACK_URL: it binds each "
+            "callback to its grant (32+ random bytes; not an AccessKey)"
+        )
+    max_bytes, threshold = values.get("upload_max_bytes"), values.get("multipart_threshold_bytes")
+    if max_bytes and threshold and max_bytes > threshold and values.get("grant_secrets") == ():
+        problems.append(
+            "GRANT_SECRET is required when UPLOAD_MAX_BYTES exceeds "
+            "UPLOAD_MULTIPART_THRESHOLD_BYTES: it seals multipart upload ids"
+        )
+    if values.get("quota_bytes_per_caller"):
+        if not values.get("limits_redis_url"):
+            problems.append("QUOTA_BYTES_PER_CALLER needs LIMITS_REDIS_URL: a quota kept per "
+                            "instance would multiply with the instances")
+        if values.get("sample_route"):
+            problems.append("QUOTA_BYTES_PER_CALLER cannot bound UPLOAD_SAMPLE_ROUTE=on: its "
+                            "grants name no size")
+    return problems

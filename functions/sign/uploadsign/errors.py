@@ -26,10 +26,13 @@ class SignError(Exception):
     status: int = 500
     code: str = "internal_error"
 
-    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, message: str, *, headers: Mapping[str, str] | None = None,
+                 details: Mapping[str, Any] | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.headers: dict[str, str] = dict(headers or {})
+        #: Extra members of the answer's ``error`` object (e.g. when a quota resets).
+        self.details: dict[str, Any] = dict(details or {})
 
 
 class BadRequest(SignError):

@@ -4,7 +4,8 @@ The composition root, kept apart so tests can build the same app with a fake fet
 clock or HTTP fetcher. Reads nothing itself: the environment mapping is passed in.
 Imports only what every mode needs; PyJWT (``jwtauth``) is imported when
 ``AUTH_MODE=jwt`` is built, ``cryptography`` by ``callback_verify`` on the first callback,
-``alibabacloud-oss-v2`` by ``multipart`` on the first multipart call.
+``alibabacloud-oss-v2`` by ``multipart`` on the first multipart call, ``redis`` (``limits``)
+when ``LIMITS_REDIS_URL`` is set.
 """
 
 from __future__ import annotations
@@ -83,15 +84,22 @@ def build_app(
         refresh_margin=timedelta(seconds=settings.sts_refresh_margin_seconds),
     )
     grants = GrantService(settings, cache.lookup)
+    shared = None
+    if settings.limits_redis_url:
+        # Imported here: redis costs ~0.15 s at cold start and only this set-up needs it.
+        from uploadsign.limits import SharedLimits, connect
+
+        shared = SharedLimits(settings, connect(settings), clock)
     return SignApp(
         grants,
         clock,
         multipart=MultipartService(grants, cache.lookup, storage_factory),
         authenticator=build_authenticator(settings, http_fetch, monotonic),
-        limiter=RateLimiter(settings.rate_limit_per_minute, monotonic),
+        limiter=RateLimiter(0 if shared else settings.rate_limit_per_minute, monotonic),
         verifier=CallbackVerifier(
             settings.callback_pubkey_url_prefixes, PublicKeyCache(http_fetch, monotonic=monotonic)
         ),
         callback_log=CallbackLog(),
         monotonic=monotonic,
+        shared=shared,
     )

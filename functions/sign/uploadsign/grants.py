@@ -50,6 +50,8 @@ class Grant:
     body: dict[str, Any]
     grant_id: str
     sts_cache: str
+    #: When the grant stops working (the quota's reservation lasts until then).
+    expires_at: datetime | None = None
 
 
 class GrantService:
@@ -202,7 +204,7 @@ class GrantService:
             "max_size": request.size,
             "grant_id": grant_id,
         }
-        return Grant(body, grant_id, source)
+        return Grant(body, grant_id, source, signed.expires_at)
 
 
 # The body of ``POST /uploads``: every client-input rule of the recommended route and

@@ -17,6 +17,7 @@ The server's own calls (initiate, ListParts, complete, abort) go through the off
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta, timezone
@@ -40,8 +41,7 @@ from uploadsign.uploadtoken import (
     UploadClaims,
 )
 
-#: Part numbers one ``POST /uploads/{upload_id}/parts`` may ask for.
-MAX_PARTS_PER_CALL = 100
+MAX_PARTS_PER_CALL = 100  # part numbers one POST /uploads/{upload_id}/parts may ask for
 LIST_PAGE = 1000  # ListParts' largest page (oss-multipart.md §1.2)
 
 
@@ -76,8 +76,9 @@ class MultipartService:
             cached = self._cached = (creds, self._storage_factory(self.settings, creds))
         return cached[1]
 
-    def plan(self, request: UploadRequest, now: datetime, caller: Caller) -> Grant:
-        """Initiate the upload and return the ``mode: multipart`` body of ``POST /uploads``."""
+    def plan(self, request: UploadRequest, now: datetime, caller: Caller,
+             admit: Callable[[str, datetime], None] = lambda grant_id, expires: None) -> Grant:
+        """Return the ``mode: multipart`` body; ``admit`` (the limits) may refuse first."""
         s = self.settings
         grant_id, key, media_type = self._grants.new_object(request, now, caller)
         _, source = self._credentials()
@@ -88,8 +89,9 @@ class MultipartService:
             policy.STORAGE_CLASS: STANDARD,
             policy.FORBID_OVERWRITE: "true",
         }
-        oss_upload_id = self._storage().initiate(key, headers)
         expires = now + timedelta(seconds=s.multipart_expire_seconds)
+        admit(grant_id, expires)
+        oss_upload_id = self._storage().initiate(key, headers)
         claims = UploadClaims(
             bucket=s.bucket, key=key, oss_upload_id=oss_upload_id, size=request.size,
             part_size=uploadtoken.part_size_for(request.size, s.part_size_bytes),
@@ -106,7 +108,7 @@ class MultipartService:
             "max_size": request.size,
             "expires_at": policy.format_expiration(_moment(claims.expires)),
         }
-        return Grant(body, grant_id, source)
+        return Grant(body, grant_id, source, expires)
 
     def claims(self, upload_id: str, now: datetime, caller: Caller) -> UploadClaims:
         """Open ``upload_id`` for ``caller``; 400/403 as :func:`uploadtoken.unseal`, 403 if
@@ -193,10 +195,8 @@ class MultipartService:
 
     def abort(self, claims: UploadClaims) -> None:
         """Abort the upload; one OSS no longer knows is already gone (idempotent)."""
-        try:
+        with contextlib.suppress(NoSuchUpload):
             self._storage().abort(claims.key, claims.oss_upload_id)
-        except NoSuchUpload:
-            pass
 
 
 def _few(numbers: Sequence[int]) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from uploadsign import callback
@@ -36,6 +36,8 @@ from uploadsign.wsgi import RequestRecord, Response, json_response, preflight_he
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
+
+    from uploadsign.limits import SharedLimits
 else:
     StartResponse = WSGIEnvironment = Any
 
@@ -77,6 +79,7 @@ class SignApp:
         callback_log: callback.CallbackLog,
         monotonic: Callable[[], float],
         max_body_bytes: int = MAX_BODY_BYTES,
+        shared: SharedLimits | None = None,
     ) -> None:
         self.service = service
         self.multipart = multipart
@@ -88,6 +91,7 @@ class SignApp:
         self._callback_log = callback_log
         self._monotonic = monotonic
         self._max_body = max_body_bytes
+        self._shared = shared  # LIMITS_REDIS_URL: rate limit and quota in Redis
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         return serve(environ, start_response, self._dispatch,
@@ -130,6 +134,7 @@ class SignApp:
         grant: Grant
         if path == LEGACY_PATH:
             grant = self.service.prefix_grant(now, caller)
+            self._admit(caller, grant.grant_id, 0, None)
         else:
             request = parse_upload_request(
                 read_body(environ, self._max_body),
@@ -137,11 +142,19 @@ class SignApp:
                 allowed_types=self.settings.allowed_content_types,
             )
             if request.size > self.settings.multipart_threshold_bytes:
-                grant = self.multipart.plan(request, now, caller)
+                grant = self.multipart.plan(request, now, caller, lambda grant_id, expires: (
+                    self._admit(caller, grant_id, request.size, expires - now)))
             else:
                 grant = self.service.upload_grant(request, now, caller)
+                # Without a callback nothing tells whether it was used: count it at once.
+                hold = (grant.expires_at or now) - now if self.settings.callback_url else None
+                self._admit(caller, grant.grant_id, request.size, hold)
         record.grant_id, record.sts_cache = grant.grant_id, grant.sts_cache
         return json_response(200, grant.body)
+
+    def _admit(self, caller: Caller, grant_id: str, size: int, hold: timedelta | None) -> None:
+        if self._shared is not None:  # else the per-instance RateLimiter alone
+            self._shared.admit(caller.identity, grant_id, size, hold)
 
     def _multipart(self, environ: WSGIEnvironment, path: str, method: str, upload_id: str,
                    record: RequestRecord) -> Response:
@@ -155,9 +168,14 @@ class SignApp:
             return json_response(200, self.multipart.sign_parts(claims, numbers, now))
         if path == COMPLETE_PATH:
             read_body(environ, self._max_body)  # optional {}; nothing in it is used
-            return json_response(200, self.multipart.complete(claims))
+            answer = self.multipart.complete(claims)
+            if self._shared is not None:
+                self._shared.commit(claims.grant_id)
+            return json_response(200, answer)
         if method == "DELETE":
             self.multipart.abort(claims)
+            if self._shared is not None:
+                self._shared.release(claims.grant_id)
             return 204, {"Cache-Control": "no-store"}, b""
         return json_response(200, self.multipart.status(claims))
 
@@ -182,6 +200,8 @@ class SignApp:
         done = callback.parse_body(body, bucket=self.settings.bucket)
         callback.bind_to_grant(done, self.settings.grant_secrets, self._clock())
         record.grant_id = done.grant_id
+        if self._shared is not None:  # the quota's reservation becomes usage, once
+            self._shared.commit(done.grant_id)
         self._callback_log.record(done, record.request_id)
         return json_response(200, done.answer())
 

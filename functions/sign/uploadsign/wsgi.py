@@ -163,7 +163,8 @@ def serve(
     except SignError as error:
         record.error = error.code
         status, headers, body = json_response(
-            error.status, {"error": {"code": error.code, "message": error.message}},
+            error.status,
+            {"error": {"code": error.code, "message": error.message, **error.details}},
             error.headers,
         )
     except Exception:
