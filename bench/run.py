@@ -49,6 +49,7 @@ from bench import (  # noqa: E402
     emulator_upload,
     http_load,
     multipart_cold_start,
+    shared_limits,
     wan_upload,
 )
 from localcloud.stack import UPLOAD_ROLE_ARN  # noqa: E402
@@ -290,6 +291,7 @@ def main() -> None:
         ("wan link", lambda: wan_upload.rows(wan_upload.default_size(q))),
         ("page weight", page_rows),
         ("burst (instance models)", lambda: burst.rows(FAKE_IDENTITY, 40 if q else 200)),
+        ("shared limits", lambda: shared_limits.rows(300 if q else 2000)),
     ]
     for name, step in steps:
         print(f"bench: {name} ...", file=sys.stderr, flush=True)
@@ -307,6 +309,10 @@ def main() -> None:
 
 
 NOTES = """Notes:
+- Row 9 (`bench/shared_limits.py`): one client, one grant at a time over HTTP (werkzeug
+  threaded server, a fresh connection each) with the limits in memory and in a real
+  redis-server on loopback (rate log and quota reservation, one EVALSHA a grant); round
+  trips are the commands clients sent (INFO commandstats less the script's own calls).
 - Row 8 (`bench/burst.py`): N clients at once against each instance model, the local
   cloud's STS stub on loopback; "one instance alone" gives it the CPU as FC would, and
   its launch-to-last-grant time times the memory s.yaml gives the model is the GB-seconds.
