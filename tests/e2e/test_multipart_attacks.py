@@ -441,6 +441,21 @@ def test_the_status_lists_only_its_own_uploads_parts(cloud: LocalCloud) -> None:
     assert stored_parts(cloud, plan) == [(4, SIZE - 3 * PART)]
 
 
+def test_the_emulator_lists_an_upload_s_parts_only_under_its_own_key(
+    cloud: LocalCloud, admin: oss.Client
+) -> None:
+    """An upload id is an upload of one key: named under another it is NoSuchUpload (§1.7)."""
+    plan, other = start(cloud), start(cloud)
+    upload_parts(cloud, plan, [1])
+    oss_upload_id = uploadtoken.unseal([cloud.grant_secret.encode()], plan["upload_id"],
+                                       datetime.now(timezone.utc).timestamp()).oss_upload_id
+    with pytest.raises(oss.exceptions.OperationError) as info:
+        admin.list_parts(oss.ListPartsRequest(bucket=cloud.bucket, key=other["key"],
+                                              upload_id=oss_upload_id))
+    error = info.value.unwrap()
+    assert (error.status_code, error.code) == (404, "NoSuchUpload")
+
+
 def test_a_part_url_lives_no_longer_than_its_sts_token_and_dies_with_it(
     cloud: LocalCloud,
 ) -> None:
