@@ -304,3 +304,24 @@ def test_while_sending_a_row_shows_bytes_sent_speed_and_time_left(
     wait_for_state(page, "slow.bin", "done")
     assert page.inner_text(meta) == "1.0 MB"
     page.close()
+
+
+def test_a_picked_file_is_never_rendered_as_markup_only_as_an_image_or_text(
+    cloud: LocalCloud, five: PageSession, tmp_path: Path
+) -> None:
+    page = five.context.new_page()
+    open_page(page, cloud.website_url)
+    svg = tmp_path / "<i id=named>x.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="8" height="8" '
+                   'onload="window.ran = 1"><script>window.ran = 2</script>'
+                   '<rect width="8" height="8" fill="red"/></svg>')
+    html = tmp_path / "page.html"
+    html.write_text('<img id="injected" src="x" onerror="window.ran = 3">')
+    page.set_input_files("#picker", [str(svg), str(html)])
+    page.wait_for_function("() => document.querySelector('img.thumb')?.complete")
+
+    assert page.eval_on_selector("img.thumb", "img => img.naturalWidth") == 8  # drawn, as an image
+    assert page.evaluate("() => window.ran") is None
+    assert page.query_selector("#injected") is None and page.query_selector("#named") is None
+    assert page.inner_text(f"{item(page, svg.name)} .file-name") == svg.name
+    page.close()
