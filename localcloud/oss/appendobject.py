@@ -30,6 +30,7 @@ from localcloud.oss.objectapi import (
     authorize_key,
     check_write_acl,
     request_metadata,
+    require_framed_body,
     spool,
     write_storage_class,
     write_tags,
@@ -59,6 +60,7 @@ class AppendObject:
                  principal: Principal | None) -> Response:
         """Append the body at ``position``; answer the next position and the CRC-64."""
         authorize_key(principal, "oss:PutObject", bucket, key)
+        require_framed_body(request)
         raw = request.query.get("position", "")
         if not raw.isdigit():
             raise invalid_argument("Argument position is invalid.", name="position",

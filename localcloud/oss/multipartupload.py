@@ -32,6 +32,7 @@ from localcloud.oss.objectapi import (
     check_write_acl,
     parse_range,
     request_metadata,
+    require_framed_body,
     spool,
     write_storage_class,
     write_tags,
@@ -63,11 +64,6 @@ def no_such_upload(upload_id: str) -> OssError:
                     "The specified upload does not exist. The upload ID may be invalid, or "
                     "the upload may have been aborted or completed.",
                     ec="0017-00000244", extra={"UploadId": upload_id})
-
-
-def missing_content_length() -> OssError:
-    """Neither Content-Length nor chunked (reference §1.7; the message is UNCONFIRMED)."""
-    return OssError(411, "MissingContentLength", "You must provide the Content-Length header.")
 
 
 def invalid_part_number(value: str) -> OssError:
@@ -143,8 +139,7 @@ class MultipartUpload:
                     principal: Principal | None) -> Response:
         """Store the body as part ``partNumber`` (replacing an earlier one of that number)."""
         authorize_key(principal, "oss:PutObject", bucket, key)
-        if request.content_length is not None and not request.header("content-length"):
-            raise missing_content_length()  # content_length is None only when chunked
+        require_framed_body(request)
         number = self._part_number(request)
         upload_id = request.query.get("uploadId", "")
         self.upload_of(bucket.name, key, upload_id)

@@ -46,6 +46,7 @@ from localcloud.oss.objectapi import (
     parse_range,
     put_too_large,
     request_metadata,
+    require_framed_body,
     spool,
     write_tags,
 )
@@ -68,6 +69,7 @@ class ObjectApi:
                    principal: Principal | None) -> Response:
         """Store the request body as an object (streamed to a temp file, then renamed)."""
         authorize_key(principal, "oss:PutObject", bucket, key)
+        require_framed_body(request)
         check_stored_headers(request)
         acl = request.header(H_OBJECT_ACL, "default")
         check_write_acl(request, principal, bucket, key, acl)

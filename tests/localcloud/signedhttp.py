@@ -11,7 +11,7 @@ import base64
 import http.client
 import re
 import socket
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
@@ -114,3 +114,17 @@ def exchange(port: int, raw: bytes) -> tuple[int, list[tuple[bytes, bytes]], byt
     lines = head.split(b"\r\n")
     pairs = [line.partition(b":") for line in lines[1:]]
     return int(lines[0].split()[1]), [(n.strip().lower(), v.strip()) for n, _, v in pairs], body
+
+
+def send_framed(port: int, call: Call, principal: Principal, framing: Sequence[str],
+                body: bytes) -> Answer:
+    """Send ``call`` signed by ``principal`` with the body framed only by the ``framing``
+    header lines given (none, ``Content-Length: n`` twice, ``Transfer-Encoding: chunked``
+    …) and ``body`` written as is; ``call.body`` is ignored."""
+    host = f"127.0.0.1:{port}"
+    headers = sign(Call(call.method, call.bucket, call.key, call.query, call.headers), principal,
+                   host)
+    lines = [f"{call.method} {call.target} HTTP/1.1", *(f"{n}: {v}" for n, v in headers.items()),
+             *framing, "Connection: close"]
+    status, pairs, rest = exchange(port, ("\r\n".join(lines) + "\r\n\r\n").encode() + body)
+    return Answer(status, {n.decode(): v.decode() for n, v in pairs}, rest)

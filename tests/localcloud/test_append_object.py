@@ -14,8 +14,8 @@ import threading
 import alibabacloud_oss_v2 as oss
 
 from localcloud.oss.crc64 import crc64_update
-from tests.localcloud.objectkit import Cloud
-from tests.localcloud.signedhttp import Answer, Call
+from tests.localcloud.objectkit import ADMIN, Cloud
+from tests.localcloud.signedhttp import Answer, Call, send_framed
 
 
 def append(ops: Cloud, key: str, position: int, data: bytes, **headers: str) -> Answer:
@@ -99,3 +99,20 @@ def test_a_position_that_is_no_number_is_refused(ops: Cloud) -> None:
                            body=b"x"))
     assert (answer.status, answer.code) == (400, "InvalidArgument")
     assert ops.keys() == []
+
+
+def test_an_append_framed_neither_by_length_nor_by_chunks_is_411_and_appends_nothing(
+    ops: Cloud,
+) -> None:
+    """OSS wants a body's length known (reference §1.3, §1.7), as UploadPart does."""
+    call = Call("POST", ops.bucket, "log.txt", {"append": "", "position": "0"})
+    unframed = send_framed(ops.port, call, ADMIN, [], b"")
+    assert (unframed.status, unframed.code) == (411, "MissingContentLength")
+    assert ops.keys() == []
+    by_length = send_framed(ops.port, call, ADMIN, ["Content-Length: 2"], b"ab")
+    chunked = send_framed(ops.port, Call("POST", ops.bucket, "log.txt",
+                                         {"append": "", "position": "2"}),
+                          ADMIN, ["Transfer-Encoding: chunked"], b"1\r\nc\r\n0\r\n\r\n")
+    assert [by_length.status, chunked.status] == [200, 200]
+    stored = ops.stored("log.txt")
+    assert stored is not None and stored[1] == b"abc"

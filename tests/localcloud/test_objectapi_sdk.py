@@ -14,6 +14,7 @@ from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.emulator import Emulator
 from tests.localcloud.objectkit import sdk_client
+from tests.localcloud.signedhttp import Call, send_framed
 
 BUCKET = "sdk-bucket"
 ADMIN = Principal("FAKE-AK-ADMIN", "fake-admin-secret-0000")
@@ -50,6 +51,23 @@ def test_put_then_get_returns_same_bytes_and_metadata(emulator: Emulator) -> Non
     assert got.metadata == {"owner": "tester"}
     assert got.cache_control == "no-cache"
     assert got.hash_crc64 == put.hash_crc64
+
+
+def test_a_put_framed_neither_by_length_nor_by_chunks_is_411_and_stores_nothing(
+    emulator: Emulator,
+) -> None:
+    """OSS wants a body's length known (reference §1.3, §1.7), as UploadPart does."""
+    put = Call("PUT", BUCKET, "unframed.bin")
+    unframed = send_framed(emulator.port, put, ADMIN, [], b"")
+    assert (unframed.status, unframed.code) == (411, "MissingContentLength")
+    assert "<Message>You must provide the Content-Length header.</Message>" in (
+        unframed.body.decode())
+    assert [meta.key for meta in emulator.store.list(BUCKET)] == []
+    by_length = send_framed(emulator.port, put, ADMIN, ["Content-Length: 0"], b"")
+    chunked = send_framed(emulator.port, Call("PUT", BUCKET, "chunked.bin"), ADMIN,
+                          ["Transfer-Encoding: chunked"], b"1\r\nx\r\n0\r\n\r\n")
+    assert [by_length.status, chunked.status] == [200, 200]
+    assert [meta.key for meta in emulator.store.list(BUCKET)] == ["chunked.bin", "unframed.bin"]
 
 
 def test_ranged_get_returns_the_slice(emulator: Emulator) -> None:
