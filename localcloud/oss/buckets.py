@@ -43,6 +43,8 @@ class BucketConfig:
     ``block_public_access``: public ACLs (the bucket's and its objects') grant nothing and
     cannot be set (OSS's Block Public Access). Off for the buckets the local cloud
     configures in Python; on for a bucket made by PutBucket, as OSS makes new buckets.
+    ``lifecycle``: the ``LifecycleConfiguration`` XML PutBucketLifecycle stored (never
+    run; :mod:`localcloud.oss.lifecycle`), or None.
     """
 
     name: str
@@ -54,6 +56,7 @@ class BucketConfig:
     redundancy: str = "LRS"
     created: datetime | None = None
     block_public_access: bool = False
+    lifecycle: str | None = None
 
     @property
     def acl_in_force(self) -> str:
@@ -72,6 +75,7 @@ class BucketConfig:
             "redundancy": self.redundancy,
             "created": self.created.isoformat() if self.created else None,
             "block_public_access": self.block_public_access,
+            "lifecycle": self.lifecycle,
         }
 
     @classmethod
@@ -88,6 +92,7 @@ class BucketConfig:
             redundancy=str(data.get("redundancy", "LRS")),
             created=datetime.fromisoformat(created) if created else None,
             block_public_access=bool(data.get("block_public_access", False)),
+            lifecycle=data.get("lifecycle"),
         )
 
 

@@ -23,6 +23,7 @@ from localcloud.oss.buckets import BucketConfig, BucketRegistry
 from localcloud.oss.copyobject import DEFAULT_COPY_MAX_BYTES
 from localcloud.oss.deletemulti import DeleteMultipleObjects
 from localcloud.oss.httpmessages import Request, Response
+from localcloud.oss.lifecycle import BucketLifecycle
 from localcloud.oss.multipartupload import MultipartUpload
 from localcloud.oss.objectacl import ObjectAcl
 from localcloud.oss.objects import ObjectApi
@@ -101,6 +102,7 @@ def served_operations(parts: EmulatorParts) -> ServedOperations:
     service = ServiceApi(parts.buckets, parts.endpoint_of)
     acls = ObjectAcl(store)
     tagging = ObjectTagging(store)
+    lifecycle = BucketLifecycle(parts.buckets)
     # The handlers that check their own permission (object-level rules, keys first).
     handlers: dict[str, Handler] = {
         "PutObject": objects.put_object,
@@ -135,6 +137,9 @@ def served_operations(parts: EmulatorParts) -> ServedOperations:
         "GetBucketPublicAccessBlock": bucket_api.get_public_access_block,
         "PutBucketPublicAccessBlock": bucket_api.put_public_access_block,
         "DeleteBucketPublicAccessBlock": bucket_api.delete_public_access_block,
+        "PutBucketLifecycle": lifecycle.put,
+        "GetBucketLifecycle": lifecycle.get,
+        "DeleteBucketLifecycle": lifecycle.delete,
     }
     acl_checked: dict[str, Handler] = {
         "GetBucketInfo": bucket_api.get_bucket_info,

@@ -184,9 +184,15 @@ ROWS: dict[str, Row] = {
     "DeleteBucketVersioning (no such operation)": Row(root("DELETE", {"versioning": ""}),
                                                       *NOT_IMPL),
     "ListObjects ?unknown": Row(root("GET", {"x-unknown": "1"}), *NOT_IMPL),
+    "GetBucketLifecycle (no rules)": Row(root("GET", {"lifecycle": ""}), 404,
+                                         "NoSuchLifecycle"),
+    "DeleteBucketLifecycle (no rules)": Row(root("DELETE", {"lifecycle": ""}), 404,
+                                            "NoSuchLifecycle"),
+    "PutBucketLifecycle (another root)": Row(root("PUT", {"lifecycle": ""}, b"<X/>"), 400,
+                                             "MalformedXML"),
     **{f"{verb} bucket ?{sub}": Row(root(verb, {sub: ""}, b"<X/>" if verb == "PUT" else b""),
                                     *NOT_IMPL)
-       for sub in ("cors", "lifecycle", "website", "referer", "logging", "tagging", "policy",
+       for sub in ("cors", "website", "referer", "logging", "tagging", "policy",
                    "encryption", "inventory", "worm", "replication")
        for verb in ("GET", "PUT", "DELETE")},
     **{f"GET bucket ?{sub}": Row(root("GET", {sub: ""}), *NOT_IMPL)
