@@ -19,6 +19,7 @@ from deploy.publish_page import (
     content_type_for,
     page_files,
     publish,
+    with_connect_policy,
 )
 
 if TYPE_CHECKING:
@@ -75,11 +76,14 @@ def upload_web(cloud: PageCloud, web_dir: Path) -> list[str]:
     """Publish the page and its config.js into the page bucket; return the keys.
 
     ``deploy/publish_page.py`` is what s.yaml's success-deploy hook runs against real OSS, so
-    ``make dev`` and the tests exercise the exact file list, content types, ACL and
+    ``make dev`` and the tests exercise the exact file list, content types, ACL,
+    Content-Security-Policy (``connect-src``: the function and the emulator only) and
     ``config.js`` a deployment produces.
     """
     files = page_files(web_dir)
     if cloud.function_url:  # without a function the page says it is not configured
+        # connect-src as a deployment writes it: the function and the upload endpoint only
+        files = with_connect_policy(files, cloud.function_url, cloud.oss_url)
         files.append(PageFile(CONFIG_KEY, config_js(cloud.function_url),
                               content_type_for(CONFIG_KEY)))
     return publish(admin_client(cloud), cloud.web_bucket, files, "public-read", "no-cache")

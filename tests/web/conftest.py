@@ -16,7 +16,6 @@ from typing import Any
 import alibabacloud_oss_v2 as oss
 import pytest
 
-from deploy.publish_page import page_files, with_connect_policy
 from localcloud.stack import LocalCloud
 from tests.e2e.conftest import admin_client
 from tests.web.browser import PageSession, page_session
@@ -35,21 +34,12 @@ def publish_file(cloud: LocalCloud, key: str, body: bytes, content_type: str) ->
     ))
 
 
-def publish_policy(cloud: LocalCloud) -> None:
-    """Publish the page's HTML with the CSP connect-src a deploy writes: the function and OSS."""
-    assert cloud.function_url
-    for page in with_connect_policy(page_files(WEB_DIR), cloud.function_url, cloud.oss_url):
-        if page.content_type.startswith("text/html"):
-            publish_file(cloud, page.key, page.body, page.content_type)
-
-
 def publish_config(cloud: LocalCloud, **extra: Any) -> None:
-    """Rewrite config.js in the page bucket as a deploy step would, mirroring the limits, and
-    the page's CSP with it."""
+    """Rewrite config.js in the page bucket as a deploy step would, mirroring the limits (the
+    page's CSP is the stack's own: webupload publishes it as a deploy writes it)."""
     settings = {"apiBase": cloud.function_url, **extra}
     script = f"window.OSS_UPLOAD_CONFIG = {json.dumps(settings)};\n"
     publish_file(cloud, "config.js", script.encode(), "text/javascript; charset=utf-8")
-    publish_policy(cloud)
 
 
 @pytest.fixture
@@ -62,7 +52,6 @@ def start_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartCloud
             tmp_path_factory.mktemp("cloud"), function_env_overrides=dict(env or {}), **kwargs
         )
         started.append(cloud)
-        publish_policy(cloud)
         return cloud
 
     yield start

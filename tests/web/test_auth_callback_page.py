@@ -25,7 +25,7 @@ from localcloud.ports import free_port
 from localcloud.stack import LocalCloud
 from tests.e2e.forms import post_json
 from tests.web.browser import SCREENSHOTS, PageSession, item, open_page, wait_for_state
-from tests.web.conftest import StartCloud, publish_config, publish_policy
+from tests.web.conftest import StartCloud, publish_config
 from tests.web.test_upload_page import attribute, details, message, stored_bytes, write_file
 
 pytestmark = pytest.mark.browser
@@ -47,7 +47,6 @@ def plain_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud
     """A default stack for the tests that only need the page and a working function."""
     cloud = LocalCloud.start(tmp_path_factory.mktemp("plain-cloud"))
     try:
-        publish_policy(cloud)
         yield cloud
     finally:
         cloud.stop()
