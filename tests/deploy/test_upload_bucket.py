@@ -2,12 +2,13 @@
 
 The merge is checked as a pure function (XML in, XML out). The CLI is checked end to end
 through the real SDK against a scripted OSS on loopback, which answers GetBucketCors /
-GetBucketLifecycle from the test's XML and records PutBucketLifecycle: the local cloud's
-emulator does not serve the bucket CORS and lifecycle configurations (501), so it cannot
-stand in here. Last, both deploy paths and the local cloud agree: template.yml's upload
-bucket has the same lifecycle rule and a CORS rule passing the same check, s.yaml's hook
-runs the CLI with the upload bucket, upload dir and the function's origins, and the local
-cloud's upload bucket rule passes the check too.
+GetBucketLifecycle from the test's XML and records PutBucketLifecycle (the local cloud's
+emulator does not serve GetBucketCors: 501), and once more against the local cloud's
+emulator, whose Get/PutBucketLifecycle hold the rules it reads, merges and writes. Last,
+both deploy paths and the local cloud agree: template.yml's upload bucket has the same
+lifecycle rule and a CORS rule passing the same check, s.yaml's hook runs the CLI with the
+upload bucket, upload dir and the function's origins, and the local cloud's upload bucket
+rule passes the check too.
 """
 
 from __future__ import annotations
@@ -35,7 +36,9 @@ from deploy.upload_bucket import (
     origin_matches,
     parse_args,
 )
+from localcloud.identity import Principal
 from localcloud.stack import LocalCloud
+from tests.localcloud.signedhttp import Answer, Call, send
 from tests.support.liveserver import LiveServers, QuietHandler
 
 PAGE = "https://upload.example.com"
@@ -344,3 +347,47 @@ def test_local_cloud_upload_bucket_cors_passes_the_same_check(storage_cloud: Loc
     [rule] = bucket.cors_rules
     assert cors_problems(cors((list(rule.allowed_origins), list(rule.allowed_methods),
                                list(rule.expose_headers))), [storage_cloud.website_origin]) == []
+
+
+# --- the CLI against the local cloud's emulator ------------------------------------------
+
+def emulator_rules(cloud: LocalCloud, method: str = "GET", body: bytes = b"") -> Answer:
+    """Get (or Put/Delete) the upload bucket's lifecycle on the emulator, as its admin."""
+    creds = cloud.admin_credentials
+    return send(cloud.emulator.port, Call(method, cloud.bucket, "", {"lifecycle": ""}, {}, body),
+                Principal(creds.access_key_id, creds.access_key_secret))
+
+
+def test_cli_reads_merges_and_writes_the_rules_of_the_local_clouds_upload_bucket(
+    storage_cloud: LocalCloud, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The read-merge-write against the emulator's Get/PutBucketLifecycle, not a script."""
+    cloud = storage_cloud
+    creds = cloud.admin_credentials
+    env = {"ALIBABA_CLOUD_ACCESS_KEY_ID": creds.access_key_id,
+           "ALIBABA_CLOUD_ACCESS_KEY_SECRET": creds.access_key_secret}
+
+    def run(*extra: str) -> int:
+        return main(["--bucket", cloud.bucket, "--region", cloud.region, "--endpoint",
+                     cloud.oss_url, "--upload-dir", "uploads/", "--origins",
+                     cloud.website_origin, *extra], env=env)
+
+    assert emulator_rules(cloud).code == "NoSuchLifecycle"
+    try:
+        assert run() == 0
+        [only] = rules_of(emulator_rules(cloud).body)
+        assert canonical(only) == canonical(abort_rule("uploads/", DEFAULT_ABORT_DAYS))
+
+        assert emulator_rules(cloud, "PUT", OTHER_RULES).status == 200
+        assert run("--abort-days", "4") == 0
+        merged = emulator_rules(cloud).body
+        assert [canonical(r) for r in rules_of(merged)] == [
+            canonical(r) for r in rules_of(merge_rule(OTHER_RULES, abort_rule("uploads/", 4)))]
+        assert run("--abort-days", "4") == 0  # a second run changes nothing
+        assert [canonical(r) for r in rules_of(emulator_rules(cloud).body)] == [
+            canonical(r) for r in rules_of(merged)]
+    finally:
+        emulator_rules(cloud, "DELETE")
+    out = capsys.readouterr()
+    assert f"lifecycle rule {RULE_ID}" in out.out and "after 4 days" in out.out
+    assert creds.access_key_secret not in out.out + out.err
