@@ -22,7 +22,7 @@ from pathlib import Path
 from localcloud.identity import Principal
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.errors import OssError, invalid_argument, invalid_digest
-from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response, require_framed_body
 from localcloud.oss.objectapi import (
     H_OBJECT_ACL,
     HEADER_NEXT_APPEND_POSITION,
@@ -30,7 +30,6 @@ from localcloud.oss.objectapi import (
     authorize_key,
     check_write_acl,
     request_metadata,
-    require_framed_body,
     spool,
     write_storage_class,
     write_tags,

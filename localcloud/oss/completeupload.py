@@ -40,7 +40,7 @@ from localcloud.oss.errors import (
     invalid_callback,
     malformed_xml,
 )
-from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response, require_framed_body
 from localcloud.oss.listing import shown
 from localcloud.oss.multipartupload import MultipartUpload, encoder
 from localcloud.oss.objectapi import H_OBJECT_ACL, authorize_key, check_write_acl, spool
@@ -161,6 +161,7 @@ class CompleteUpload:
                  principal: Principal | None) -> Response:
         """Join the listed parts into ``key`` and end the upload."""
         authorize_key(principal, "oss:PutObject", bucket, key)
+        require_framed_body(request)
         url, encoding_xml = encoder(request.query)
         upload_id = request.query.get("uploadId", "")
         uploads = self.multipart.uploads

@@ -24,7 +24,7 @@ from localcloud.oss.errors import (
     not_implemented,
     user_key_must_be_specified,
 )
-from localcloud.oss.httpmessages import Request, Response
+from localcloud.oss.httpmessages import Request, Response, require_framed_body
 from localcloud.oss.objectapi import check_key
 from localcloud.oss.store import ObjectStore
 
@@ -124,6 +124,7 @@ class DeleteMultipleObjects:
             # An anonymous caller is refused by the bucket ACL before the body is read.
             access.authorize(None, "oss:DeleteObject", bucket=bucket.name, key="",
                              acl=bucket.acl_in_force)
+        require_framed_body(request)
         url = listing.url_encoded(request.query)
         expected_md5 = request.header("content-md5")
         if not expected_md5:

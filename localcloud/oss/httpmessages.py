@@ -198,6 +198,19 @@ class Request:
         )
 
 
+def require_framed_body(request: Request) -> None:
+    """Refuse a body framed neither by Content-Length nor chunked: 411 MissingContentLength.
+
+    Every operation that reads a request body calls this before reading it: PutObject,
+    AppendObject, UploadPart, PostObject, the XML bodies (``xmlbody.read_body``), and
+    CompleteMultipartUpload and DeleteMultipleObjects before their own checks (reference
+    §1.7, "any", S8 411). The shell leaves ``content_length`` None only for a chunked
+    body. The message is S3's wording; OSS's is UNCONFIRMED.
+    """
+    if request.content_length is not None and not request.header("content-length"):
+        raise OssError(411, "MissingContentLength", "You must provide the Content-Length header.")
+
+
 @dataclass(frozen=True)
 class SignedRequest:
     """What an object-API signature (V4 or V1, header or presigned URL) covers.

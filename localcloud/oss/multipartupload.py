@@ -22,7 +22,7 @@ from localcloud.oss.bodyreaders import LimitedReader
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
 from localcloud.oss.copyobject import copy_source_of, readable_source, source_conditions_hold
 from localcloud.oss.errors import OssError, file_already_exists, invalid_argument, invalid_digest
-from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response, require_framed_body
 from localcloud.oss.listing import shown, url_encoded
 from localcloud.oss.objectapi import (
     DEFAULT_CONTENT_TYPE,
@@ -32,7 +32,6 @@ from localcloud.oss.objectapi import (
     check_write_acl,
     parse_range,
     request_metadata,
-    require_framed_body,
     spool,
     write_storage_class,
     write_tags,

@@ -61,17 +61,6 @@ def put_too_large() -> OssError:
     return OssError(400, "EntityTooLarge", MSG_TOO_LARGE)
 
 
-def require_framed_body(request: Request) -> None:
-    """Refuse a body framed neither by Content-Length nor chunked: 411 MissingContentLength.
-
-    Every operation that stores a request body (PutObject, AppendObject, UploadPart) calls
-    this (reference §1.3, §1.7). The shell leaves ``content_length`` None only for a chunked
-    body. The message is S3's wording; OSS's is UNCONFIRMED.
-    """
-    if request.content_length is not None and not request.header("content-length"):
-        raise OssError(411, "MissingContentLength", "You must provide the Content-Length header.")
-
-
 def check_key(key: str) -> None:
     """Refuse keys OSS refuses (every object operation calls this; PostObject too, via objectnames).
 

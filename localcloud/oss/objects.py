@@ -23,7 +23,7 @@ from localcloud.oss.errors import (
     invalid_digest,
     not_implemented,
 )
-from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response, require_framed_body
 from localcloud.oss.listing import (
     ListPage,
     ListParams,
@@ -46,7 +46,6 @@ from localcloud.oss.objectapi import (
     parse_range,
     put_too_large,
     request_metadata,
-    require_framed_body,
     spool,
     write_tags,
 )

@@ -16,7 +16,7 @@ from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
 from localcloud.oss.errors import OssError, malformed_xml, render_error
-from localcloud.oss.httpmessages import HEADER_EC, Request, Response
+from localcloud.oss.httpmessages import HEADER_EC, Request, Response, require_framed_body
 
 #: Request bodies of the XML operations are small; this bounds what is read into memory.
 #: UNCONFIRMED per operation; DeleteMultipleObjects' documented 2 MB is used everywhere.
@@ -28,7 +28,9 @@ _DTD = re.compile(rb"<!(DOCTYPE|ENTITY)", re.IGNORECASE)
 
 
 def read_body(request: Request, limit: int = MAX_XML_BYTES) -> bytes:
-    """Read the whole body; more than ``limit`` bytes is MalformedXML."""
+    """Read the whole body; more than ``limit`` bytes is MalformedXML, a body framed
+    neither by length nor by chunks 411 MissingContentLength."""
+    require_framed_body(request)
     if request.content_length is not None and request.content_length > limit:
         raise malformed_xml()
     body = request.body.read(limit + 1)

@@ -6,7 +6,8 @@ bodies, and only one of them is signed (RFC 9112 §6.1, §6.3). The emulator's H
 refuses both before any operation runs (commits acfa638, c72a06e), so every operation
 that takes a body answers the same: 400 InvalidRequest / 400 InvalidArgument, the
 connection closed, nothing stored. OSS's own answer is UNCONFIRMED; refusing is the
-stricter reading.
+stricter reading. A body framed neither way is 411 MissingContentLength for each of them
+(reference §1.7, "any"; ``httpmessages.require_framed_body``), before anything is read.
 """
 
 from __future__ import annotations
@@ -23,12 +24,16 @@ BODY_OPERATIONS = [
     ("UploadPart", "PUT", "k", {"partNumber": "1", "uploadId": "0" * 32}),
     ("CompleteMultipartUpload", "POST", "k", {"uploadId": "0" * 32}),
     ("PutObjectTagging", "PUT", "k", {"tagging": ""}),
-    ("PutObjectAcl", "PUT", "k", {"acl": ""}),
     ("DeleteMultipleObjects", "POST", "", {"delete": ""}),
-    ("PutBucketCors", "PUT", "", {"cors": ""}),
+    ("PutBucket (the bucket exists)", "PUT", "", {}),
+    ("PutBucketPublicAccessBlock", "PUT", "", {"publicAccessBlock": ""}),
     ("PutBucketLifecycle", "PUT", "", {"lifecycle": ""}),
     ("PostObject", "POST", "", {}),
 ]
+#: The framing is refused before routing: also for a request whose operation reads no body
+#: and for one the emulator does not serve (501 otherwise).
+ANY_REQUESTS = [*BODY_OPERATIONS, ("PutObjectAcl", "PUT", "k", {"acl": ""}),
+                ("PutBucketCors", "PUT", "", {"cors": ""})]
 
 #: (framing header lines, body bytes) → the refusal's status and Code.
 BAD_FRAMINGS = [
@@ -44,8 +49,8 @@ BAD_FRAMINGS = [
 @pytest.mark.parametrize(("framing", "body", "refusal"), BAD_FRAMINGS,
                          ids=["length-then-chunked", "chunked-then-length",
                               "long-then-short", "short-then-long"])
-@pytest.mark.parametrize(("name", "method", "key", "query"), BODY_OPERATIONS,
-                         ids=[row[0] for row in BODY_OPERATIONS])
+@pytest.mark.parametrize(("name", "method", "key", "query"), ANY_REQUESTS,
+                         ids=[row[0] for row in ANY_REQUESTS])
 def test_a_body_framed_two_ways_is_refused_before_the_operation_runs(
     ops: Cloud, name: str, method: str, key: str, query: dict[str, str],
     framing: list[str], body: bytes, refusal: tuple[int, str],
@@ -55,3 +60,18 @@ def test_a_body_framed_two_ways_is_refused_before_the_operation_runs(
     assert (answer.status, answer.code) == refusal, (name, answer.body[:300])
     assert answer.headers.get("connection", "").lower() == "close"
     assert ops.keys() == []
+
+
+@pytest.mark.parametrize(("name", "method", "key", "query"), BODY_OPERATIONS,
+                         ids=[row[0] for row in BODY_OPERATIONS])
+def test_a_body_framed_neither_by_length_nor_by_chunks_is_411_for_every_operation(
+    ops: Cloud, name: str, method: str, key: str, query: dict[str, str],
+) -> None:
+    ops.put("k", b"kept")  # an object the XML operations could act on
+    before = ops.stored("k")
+
+    answer = send_framed(ops.port, Call(method, ops.bucket, key, query), ADMIN, [], b"")
+
+    assert (answer.status, answer.code) == (411, "MissingContentLength"), (
+        name, answer.body[:300])
+    assert ops.keys() == ["k"] and ops.stored("k") == before

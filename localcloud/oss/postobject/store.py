@@ -21,7 +21,7 @@ from localcloud.identity import FindPrincipal
 from localcloud.oss import callbackclient
 from localcloud.oss.buckets import BucketConfig, refuse_public_acl
 from localcloud.oss.callbackclient import CallbackSigner
-from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response
+from localcloud.oss.httpmessages import HEADER_CRC64, Request, Response, require_framed_body
 from localcloud.oss.postobject.form import PostContext, VerifiedUpload, receive_post
 from localcloud.oss.postobject.settings import PostSettings
 from localcloud.oss.store import ObjectMeta, ObjectStore
@@ -38,6 +38,7 @@ def handle_post_object(
     signer: CallbackSigner,
 ) -> Response:
     """Run one PostObject request end to end and return the response to send."""
+    require_framed_body(request)
     ctx = PostContext(
         bucket=bucket.name,
         now=request.now,
