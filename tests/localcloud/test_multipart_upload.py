@@ -247,3 +247,27 @@ def test_a_bare_part_etag_is_taken_when_the_stricter_reading_is_off(ops: Cloud) 
     assert answer.status == 200
     stored = ops.stored("k")
     assert stored is not None and stored[1] == ONE
+
+
+def test_a_listing_torn_by_an_upload_ending_meanwhile_is_no_such_upload(
+    ops: Cloud, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """ListParts runs outside the upload's lock: a Complete may end the upload (record
+    first, then the parts) while the parts are read. Found under load: the signing function
+    then saw half a list and answered 409 parts_mismatch instead of 404 no_such_upload."""
+    client = ops.client()
+    upload_id = initiate(ops, "k")
+    upload(ops, "k", upload_id, 1, ONE)
+    upload(ops, "k", upload_id, 2, TWO)
+    uploads = ops.emulator.app.uploads
+    read_parts = uploads.parts
+
+    def ended_while_read(bucket: str, upload: str) -> list[object]:
+        first, *_ = read_parts(bucket, upload)
+        uploads.end(bucket, upload)  # the racing Complete ends it: half the list was read
+        return [first]
+
+    monkeypatch.setattr(uploads, "parts", ended_while_read)
+    listed = outcome(lambda: client.list_parts(oss.ListPartsRequest(
+        bucket=ops.bucket, key="k", upload_id=upload_id)))
+    assert listed == "404 NoSuchUpload"
