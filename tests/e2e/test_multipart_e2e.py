@@ -34,6 +34,9 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
         "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(2 * PART),
         "UPLOAD_PART_SIZE_BYTES": str(PART),
         "UPLOAD_CALLBACK_URL": "",  # the callback at complete is a test of its own
+        # test_multipart_attacks shares this stack and plans far more than 60 uploads a
+        # minute; the rate limit is a test of its own (tests/sign, tests/limits)
+        "RATE_LIMIT_PER_MINUTE": "0",
     }
     with LocalCloud.start(tmp_path_factory.mktemp("multipart"),
                           function_env_overrides=overrides, publish_web=False) as started:
