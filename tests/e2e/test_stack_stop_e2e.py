@@ -131,6 +131,17 @@ def wait_until_up(proc: subprocess.Popen[bytes], state_dir: Path, log: Path) -> 
     pytest.fail(f"localcloud did not come up:\n{log.read_text()}")
 
 
+def forked(root: int, seconds: float = 10.0) -> dict[int, str]:
+    """The CLI's live descendants once gunicorn's worker is among them (endpoints.json is
+    written when the master listens; under load the worker forks a moment later)."""
+    deadline = time.monotonic() + seconds
+    children = descendants(root)
+    while len(children) < 2 and time.monotonic() < deadline:
+        time.sleep(0.02)
+        children = descendants(root)
+    return children
+
+
 @pytest.fixture
 def cli_runs() -> Iterator[list[subprocess.Popen[bytes]]]:
     """CLI processes a test starts; stopped with all they started if it failed midway."""
@@ -154,7 +165,7 @@ def test_any_stop_twenty_times_leaves_no_process_and_no_listening_port(
         proc = start_cli(cli_env(state_dir), log)
         cli_runs.append(proc)
         endpoints = wait_until_up(proc, state_dir, log)
-        children = descendants(proc.pid)
+        children = forked(proc.pid)
         assert len(children) >= 2, "gunicorn's master and worker run under the CLI"
         began = time.monotonic()
         STOPS[name](proc)
