@@ -163,10 +163,7 @@ class CallbackBody:
 
 def parse_body(body: bytes, *, bucket: str) -> CallbackBody:
     """Read the callback body ``callback.BODY_TEMPLATE`` produced, after OSS filled it."""
-    try:
-        document = load_json(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedJson("callback body must be a UTF-8 JSON object") from exc
+    document = load_json(body, "callback body")
     if not isinstance(document, dict):
         raise MalformedJson("callback body must be a JSON object")
     text = {name: _text(document, name) for name in ("bucket", "object", "etag", "mimeType")}

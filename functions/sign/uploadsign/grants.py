@@ -233,10 +233,7 @@ def parse_upload_request(
     body: bytes, *, max_bytes: int, allowed_types: Sequence[str]
 ) -> UploadRequest:
     """Parse and validate the JSON body; raise the ``SignError`` a client should see."""
-    try:
-        document = load_json(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise MalformedJson("body must be a UTF-8 JSON object") from exc
+    document = load_json(body)
     if not isinstance(document, dict):
         raise MalformedJson("body must be a JSON object")
     missing = [name for name in FIELDS if name not in document]
