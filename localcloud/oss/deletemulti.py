@@ -82,20 +82,6 @@ def parse_delete(body: bytes) -> DeleteRequest:
     return DeleteRequest(tuple(keys), quiet, tuple(versions))
 
 
-def _read_body(request: Request) -> bytes:
-    if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
-        raise malformed_xml()
-    body = request.body.read(MAX_BODY_BYTES + 1)
-    while len(body) <= MAX_BODY_BYTES:
-        more = request.body.read(MAX_BODY_BYTES + 1 - len(body))
-        if not more:
-            break
-        body += more
-    if len(body) > MAX_BODY_BYTES:
-        raise malformed_xml()
-    return body
-
-
 def render_delete_result(keys: tuple[str, ...], *, url_encoded: bool,
                          versions: tuple[str | None, ...] = ()) -> bytes:
     """Render the verbose ``DeleteResult`` body (a key's VersionId echoed when named)."""
@@ -129,7 +115,7 @@ class DeleteMultipleObjects:
         expected_md5 = request.header("content-md5")
         if not expected_md5:
             raise missing_content_md5()
-        body = _read_body(request)
+        body = xmlbody.read_body(request, MAX_BODY_BYTES)
         digest = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")  # noqa: S324
         if expected_md5 != digest:
             raise invalid_digest()

@@ -33,7 +33,13 @@ def read_body(request: Request, limit: int = MAX_XML_BYTES) -> bytes:
     require_framed_body(request)
     if request.content_length is not None and request.content_length > limit:
         raise malformed_xml()
+    # A BodyReader may answer fewer bytes than asked: read on until the limit or the end.
     body = request.body.read(limit + 1)
+    while len(body) <= limit:
+        more = request.body.read(limit + 1 - len(body))
+        if not more:
+            break
+        body += more
     if len(body) > limit:
         raise malformed_xml()
     return body
