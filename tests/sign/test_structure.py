@@ -21,9 +21,10 @@ from .support import BASE_ENV, FakeClock, FakeFetcher
 
 PACKAGE = Path(__file__).resolve().parents[2] / "functions" / "sign" / "uploadsign"
 EVENTS = Path(__file__).resolve().parent.parent / "events"
-#: Pure values: credentials, policy (with its V4 signing). They import nothing outside this
-#: set (and ``errors``), never the application layer, the SDK, the environment or the clock.
-CORE = {"credentials", "policy", "errors"}
+#: Pure values: credentials, policy (with its V4 signing), the sealed multipart upload id.
+#: They import nothing outside this set (and ``errors``), never the application layer, the
+#: SDK, the environment or the clock.
+CORE = {"credentials", "policy", "uploadtoken", "errors"}
 
 
 def imports() -> dict[str, set[str]]:
