@@ -5,14 +5,14 @@ snapshot, no AOF), bound to 127.0.0.1 only, protected by an obviously fake passw
 tests prove the function reads it from the environment and never logs it). It can be
 stopped and started again on the same port, which is how the tests take the store away
 mid-run. ``scripts/ensure-redis.sh`` (a prerequisite of ``make test``) installs the package.
-Depends on the standard library and the ``redis`` client (only to ask it for ``INFO``).
+Depends on the standard library, the ``redis`` client (only to ask it for ``INFO``) and
+``localcloud.ports`` (for a free port).
 """
 
 from __future__ import annotations
 
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -20,16 +20,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from localcloud.ports import free_port
+
 HOST = "127.0.0.1"
 FAKE_PASSWORD = "fake-redis-password-for-tests-only"
 START_SECONDS = 10.0
-
-
-def free_port() -> int:
-    """Return a loopback TCP port nothing listens on right now."""
-    with socket.socket() as probe:
-        probe.bind((HOST, 0))
-        return int(probe.getsockname()[1])
 
 
 class RedisServer:
@@ -38,7 +33,7 @@ class RedisServer:
     def __init__(self, directory: str, password: str = FAKE_PASSWORD) -> None:
         self.directory = directory
         self.password = password
-        self.port = free_port()
+        self.port = free_port(HOST)
         self.url = f"redis://{HOST}:{self.port}/0"
         self._process: subprocess.Popen[bytes] | None = None
         self._client: Any = None
