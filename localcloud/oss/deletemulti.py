@@ -9,8 +9,6 @@ No socket code.
 
 from __future__ import annotations
 
-import base64
-import hashlib
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -18,7 +16,6 @@ from localcloud.identity import Principal
 from localcloud.oss import access, listing, xmlbody
 from localcloud.oss.buckets import BucketConfig
 from localcloud.oss.errors import (
-    invalid_digest,
     malformed_xml,
     missing_content_md5,
     not_implemented,
@@ -112,13 +109,10 @@ class DeleteMultipleObjects:
                              acl=bucket.acl_in_force)
         require_framed_body(request)
         url = listing.url_encoded(request.query)
-        expected_md5 = request.header("content-md5")
-        if not expected_md5:
+        if not request.header("content-md5"):
             raise missing_content_md5()
         body = xmlbody.read_body(request, MAX_BODY_BYTES)
-        digest = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")  # noqa: S324
-        if expected_md5 != digest:
-            raise invalid_digest()
+        xmlbody.check_content_md5(request, body)
         wanted = parse_delete(body)
         for name in wanted.keys:
             check_key(name)

@@ -31,8 +31,6 @@ stored document (200, ``application/xml``). Delete answers 204. Refusals:
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import re
 from dataclasses import replace
 from xml.etree.ElementTree import Element
@@ -40,7 +38,7 @@ from xml.etree.ElementTree import Element
 from localcloud.identity import Principal
 from localcloud.oss import xmlbody
 from localcloud.oss.buckets import BucketConfig, BucketRegistry
-from localcloud.oss.errors import OssError, invalid_argument, invalid_digest, malformed_xml
+from localcloud.oss.errors import OssError, invalid_argument, malformed_xml
 from localcloud.oss.httpmessages import Request, Response
 
 #: OSS documents at most 1000 rules a bucket (UNCONFIRMED in the reference).
@@ -120,9 +118,7 @@ class BucketLifecycle:
         """Replace the bucket's rules with the body's (stored as given)."""
         del key, principal
         body = xmlbody.read_body(request)
-        expected = request.header("content-md5")
-        if expected and expected != base64.b64encode(hashlib.md5(body).digest()).decode():
-            raise invalid_digest()
+        xmlbody.check_content_md5(request, body)
         check_configuration(body)
         try:
             text = body.decode("utf-8")

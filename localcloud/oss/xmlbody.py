@@ -10,12 +10,13 @@ No storage, no routing.
 from __future__ import annotations
 
 import base64
+import hashlib
 import re
 from datetime import datetime, timezone
 from xml.etree import ElementTree
 from xml.etree.ElementTree import Element
 
-from localcloud.oss.errors import OssError, malformed_xml, render_error
+from localcloud.oss.errors import OssError, invalid_digest, malformed_xml, render_error
 from localcloud.oss.httpmessages import HEADER_EC, Request, Response, require_framed_body
 
 #: Request bodies of the XML operations are small; this bounds what is read into memory.
@@ -43,6 +44,14 @@ def read_body(request: Request, limit: int = MAX_XML_BYTES) -> bytes:
     if len(body) > limit:
         raise malformed_xml()
     return body
+
+
+def check_content_md5(request: Request, body: bytes) -> None:
+    """Refuse a body whose ``Content-MD5``, when sent, is not its digest: InvalidDigest."""
+    expected = request.header("content-md5")
+    digest = base64.b64encode(hashlib.md5(body).digest()).decode("ascii")  # noqa: S324
+    if expected and expected != digest:
+        raise invalid_digest()
 
 
 def local_name(tag: str) -> str:
