@@ -7,14 +7,15 @@ import logging
 import os
 import subprocess
 import sys
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 import pytest
 from uploadsign import policy
-from uploadsign.errors import StsError
+from uploadsign.errors import SignError, StsError
 from uploadsign.factory import build_app
-from uploadsign.wsgi import LazyApp
+from uploadsign.wsgi import LazyApp, serve
 from werkzeug.datastructures import Headers
 from werkzeug.test import Client, EnvironBuilder, run_wsgi_app
 
@@ -182,6 +183,38 @@ def test_oversized_body_is_refused_before_parsing(client: Client) -> None:
         "/uploads", data=b"{" + b" " * 20_000 + b"}", headers={"Origin": ORIGIN}
     )
     assert (response.status_code, error_of(response)["code"]) == (413, "too_large")
+
+
+def _error_classes(root: type[SignError]) -> list[type[SignError]]:
+    return [root] + [c for sub in root.__subclasses__() for c in _error_classes(sub)]
+
+
+def status_line_for(error: SignError) -> str:
+    """Return the status line ``wsgi.serve`` answers ``error`` with."""
+    def handler(environ: Any, record: Any) -> Any:
+        raise error
+
+    lines: list[str] = []
+
+    def start_response(line: str, headers: Any, exc_info: Any = None) -> Any:
+        lines.append(line)
+
+    serve(EnvironBuilder().get_environ(), start_response, handler)
+    return lines[0]
+
+
+def test_every_error_status_is_answered_with_its_reason_phrase() -> None:
+    from uploadsign import limits, uploadtoken  # noqa: F401 - they define errors of their own
+
+    statuses = {cls.status for cls in _error_classes(SignError)}
+    answered = {}
+    for status in statuses:
+        error = SignError("x")
+        error.status = status
+        answered[status] = status_line_for(error)
+    # RFC 9110 names 413 "Content Too Large"; this function keeps RFC 7231's name.
+    phrase = {**{s: HTTPStatus(s).phrase for s in statuses}, 413: "Payload Too Large"}
+    assert answered == {status: f"{status} {phrase[status]}" for status in statuses}
 
 
 def test_unknown_route_is_404(client: Client) -> None:
