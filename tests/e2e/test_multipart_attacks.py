@@ -486,15 +486,6 @@ def bearer(subject: str) -> dict[str, str]:
     return {"Authorization": "Bearer " + jwt.encode(claims, JWT_KEY, algorithm="HS256")}
 
 
-def call_as(cloud: LocalCloud, headers: Mapping[str, str], method: str, path: str,
-            document: Any = None) -> tuple[int, Any]:
-    """:func:`call` with the caller's headers (a bearer token, or none)."""
-    body = None if document is None else json.dumps(document).encode()
-    status, _, raw = request(method, f"{cloud.function_url}{path}", body,
-                             {"Content-Type": "application/json", **headers})
-    return status, json.loads(raw)
-
-
 def test_with_jwt_auth_only_the_subject_who_planned_an_upload_may_use_it(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -504,21 +495,20 @@ def test_with_jwt_auth_only_the_subject_who_planned_an_upload_may_use_it(
                  "AUTH_MODE": "jwt", "AUTH_JWT_SECRET": JWT_KEY}
     with LocalCloud.start(tmp_path_factory.mktemp("multipart-jwt"),
                           function_env_overrides=overrides, publish_web=False) as jwt_cloud:
-        status, plan = call_as(jwt_cloud, bearer("alice"), "POST", "/uploads", {
-            "filename": "big.bin", "size": SIZE, "content_type": "video/mp4"})
+        status, plan = call(jwt_cloud, "POST", "/uploads", {
+            "filename": "big.bin", "size": SIZE, "content_type": "video/mp4"}, bearer("alice"))
         assert (status, plan["mode"]) == (200, "multipart"), plan
         for method, tail, document in ROUTES:
             path = f"/uploads/{plan['upload_id']}{tail}"
-            status, answer = call_as(jwt_cloud, bearer("mallory"), method, path, document)
+            status, answer = call(jwt_cloud, method, path, document, bearer("mallory"))
             assert (status, error_code(answer)) == (403, "forbidden"), (method, tail)
-            status, answer = call_as(jwt_cloud, {}, method, path, document)
+            status, answer = call(jwt_cloud, method, path, document)
             assert status == 401, (method, tail, answer)
-        status, answer = call_as(jwt_cloud, bearer("alice"), "POST",
-                                 f"/uploads/{plan['upload_id']}/parts",
-                                 {"part_numbers": [1, 2, 3, 4]})
+        status, answer = call(jwt_cloud, "POST", f"/uploads/{plan['upload_id']}/parts",
+                              {"part_numbers": [1, 2, 3, 4]}, bearer("alice"))
         assert status == 200, answer
         for part in answer["parts"]:
             assert put(part, chunk(plan, part["part_number"]))[0] == 200
-        status, done = call_as(jwt_cloud, bearer("alice"), "POST",
-                               f"/uploads/{plan['upload_id']}/complete", {})
+        status, done = call(jwt_cloud, "POST", f"/uploads/{plan['upload_id']}/complete", {},
+                            bearer("alice"))
         assert (status, done["key"], done["size"]) == (200, plan["key"], SIZE)

@@ -11,7 +11,7 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import alibabacloud_oss_v2 as oss
@@ -48,11 +48,13 @@ def admin(cloud: LocalCloud) -> oss.Client:
     return admin_client(cloud)
 
 
-def call(cloud: LocalCloud, method: str, path: str, document: Any = None) -> tuple[int, Any]:
-    """Call the function as the page does; return (status, decoded JSON or None)."""
+def call(cloud: LocalCloud, method: str, path: str, document: Any = None,
+         headers: Mapping[str, str] | None = None) -> tuple[int, Any]:
+    """Call the function as the page does, ``headers`` added (a bearer token); return
+    (status, decoded JSON or None)."""
     body = None if document is None else json.dumps(document).encode()
-    headers = {"Origin": cloud.website_origin, "Content-Type": "application/json"}
-    status, _, raw = request(method, f"{cloud.function_url}{path}", body, headers)
+    sent = {"Origin": cloud.website_origin, "Content-Type": "application/json", **(headers or {})}
+    status, _, raw = request(method, f"{cloud.function_url}{path}", body, sent)
     return status, json.loads(raw) if raw else None
 
 
