@@ -107,6 +107,13 @@ def sockets() -> Iterator[list[socket.socket]]:
             sock.close()
 
 
+def connect(server: Served, sockets: list[socket.socket]) -> socket.socket:
+    """Open a client connection to ``server``, closed by the ``sockets`` fixture."""
+    sock = socket.create_connection(server.address, timeout=5)
+    sockets.append(sock)
+    return sock
+
+
 def probe(server: Served) -> float:
     """Send the normal request on a fresh connection; return how long its answer took."""
     started = time.monotonic()
@@ -214,8 +221,7 @@ def test_pipelined_requests_on_one_connection_are_answered_in_order(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     server = starter(tmp_path, HASTY, 0)
-    sock = socket.create_connection(server.address, timeout=5)
-    sockets.append(sock)
+    sock = connect(server, sockets)
     one = f"GET {server.probe_path} HTTP/1.1\r\nHost: pipelined.test\r\n"
     sock.sendall(f"{one}\r\n{one}\r\n{one}Connection: close\r\n\r\n".encode())
     received = b""
@@ -230,8 +236,7 @@ def test_a_client_expecting_100_continue_gets_it_before_sending_its_body(
     starter: Starter, tmp_path: Path, sockets: list[socket.socket]
 ) -> None:
     server = starter(tmp_path, HASTY, 0)
-    sock = socket.create_connection(server.address, timeout=5)
-    sockets.append(sock)
+    sock = connect(server, sockets)
     sock.sendall(b"POST / HTTP/1.1\r\nHost: expect.test\r\nExpect: 100-continue\r\n"
                  b"Content-Type: application/x-www-form-urlencoded\r\n"
                  b"Content-Length: 9\r\n\r\n")
@@ -274,8 +279,7 @@ def test_an_upload_that_keeps_sending_is_never_cut(
     server = start_emulator(tmp_path, HASTY)
     try:
         wire = upload_request(bytes(range(256)) * (UPLOAD_SIZE // 256))
-        sock = socket.create_connection(server.address, timeout=5)
-        sockets.append(sock)
+        sock = connect(server, sockets)
         started = time.monotonic()
         pieces = 10
         step = len(wire) // pieces + 1
@@ -302,9 +306,8 @@ def test_stalled_large_uploads_hold_workers_for_one_read_timeout_only(
         stalled = 2 * WORKERS  # more than the pool: the probe queues behind them
         started = time.monotonic()
         for _ in range(stalled):
-            sock = socket.create_connection(server.address, timeout=5)
+            sock = connect(server, sockets)
             sock.sendall(wire[:len(wire) // 2])
-            sockets.append(sock)
         waited = probe(server)
         rounds = stalled // WORKERS
         assert waited < rounds * limits.read_timeout + SLACK_SECONDS
