@@ -274,11 +274,9 @@ def presign_query(
     """
     extra = sorted({n.lower() for n in additional if not _signed_by_default(n.lower())})
     date = scope_date(now)
-    params = {**query, SIGNATURE_VERSION: ALGORITHM,
-              CREDENTIAL: f"{creds.access_key_id}/{credential_scope(date, region)}",
-              DATE: timestamp(now), EXPIRES: str(expires_seconds)}
-    if creds.security_token:
-        params[SECURITY_TOKEN] = creds.security_token
+    params = {**query, **auth_fields(creds, now, region), EXPIRES: str(expires_seconds)}
+    if not creds.security_token:
+        del params[SECURITY_TOKEN]  # a form always sends the field; a URL only with a token
     if extra:
         params[ADDITIONAL_HEADERS] = ";".join(extra)
     request = canonical_request(method, uri, params, headers, extra)
