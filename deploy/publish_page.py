@@ -267,6 +267,14 @@ def _bpa_advice(acl: str, bucket: str) -> str:
             f"bucket {bucket} only (bucket and account level; keep it on for the upload bucket)")
 
 
+def service_error(exc: Exception) -> tuple[int, str]:
+    """Return (HTTP status, OSS code) of an SDK error: 0 and the cause's class name when
+    OSS did not answer."""
+    cause = exc.unwrap() if hasattr(exc, "unwrap") else exc
+    return (int(getattr(cause, "status_code", 0) or 0),
+            str(getattr(cause, "code", "") or type(cause).__name__))
+
+
 def refusal(key: str, status: object, code: str, bucket: str, acl: str | None) -> str:
     """Describe a refused PutObject in one line; name Block Public Access when it may be why.
 
@@ -349,9 +357,7 @@ def publish(
         try:
             client.put_object(request)
         except oss.exceptions.OperationError as exc:
-            cause = exc.unwrap()
-            code = getattr(cause, "code", "") or type(cause).__name__
-            status = getattr(cause, "status_code", "")
+            status, code = service_error(exc)
             raise PublishError(refusal(page_file.key, status, code, bucket, acl)) from exc
         uploaded.append(page_file.key)
     return uploaded

@@ -41,7 +41,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from deploy.publish_page import PublishError, load_credentials, make_client
+from deploy.publish_page import PublishError, load_credentials, make_client, service_error
 
 #: The lifecycle rule this project owns on the upload bucket (template.yml uses it too).
 RULE_ID = "abort-incomplete-multipart-uploads"
@@ -141,12 +141,6 @@ def cors_problems(configuration: bytes | None, origins: Sequence[str]) -> list[s
     return problems
 
 
-def _service_error(exc: Exception) -> tuple[int, str]:
-    cause = exc.unwrap() if hasattr(exc, "unwrap") else exc
-    return int(getattr(cause, "status_code", 0) or 0), str(getattr(cause, "code", "") or
-                                                            type(cause).__name__)
-
-
 def _get_config(client: Any, bucket: str, sub: str, absent_code: str) -> bytes | None:
     """GET ``/?<sub>``; None when OSS answers 404 ``absent_code`` (no configuration)."""
     import alibabacloud_oss_v2 as oss
@@ -157,7 +151,7 @@ def _get_config(client: Any, bucket: str, sub: str, absent_code: str) -> bytes |
     try:
         output = client.invoke_operation(op)
     except oss.exceptions.OperationError as exc:
-        status, code = _service_error(exc)
+        status, code = service_error(exc)
         if status == 404 and code == absent_code:
             return None
         raise BucketSetupError(f"GET ?{sub} on {bucket} failed: {status} {code}") from exc
@@ -176,7 +170,7 @@ def put_lifecycle(client: Any, bucket: str, body: bytes) -> None:
     try:
         client.invoke_operation(op)
     except oss.exceptions.OperationError as exc:
-        status, code = _service_error(exc)
+        status, code = service_error(exc)
         raise BucketSetupError(f"PutBucketLifecycle on {bucket} failed: {status} {code}"
                                ) from exc
 
