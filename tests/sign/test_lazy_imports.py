@@ -3,7 +3,8 @@
 Each check runs in a fresh interpreter (this test process has long imported everything)
 and compares module sets, never timings: ``import index`` loads no application code,
 no SDK and no HTTP client; ``AUTH_MODE=none`` never loads PyJWT; PyJWT arrives with
-``AUTH_MODE=jwt`` and ``cryptography`` with the first callback verification.
+``AUTH_MODE=jwt``, ``redis`` with ``LIMITS_REDIS_URL``, ``cryptography`` with the first
+callback verification; no build loads the OSS SDK (the first multipart call does).
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ WATCHED = (
     "uploadsign.factory",
     "uploadsign.routes",
     "uploadsign.jwtauth",
+    "uploadsign.limits",
+    "redis",
+    "alibabacloud_oss_v2",
 )
 
 def loaded_after(script: str) -> set[str]:
@@ -59,6 +63,16 @@ BUILD = (
 def test_anonymous_mode_never_loads_pyjwt_or_an_http_client() -> None:
     loaded = loaded_after(BUILD.format(env=BASE_ENV))
     assert not loaded & {"jwt", "uploadsign.jwtauth", "urllib.request"}
+
+
+def test_a_build_without_limits_or_a_multipart_call_loads_neither_redis_nor_the_oss_sdk() -> None:
+    loaded = loaded_after(BUILD.format(env=BASE_ENV))
+    assert not loaded & {"redis", "uploadsign.limits", "alibabacloud_oss_v2"}
+
+
+def test_limits_load_redis_when_built() -> None:
+    env = {**BASE_ENV, "LIMITS_REDIS_URL": "redis://127.0.0.1:1/0"}
+    assert {"redis", "uploadsign.limits"} <= loaded_after(BUILD.format(env=env))
 
 
 @pytest.mark.parametrize(
