@@ -239,8 +239,7 @@ def render_list_v1(bucket: str, params: ListParams, page: ListPage) -> bytes:
              f"<Delimiter>{enc(params.delimiter)}</Delimiter>"]
     if params.url_encoded:
         parts.append("<EncodingType>url</EncodingType>")
-    parts.append(f"<IsTruncated>{'true' if page.next_marker is not None else 'false'}"
-                 "</IsTruncated>")
+    parts.append(xmlbody.is_truncated(page.next_marker is not None))
     if page.next_marker is not None:
         parts.append(f"<NextMarker>{enc(page.next_marker)}</NextMarker>")
     parts.extend(_contents(meta, enc, owner=True) for meta in page.contents)
@@ -263,7 +262,7 @@ def render_list_v2(bucket: str, params: ListParams, page: ListPage) -> bytes:
         parts.append(f"<Delimiter>{enc(params.delimiter)}</Delimiter>")
     if params.url_encoded:
         parts.append("<EncodingType>url</EncodingType>")
-    parts.append(f"<IsTruncated>{'true' if page.next_token else 'false'}</IsTruncated>")
+    parts.append(xmlbody.is_truncated(bool(page.next_token)))
     if page.next_token:
         parts.append(f"<NextContinuationToken>{page.next_token}</NextContinuationToken>")
     parts.append(f"<KeyCount>{page.key_count}</KeyCount>")
@@ -283,8 +282,7 @@ def render_list_versions(bucket: str, params: ListParams, page: ListPage) -> byt
              f"<Delimiter>{enc(params.delimiter)}</Delimiter>"]
     if params.url_encoded:
         parts.append("<EncodingType>url</EncodingType>")
-    parts.append(f"<IsTruncated>{'true' if page.next_marker is not None else 'false'}"
-                 "</IsTruncated>")
+    parts.append(xmlbody.is_truncated(page.next_marker is not None))
     if page.next_marker is not None:
         parts.append(f"<NextKeyMarker>{enc(page.next_marker)}</NextKeyMarker>"
                      "<NextVersionIdMarker>null</NextVersionIdMarker>")

@@ -231,7 +231,7 @@ class MultipartUpload:
                  f"<PartNumberMarker>{marker}</PartNumberMarker>",
                  f"<NextPartNumberMarker>{next_marker}</NextPartNumberMarker>",
                  f"<MaxParts>{max_parts}</MaxParts>",
-                 f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"]
+                 xmlbody.is_truncated(truncated)]
         for part in page:
             parts.append(f"<Part><PartNumber>{part.number}</PartNumber>"
                          f"<LastModified>{iso_time(part.last_modified)}</LastModified>"
@@ -284,7 +284,7 @@ class MultipartUpload:
                  f"<Delimiter>{shown(delimiter, url)}</Delimiter>",
                  f"<Prefix>{shown(prefix, url)}</Prefix>",
                  f"<MaxUploads>{max_uploads}</MaxUploads>",
-                 f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"]
+                 xmlbody.is_truncated(truncated)]
         for name, upload in entries:
             if upload is None:
                 parts.append(f"<CommonPrefixes><Prefix>{shown(name, url)}</Prefix>"

@@ -76,7 +76,7 @@ class ServiceApi:
             parts.append(f"<Marker>{escape(marker)}</Marker>")
         if "max-keys" in query:
             parts.append(f"<MaxKeys>{max_keys}</MaxKeys>")
-        parts.append(f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>")
+        parts.append(xmlbody.is_truncated(truncated))
         if truncated:
             parts.append(f"<NextMarker>{escape(page[-1])}</NextMarker>")
         parts.append(f"{owner_xml()}<Buckets>")

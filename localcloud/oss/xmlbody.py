@@ -104,6 +104,11 @@ def children(element: Element) -> dict[str, str]:
     return {local_name(child.tag): (child.text or "") for child in element}
 
 
+def is_truncated(truncated: bool) -> str:
+    """Return a listing's ``IsTruncated`` element: ``true`` when another page follows."""
+    return f"<IsTruncated>{'true' if truncated else 'false'}</IsTruncated>"
+
+
 def iso_time(moment: datetime) -> str:
     """Format a time as OSS's XML bodies do (``2024-01-02T03:04:05.000Z``)."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.000Z")
