@@ -150,6 +150,14 @@ class GrantService:
         )
         return grant_id, key, media_type
 
+    def callback_fields(self, claims: callback.GrantClaims) -> dict[str, str]:
+        """Return the callback, grant id and grant token for ``claims``; none without a
+        callback URL (PostObject sends them as form fields, multipart complete as headers)."""
+        if self._callback_field is None:
+            return {}
+        return {callback.CALLBACK: self._callback_field, callback.GRANT_ID: claims.grant_id,
+                callback.GRANT_TOKEN: callback.mint_token(self.settings.grant_secrets[0], claims)}
+
     def upload_grant(
         self, request: UploadRequest, now: datetime, caller: Caller | None = None
     ) -> Grant:
@@ -177,18 +185,10 @@ class GrantService:
             policy.SUCCESS_ACTION_STATUS: s.success_action_status,
             policy.FORBID_OVERWRITE: "true",
         }
-        if self._callback_field is not None:
-            claims = callback.GrantClaims(
-                grant_id=grant_id,
-                bucket=s.bucket,
-                key=key,
-                size=request.size,
-                media_type=media_type,
-                expires=int(expires_at.timestamp()),
-            )
-            form[callback.CALLBACK] = self._callback_field
-            form[callback.GRANT_ID] = grant_id
-            form[callback.GRANT_TOKEN] = callback.mint_token(s.grant_secrets[0], claims)
+        form |= self.callback_fields(callback.GrantClaims(
+            grant_id=grant_id, bucket=s.bucket, key=key, size=request.size,
+            media_type=media_type, expires=int(expires_at.timestamp()),
+        ))
         auth = policy.auth_fields(creds, now, s.region)
         fields, conditions = policy.upload_form(
             bucket=s.bucket, auth=auth, form=form, size=request.size

@@ -179,14 +179,11 @@ class MultipartService:
                         (("missing", missing), ("extra", extra), ("wrong size", sized)) if numbers]
             raise PartsMismatch("parts do not match the plan: " + "; ".join(problems))
         headers = {policy.FORBID_OVERWRITE: "true", policy.OBJECT_ACL: PRIVATE}
-        s = self.settings
-        if s.callback_url:
-            grant = callback.GrantClaims(
-                grant_id=claims.grant_id, bucket=claims.bucket, key=claims.key,
-                size=claims.size, media_type=claims.media_type, expires=claims.expires)
-            headers["x-oss-callback"] = callback.callback_field(s.callback_url)
-            variables = {callback.GRANT_ID: claims.grant_id,
-                         callback.GRANT_TOKEN: callback.mint_token(s.grant_secrets[0], grant)}
+        variables = self._grants.callback_fields(callback.GrantClaims(
+            grant_id=claims.grant_id, bucket=claims.bucket, key=claims.key,
+            size=claims.size, media_type=claims.media_type, expires=claims.expires))
+        if variables:
+            headers["x-oss-callback"] = variables.pop(callback.CALLBACK)
             headers["x-oss-callback-var"] = base64.b64encode(json.dumps(
                 variables, separators=(",", ":")).encode("ascii")).decode("ascii")
         etag, answer = storage.complete(
