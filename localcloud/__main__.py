@@ -30,10 +30,10 @@ EXIT_INTERRUPTED = 130
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
 
 
-def banner(cloud: LocalCloud, settings: Settings, explicit_cors: bool) -> list[str]:
+def banner(cloud: LocalCloud, settings: Settings) -> list[str]:
     """Return the lines printed once the stack is up: the page first, then what else runs."""
     page_origins = ", ".join(cloud.page_origins)
-    if explicit_cors:
+    if CORS_ORIGINS_VAR in cloud.inherited_env:
         cors = (f"function {cloud.function_cors_origins or '(none)'} ({CORS_ORIGINS_VAR} "
                 f"from the environment); upload bucket {page_origins}")
     else:
@@ -99,7 +99,7 @@ def _run(settings: Settings, stop: threading.Event) -> int:
         return 1
     echo: LogEcho | None = None
     try:
-        print("\n".join(banner(cloud, settings, CORS_ORIGINS_VAR in os.environ)), flush=True)
+        print("\n".join(banner(cloud, settings)), flush=True)
         if cloud.function is not None and cloud.log_path is not None:
             echo = LogEcho(cloud.log_path, cloud.function.log_offset, sys.stdout).start()
         while not stop.wait(0.5):
