@@ -19,6 +19,7 @@ import pytest
 
 from localcloud.stack import LocalCloud, StateDirInUse
 from localcloud.statelock import LOCK_FILE
+from tests.e2e.processes import cli_env, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -89,11 +90,8 @@ def test_a_killed_owner_leaves_no_stale_lock(tmp_path: Path) -> None:
 
 
 def test_cli_refuses_a_second_instance_with_one_line_and_exit_code_2(tmp_path: Path) -> None:
-    env = {**os.environ, "DEV_OSS_PORT": "0", "DEV_STS_PORT": "0", "DEV_FUNCTION_PORT": "0",
-           "DEV_STATE_DIR": str(tmp_path / "state")}
     with start(tmp_path / "state") as first:
-        done = subprocess.run([sys.executable, "-m", "localcloud"], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=60)
+        done = run_cli(cli_env(tmp_path / "state"), timeout=60)
     assert (done.returncode, done.stdout) == (2, "")
     assert done.stderr.splitlines() == [
         f"localcloud: state dir {first.state_dir} is in use by another local cloud "
