@@ -42,10 +42,6 @@ _TEXT_TYPES = ("text/", "application/json", "application/xml", "application/java
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 
 
-#: The event is not an FC 3.0 HTTP-trigger event (a 400 ``bad_event``).
-EventError = BadEvent
-
-
 def load_event(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     """Parse the raw event (bytes in the real runtime) into a mapping."""
     if isinstance(event, Mapping):
@@ -53,9 +49,9 @@ def load_event(event: bytes | str | Mapping[str, Any]) -> Mapping[str, Any]:
     try:
         document = load_json(event, "event")
     except MalformedJson as exc:
-        raise EventError(exc.message) from exc
+        raise BadEvent(exc.message) from exc
     if not isinstance(document, dict):
-        raise EventError("event is not a JSON object")
+        raise BadEvent("event is not a JSON object")
     return document
 
 
@@ -64,7 +60,7 @@ def _object(value: object, where: str) -> Mapping[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise EventError(f"event {where} is not a JSON object")
+        raise BadEvent(f"event {where} is not a JSON object")
     return value
 
 
@@ -73,7 +69,7 @@ def _text(value: object, where: str, default: str) -> str:
     if value is None or value == "":
         return default
     if not isinstance(value, str):
-        raise EventError(f"event {where} is not a string")
+        raise BadEvent(f"event {where} is not a string")
     return value
 
 
@@ -81,7 +77,7 @@ def _string_map(value: object, where: str) -> dict[str, str]:
     """Return a flat ``string → string`` map (FC joins repeated values with commas)."""
     document = _object(value, where)
     if not all(isinstance(v, str) for v in document.values()):
-        raise EventError(f"event {where} values are not all strings")
+        raise BadEvent(f"event {where} values are not all strings")
     return {str(k): v for k, v in document.items()}
 
 
@@ -90,22 +86,22 @@ def event_body(event: Mapping[str, Any]) -> bytes:
     body = _text(event.get("body"), "body", "")
     encoded = event.get("isBase64Encoded")
     if encoded is not None and not isinstance(encoded, bool):
-        raise EventError("event isBase64Encoded is not a boolean")
+        raise BadEvent("event isBase64Encoded is not a boolean")
     if encoded:
         try:
             return base64.b64decode(body, validate=True)
         except ValueError as exc:
-            raise EventError("event body is not valid Base64") from exc
+            raise BadEvent("event body is not valid Base64") from exc
     try:
         return body.encode("utf-8")
     except UnicodeEncodeError as exc:  # a lone surrogate from a \ud800 escape
-        raise EventError("event body is not valid UTF-8 text") from exc
+        raise BadEvent("event body is not valid UTF-8 text") from exc
 
 
 def to_environ(event: Mapping[str, Any]) -> WSGIEnvironment:
     """Build a PEP 3333 environ from an FC 3.0 HTTP-trigger event.
 
-    Every member is type-checked first: a wrongly shaped event raises ``EventError``
+    Every member is type-checked first: a wrongly shaped event raises ``BadEvent``
     (a 400), never an ``AttributeError`` deep in here.
     """
     context = _object(event.get("requestContext"), "requestContext")
@@ -117,11 +113,11 @@ def to_environ(event: Mapping[str, Any]) -> WSGIEnvironment:
     headers = {name.lower(): value for name, value in _string_map(
         event.get("headers"), "headers").items()}
     if not all(_HEADER_NAME.fullmatch(name) for name in headers):
-        raise EventError("event headers have a name that is not an HTTP token")
+        raise BadEvent("event headers have a name that is not an HTTP token")
     try:
         query = urlencode(_string_map(event.get("queryParameters"), "queryParameters"))
     except UnicodeEncodeError as exc:
-        raise EventError("event queryParameters are not valid UTF-8 text") from exc
+        raise BadEvent("event queryParameters are not valid UTF-8 text") from exc
     body = event_body(event)
     domain = _text(context.get("domainName"), "requestContext.domainName", "localhost")
     host = headers.get("host") or domain
@@ -192,7 +188,7 @@ def handle_event(app: WSGIApplication, event: bytes | str | Mapping[str, Any]) -
     """Serve one FC event with ``app``; a malformed event gets a JSON 400 ``bad_event``."""
     try:
         environ = to_environ(load_event(event))
-    except EventError as exc:
+    except BadEvent as exc:
         # Answered and access-logged where every error is (``wsgi.serve``), through the
         # environ of an empty event (GET /): the event's own method and path are unknown.
         environ = {**to_environ({}), ADAPTER_ERROR: exc}
