@@ -15,11 +15,10 @@ import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
 
 import alibabacloud_oss_v2 as oss
 import pytest
-from playwright.sync_api import Page, Route
+from playwright.sync_api import Page
 
 from localcloud.stack import LocalCloud
 from tests.e2e.conftest import admin_client
@@ -27,6 +26,7 @@ from tests.e2e.nodejs import NODE_DIR, NODE_MODULES, REPO, run_node
 from tests.web import conftest as web_fixtures
 from tests.web.browser import PageSession
 from tests.web.conftest import publish_file
+from tests.web.test_page_multipart import PartGate
 from tests.web.test_upload_page import stored_bytes, write_file
 
 pytestmark = pytest.mark.browser
@@ -96,25 +96,6 @@ def installed_version(package: str) -> str:
     return str(manifest["version"])
 
 
-class PartGate:
-    """Let the first ``allow`` part PUTs reach the emulator; hold the later ones unanswered."""
-
-    def __init__(self, allow: int) -> None:
-        self.allow = allow
-        self.sent: list[int] = []
-        self.held: list[Route] = []
-
-    def __call__(self, route: Route) -> None:
-        if route.request.method != "PUT":
-            route.continue_()
-            return
-        self.sent.append(int(parse_qs(urlsplit(route.request.url).query)["partNumber"][0]))
-        if len(self.sent) <= self.allow:
-            route.continue_()
-        else:
-            self.held.append(route)
-
-
 def start(page: Page, cloud: LocalCloud, *paths: Path) -> None:
     page.goto(f"{cloud.website_url}uppy/index.html")
     page.set_input_files("#pick", [str(p) for p in paths])
@@ -148,16 +129,15 @@ def test_uppy_sends_a_small_file_by_post_and_a_large_one_in_parts_across_a_pause
     page = browser.page
     small = write_file(tmp_path, "small.txt", 300_000)
     large = write_file(tmp_path, "large.bin", 2 * PART + 777)  # parts of 5 MiB, 5 MiB, 777 B
-    gate = PartGate(allow=1)
-    page.route(f"{cloud.oss_url}/**", gate)
+    gate = PartGate.on(page, cloud.oss_url, allow=1)
     start(page, cloud, small, large)
     page.wait_for_function("() => window.parts.length === 1")
     until(page, lambda: len(gate.held) == 1)  # part 2 is on its way, held before the emulator
-    assert gate.sent == [1, 2]
+    assert [number for number, _ in gate.sent] == [1, 2]
 
     large_id = page.evaluate("() => window.uppy.getFiles().find((f) => f.name === 'large.bin').id")
     page.evaluate("(id) => window.uppy.pauseResume(id)", large_id)  # pause: part 2 is dropped
-    gate.allow = 1 << 30
+    gate.open()
     page.evaluate("(id) => window.uppy.pauseResume(id)", large_id)  # resume: ListParts first
     result = outcome(page)
 
@@ -167,7 +147,8 @@ def test_uppy_sends_a_small_file_by_post_and_a_large_one_in_parts_across_a_pause
     assert stored_bytes(cloud, keys["small.txt"]) == small.read_bytes()
     assert stored_bytes(cloud, keys["large.bin"]) == large.read_bytes()
     assert all(key.startswith("uploads/") for key in keys.values())
-    assert gate.sent == [1, 2, 2, 3]  # part 1 was not sent again after the pause
+    # Part 1 was not sent again after the pause.
+    assert [number for number, _ in gate.sent] == [1, 2, 2, 3]
     assert len(browser.requests_to(cloud.oss_url, "POST")) == 1  # the small file's PostObject
     function = f"{cloud.function_url}/uploads"
     assert len([u for u in browser.requests_to(function, "POST") if u.endswith("/uploads")]) == 2
@@ -182,8 +163,7 @@ def test_removing_a_file_from_uppy_aborts_its_multipart_upload(
     cloud: LocalCloud, browser: PageSession, tmp_path: Path
 ) -> None:
     page = browser.page
-    gate = PartGate(allow=1)
-    page.route(f"{cloud.oss_url}/**", gate)
+    PartGate.on(page, cloud.oss_url, allow=1)
     start(page, cloud, write_file(tmp_path, "gone.bin", PART + 1))
     page.wait_for_function("() => window.parts.length === 1")
     client = admin_client(cloud)
