@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import threading
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
+from uploadsign.config import Settings
 from uploadsign.credentials import TemporaryCredentials
 from uploadsign.errors import StsError
+from uploadsign.uploadtoken import NoSuchUpload, StoredPart
 
 FIXED_NOW = datetime(2024, 5, 1, 12, 0, 0, tzinfo=timezone.utc)
 FAKE_STS_KEY_ID = "STS.FAKE-AK-0000"
@@ -61,3 +66,53 @@ class FakeFetcher:
         return fake_credentials(self.clock() + self.lifetime)
 
 
+# --- multipart: a configuration that plans multipart uploads, and OSS as a fake -------------
+
+MULTIPART_SECRET = "fake-grant-secret-for-multipart-0123456789"
+MiB = 1024**2
+MULTIPART_SIZE = 2 * MiB + 123  # 3 parts of 1 MiB, 1 MiB, 123 bytes
+MULTIPART_ENV = {**BASE_ENV, "GRANT_SECRET": MULTIPART_SECRET,
+                 "UPLOAD_MAX_BYTES": str(10 * MiB), "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(MiB),
+                 "UPLOAD_PART_SIZE_BYTES": str(MiB)}
+MULTIPART_REQUEST = {"filename": "film.mp4", "size": MULTIPART_SIZE, "content_type": "video/mp4"}
+
+
+class FakeStorage:
+    """OSS as the function sees it: one bucket's uploads, and every call recorded."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, str]]] = []
+        self.parts: dict[str, list[StoredPart]] = {}
+        self.completed: set[str] = set()
+        self.answer: dict[str, Any] | None = None
+
+    def __call__(self, settings: Settings, creds: Any) -> FakeStorage:
+        return self
+
+    def initiate(self, key: str, headers: Mapping[str, str]) -> str:
+        upload_id = f"UPLOAD{len(self.parts)}"
+        self.parts[upload_id] = []
+        self.calls.append(("initiate", key, dict(headers)))
+        return upload_id
+
+    def _known(self, upload_id: str) -> list[StoredPart]:
+        if upload_id not in self.parts or upload_id in self.completed:
+            raise NoSuchUpload("gone")
+        return self.parts[upload_id]
+
+    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
+        self.calls.append(("list_parts", key, {}))
+        return list(self._known(upload_id))
+
+    def complete(self, key: str, upload_id: str, parts: Sequence[StoredPart],
+                 headers: Mapping[str, str]) -> tuple[str, dict[str, Any] | None]:
+        self._known(upload_id)
+        self.calls.append(("complete", key, {**headers, "parts": json.dumps(
+            [[p.number, p.etag] for p in parts])}))
+        self.completed.add(upload_id)
+        return '"0123456789ABCDEF0123456789ABCDEF-3"', self.answer
+
+    def abort(self, key: str, upload_id: str) -> None:
+        self.calls.append(("abort", key, {}))
+        self._known(upload_id)
+        self.completed.add(upload_id)

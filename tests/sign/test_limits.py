@@ -28,9 +28,9 @@ from werkzeug.test import Client
 from tests.api.spec import validator
 from tests.support.redisserver import FAKE_PASSWORD, RedisServer, running_redis
 
-from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher
-from .test_multipart import BIG, SIZE, FakeStorage
-from .test_multipart import ENV as MULTIPART_ENV
+from .support import BASE_ENV, FIXED_NOW, MULTIPART_ENV, FakeClock, FakeFetcher, FakeStorage
+from .support import MULTIPART_REQUEST as BIG
+from .support import MULTIPART_SIZE as SIZE
 
 ORIGIN = "https://app.example.com"
 KIB = 1024

@@ -11,7 +11,7 @@ import base64
 import json
 import subprocess
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,64 +25,27 @@ from uploadsign.config import Settings
 from uploadsign.errors import ConfigurationError, SignError
 from uploadsign.factory import build_app
 from uploadsign.multipart import sdk_endpoint, sdk_storage
-from uploadsign.uploadtoken import NoSuchUpload, StoredPart
+from uploadsign.uploadtoken import StoredPart
 from werkzeug.test import Client
 
 from tests.api.spec import validator
 
-from .support import BASE_ENV, FIXED_NOW, FakeClock, FakeFetcher, fake_credentials
+from .support import (
+    BASE_ENV,
+    FIXED_NOW,
+    FakeClock,
+    FakeFetcher,
+    FakeStorage,
+    MiB,
+    fake_credentials,
+)
+from .support import MULTIPART_ENV as ENV
+from .support import MULTIPART_REQUEST as BIG
+from .support import MULTIPART_SECRET as SECRET
+from .support import MULTIPART_SIZE as SIZE
 
 SIGN_ROOT = Path(__file__).resolve().parents[2] / "functions" / "sign"
 ORIGIN = "https://app.example.com"
-SECRET = "fake-grant-secret-for-multipart-0123456789"
-MiB = 1024**2
-SIZE = 2 * MiB + 123  # 3 parts of 1 MiB, 1 MiB, 123 bytes
-ENV = {**BASE_ENV, "GRANT_SECRET": SECRET, "UPLOAD_MAX_BYTES": str(10 * MiB),
-       "UPLOAD_MULTIPART_THRESHOLD_BYTES": str(MiB), "UPLOAD_PART_SIZE_BYTES": str(MiB)}
-BIG = {"filename": "film.mp4", "size": SIZE, "content_type": "video/mp4"}
-
-
-class FakeStorage:
-    """OSS as the function sees it: one bucket's uploads, and every call recorded."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, str, dict[str, str]]] = []
-        self.parts: dict[str, list[StoredPart]] = {}
-        self.completed: set[str] = set()
-        self.answer: dict[str, Any] | None = None
-
-    def __call__(self, settings: Settings, creds: Any) -> FakeStorage:
-        return self
-
-    def initiate(self, key: str, headers: Mapping[str, str]) -> str:
-        upload_id = f"UPLOAD{len(self.parts)}"
-        self.parts[upload_id] = []
-        self.calls.append(("initiate", key, dict(headers)))
-        return upload_id
-
-    def _known(self, upload_id: str) -> list[StoredPart]:
-        if upload_id not in self.parts or upload_id in self.completed:
-            raise NoSuchUpload("gone")
-        return self.parts[upload_id]
-
-    def list_parts(self, key: str, upload_id: str) -> list[StoredPart]:
-        self.calls.append(("list_parts", key, {}))
-        return list(self._known(upload_id))
-
-    def complete(self, key: str, upload_id: str, parts: Sequence[StoredPart],
-                 headers: Mapping[str, str]) -> tuple[str, dict[str, Any] | None]:
-        self._known(upload_id)
-        self.calls.append(("complete", key, {**headers, "parts": json.dumps(
-            [[p.number, p.etag] for p in parts])}))
-        self.completed.add(upload_id)
-        return '"0123456789ABCDEF0123456789ABCDEF-3"', self.answer
-
-    def abort(self, key: str, upload_id: str) -> None:
-        self.calls.append(("abort", key, {}))
-        self._known(upload_id)
-        self.completed.add(upload_id)
-
-
 @pytest.fixture
 def storage() -> FakeStorage:
     return FakeStorage()
