@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
 from localcloud import config
 from localcloud.devidentity import (
@@ -113,8 +114,6 @@ class LocalCloud:
     function: FunctionProcess | None = None
     #: The function's CORS_ALLOWED_ORIGINS as started (None: no function).
     function_cors_origins: str | None = None
-    #: The function's port (None: no function).
-    function_port: int | None = None
     #: The function's output (``function.log`` in the state directory).
     log_path: Path | None = None
     #: The state directory's lock, held until :meth:`stop`.
@@ -266,7 +265,6 @@ class LocalCloud:
                 name=o.web_bucket, acl="private", index_document=INDEX_DOCUMENT,
             ))
             if o.start_function:
-                cloud.function_port = function_port
                 cloud.function_url = f"http://{host}:{function_port}"
                 cloud._start_function(host, function_port, o.function_env_overrides,
                                       cancel=o.cancel)
@@ -310,8 +308,8 @@ class LocalCloud:
         if self.lock is None:
             return
         ports = {"OSS": self.emulator.port, "STS": self.sts.port}
-        if self.function_port is not None:
-            ports["function"] = self.function_port
+        if self.function_url and (function_port := urlsplit(self.function_url).port):
+            ports["function"] = function_port
         self.lock.record({"ports": ports, "page_url": self.website_url})
 
     def endpoints(self) -> dict[str, Any]:
