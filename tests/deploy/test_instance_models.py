@@ -71,17 +71,21 @@ def test_each_model_runs_the_runtime_the_package_is_built_for(
     assert ros_model(ros_template, model)["Runtime"] == RUNTIMES[model]
 
 
-@pytest.mark.parametrize("model", MODELS)
+#: The models on a built-in runtime (the custom one's concurrency is tested below).
+BUILT_IN_MODELS = [model for model in MODELS if not is_custom_runtime(RUNTIMES[model])]
+
+
+@pytest.mark.parametrize("model", BUILT_IN_MODELS)
 def test_no_instance_concurrency_on_a_built_in_runtime(
     s_yaml: dict[str, Any], ros_template: dict[str, Any], model: str
 ) -> None:
     props, function = syaml_model(s_yaml, model), ros_model(ros_template, model)
-    if not is_custom_runtime(props["runtime"]):
-        assert "instanceConcurrency" not in props
-        assert "customRuntimeConfig" not in props
-    if not is_custom_runtime(function["Runtime"]):
-        assert "InstanceConcurrency" not in function
-        assert "CustomRuntimeConfig" not in function
+    assert not is_custom_runtime(props["runtime"])
+    assert "instanceConcurrency" not in props
+    assert "customRuntimeConfig" not in props
+    assert not is_custom_runtime(function["Runtime"])
+    assert "InstanceConcurrency" not in function
+    assert "CustomRuntimeConfig" not in function
 
 
 def test_the_built_in_model_calls_the_fc3_event_handler(
