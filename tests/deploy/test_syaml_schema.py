@@ -123,10 +123,11 @@ def test_no_hook_uses_the_deprecated_post_form(s_yaml: dict[str, Any]) -> None:
 def test_hooks_that_read_deployed_outputs_run_only_on_success(s_yaml: dict[str, Any]) -> None:
     # ${resources.<name>.output.*} is loaded only once the deploy succeeded; complete-*
     # and fail-* (and pre-*) hooks would see it empty.
-    for where, hooks in all_hooks(s_yaml).items():
-        for hook in hooks:
-            if re.search(r"\$\{resources\.[^}]*\.output\.", str(hook.get("run", ""))):
-                assert where.rsplit(".", 1)[1].startswith("success-"), where
+    reading = [where for where, hooks in all_hooks(s_yaml).items() for hook in hooks
+               if re.search(r"\$\{resources\.[^}]*\.output\.", str(hook.get("run", "")))]
+    assert reading, "the page's publish hook reads the function's URL"
+    assert [where for where in reading if not where.rsplit(".", 1)[1].startswith("success-")
+            ] == []
 
 
 def test_scripted_deploys_are_documented_with_the_yes_flag() -> None:
