@@ -4,8 +4,7 @@ Owns the emulator's answer to "who sent this object-API request": which scheme a
 uses (an ``Authorization`` header of either scheme, a V4 or V1 presigned URL, or none: an
 anonymous request) and the entry points that hand it to that scheme's check —
 :func:`localcloud.oss.v4authorization.verify_v4` (credential scope, clock window, presign
-expiry, signature over the canonical request of :mod:`localcloud.oss.v4canonical`, whose
-names are re-exported here for callers that know this module only) and
+expiry, signature over the canonical request of :mod:`localcloud.oss.v4canonical`) and
 :func:`localcloud.oss.v1header.verify_v1`. Pure: no HTTP server, no clock (``now`` is
 passed in), no storage; it must not import the signing function nor the OSS SDK (the SDK is
 only a test oracle). Refusals are :class:`~localcloud.oss.errors.OssError` with OSS's codes
@@ -31,23 +30,10 @@ from localcloud.oss.v4authorization import (
     from_query,
     verify_v4,
 )
-from localcloud.oss.v4canonical import (
-    ALGORITHM,
-    H_AUTHORIZATION,
-    Q_SIGNATURE,
-    canonical_query,
-    canonical_request,
-    canonical_uri,
-    raw_canonical_query,
-    sign,
-    signing_key,
-    string_to_sign,
-)
+from localcloud.oss.v4canonical import ALGORITHM, H_AUTHORIZATION, Q_SIGNATURE
 
 __all__ = [
-    "ALGORITHM", "HeaderAuthSettings", "authenticate", "canonical_query", "canonical_request",
-    "canonical_uri", "raw_canonical_query", "sign", "signing_key", "string_to_sign", "verify",
-    "verify_header_auth",
+    "ALGORITHM", "HeaderAuthSettings", "authenticate", "verify", "verify_header_auth",
 ]
 
 #: OSS's documented readings: 15 minutes of skew, presigned URLs up to 7 days, one region.

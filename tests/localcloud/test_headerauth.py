@@ -18,13 +18,8 @@ from alibabacloud_oss_v2.types import HttpRequest, SigningContext
 
 from localcloud.identity import IdentityStore, Principal
 from localcloud.oss.errors import OssError
-from localcloud.oss.headerauth import (
-    HeaderAuthSettings,
-    canonical_query,
-    canonical_request,
-    canonical_uri,
-    verify_header_auth,
-)
+from localcloud.oss.headerauth import HeaderAuthSettings, verify_header_auth
+from localcloud.oss.v4canonical import canonical_query, canonical_request, canonical_uri
 
 VECTOR_PARAMS = {
     "param1": "value1",
