@@ -24,11 +24,9 @@ from urllib.parse import urlsplit
 
 from localcloud import config
 from localcloud.devidentity import (
-    ACCOUNT_ID,
     RAM_USER_ARN,
     UPLOAD_PREFIX,
     UPLOAD_ROLE_ARN,
-    UPLOAD_ROLE_NAME,
     Credentials,
     execution_policy,
     load_or_make_credentials,
@@ -53,9 +51,8 @@ from localcloud.sts_wiring import start_sts
 from localcloud.webupload import upload_web
 
 __all__ = [
-    "ACCOUNT_ID", "UPLOAD_PREFIX", "UPLOAD_ROLE_ARN", "UPLOAD_ROLE_NAME", "Credentials",
-    "FUNCTION_DIR", "LocalCloud", "PortInUse", "StateDirInUse", "execution_policy",
-    "upload_role_permission",
+    "UPLOAD_PREFIX", "UPLOAD_ROLE_ARN", "Credentials", "FUNCTION_DIR", "LocalCloud",
+    "PortInUse", "StateDirInUse", "execution_policy", "upload_role_permission",
 ]
 
 ENDPOINTS_FILE = "endpoints.json"
