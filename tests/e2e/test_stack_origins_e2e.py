@@ -9,15 +9,14 @@ the function's ``CORS_ALLOWED_ORIGINS`` and to the upload bucket's rule. A
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
 
 from localcloud.config import ConfigError, Settings
 from localcloud.stack import LocalCloud
+from tests.e2e.forms import request
 
 DEV_SERVER = "http://localhost:5173"
 OTHER = "https://preview.example:8443"
@@ -26,18 +25,10 @@ STRANGER = "http://localhost:6666"
 
 def preflight(url: str, origin: str) -> tuple[int, str | None]:
     """Send the browser's preflight for a cross-origin POST; return status and allowed origin."""
-    parts = urlsplit(url)
-    assert parts.hostname is not None
-    connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
-    try:
-        connection.request("OPTIONS", parts.path or "/", headers={
-            "Origin": origin, "Access-Control-Request-Method": "POST",
-            "Access-Control-Request-Headers": "content-type"})
-        answer = connection.getresponse()
-        answer.read()
-        return answer.status, answer.getheader("Access-Control-Allow-Origin")
-    finally:
-        connection.close()
+    status, headers, _ = request("OPTIONS", url, headers={
+        "Origin": origin, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    return status, headers.get("access-control-allow-origin")
 
 
 @pytest.fixture(scope="module")
