@@ -14,6 +14,7 @@ import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from urllib.parse import quote
+from xml.etree import ElementTree
 
 from alibabacloud_oss_v2.credentials import StaticCredentialsProvider
 from alibabacloud_oss_v2.signer import SignerV4
@@ -40,6 +41,17 @@ class Answer:
             document = base64.b64decode(self.headers["x-oss-err"])
         found = _CODE.search(document)
         return found.group(1).decode() if found else ""
+
+
+def error_fields(body: bytes) -> dict[str, str]:
+    """Return an OSS error document's fields by element name (Code, Message, EC, ...)."""
+    return {child.tag: child.text or "" for child in ElementTree.fromstring(body)}
+
+
+def error_of(body: bytes) -> tuple[str, str, str | None]:
+    """Return an OSS error document's Code, Message and EC (None when it has none)."""
+    fields = error_fields(body)
+    return fields.get("Code", ""), fields.get("Message", ""), fields.get("EC")
 
 
 def query_string(query: Mapping[str, str]) -> str:

@@ -16,7 +16,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote
-from xml.etree import ElementTree
 
 import pytest
 from cryptography.exceptions import InvalidSignature
@@ -29,6 +28,7 @@ from localcloud.oss.emulator import Emulator
 from tests.e2e.forms import post_form, request
 from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
+from tests.localcloud.signedhttp import error_fields
 from tests.support.callbackapp import Answer, AppServer, Received
 
 DATA = b"callback payload\n"
@@ -95,11 +95,6 @@ def verify_independently(received: Received) -> bool:
     except InvalidSignature:
         return False
     return True
-
-
-def error_fields(body: bytes) -> dict[str, str]:
-    root = ElementTree.fromstring(body)
-    return {child.tag: child.text or "" for child in root}
 
 
 def test_form_callback_is_signed_substituted_and_its_json_relayed(

@@ -17,7 +17,6 @@ import time
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
 
@@ -35,6 +34,7 @@ from localcloud.sts.server import StsStub
 from tests.e2e.forms import post_form
 from tests.localcloud.formbuilder import Signer, file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities
+from tests.localcloud.signedhttp import error_fields
 from tests.support.callbackapp import Answer, AppServer
 
 DATA = b"callback target payload\n"
@@ -104,10 +104,6 @@ def upload(emu: Emulator, *urls: str) -> tuple[int, bytes]:
     status, _, answer = post_form(f"{emu.url}/{BUCKET}",
                                   [*parts, file_part(DATA, content_type="image/png")])
     return status, answer
-
-
-def error_fields(body: bytes) -> dict[str, str]:
-    return {child.tag: child.text or "" for child in ElementTree.fromstring(body)}
 
 
 def stored(emu: Emulator, bucket: str = BUCKET, key: str = KEY) -> bytes | None:

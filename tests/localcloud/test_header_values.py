@@ -16,7 +16,6 @@ import secrets
 from collections.abc import Iterator, Sequence
 from datetime import datetime, timezone
 from email.utils import formatdate
-from xml.etree import ElementTree
 
 import alibabacloud_oss_v2 as oss
 import pytest
@@ -29,6 +28,7 @@ from tests.e2e.forms import post_form as send_form
 from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.objectkit import sdk_client
 from tests.localcloud.postkit import LONG, identities
+from tests.localcloud.signedhttp import error_of
 from tests.localcloud.signedhttp import exchange as raw_exchange
 
 PRIVATE = "hv-private"
@@ -131,11 +131,6 @@ def post_form(emu: Emulator, key: str, fields: Sequence[tuple[str, str]],
     parts = [*v4_form(LONG, datetime.now(timezone.utc), PRIVATE, key=key, extra_fields=fields),
              file_part(DATA, content_type=file_type)]
     return send_form(f"{emu.url}/{PRIVATE}", parts)
-
-
-def error_of(body: bytes) -> tuple[str, str, str | None]:
-    root = ElementTree.fromstring(body)
-    return root.findtext("Code") or "", root.findtext("Message") or "", root.findtext("EC")
 
 
 def long_client(emu: Emulator) -> oss.Client:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 from collections.abc import Iterator
 from pathlib import Path
-from xml.etree import ElementTree
 
 import pytest
 
@@ -23,6 +22,7 @@ from localcloud.oss.emulator import Emulator
 from localcloud.oss.errors import OssError
 from tests.localcloud.formbuilder import file_part, v4_form
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, make_env, post
+from tests.localcloud.signedhttp import error_of
 from tests.localcloud.signedhttp import exchange as raw_exchange
 
 OPEN = "names-open"  # public-read-write: the object API is reached without signing
@@ -138,11 +138,6 @@ def exchange(emu: Emulator, method: str, target: bytes, body: bytes = b"",
            + b"Connection: close\r\n\r\n" + body)
     status, lines, rest = raw_exchange(emu.port, raw)
     return status, dict(lines), rest
-
-
-def error_of(body: bytes) -> tuple[str, str, str | None]:
-    root = ElementTree.fromstring(body)
-    return root.findtext("Code") or "", root.findtext("Message") or "", root.findtext("EC")
 
 
 # Raw request targets (after ``/bucket/``) and the key they name.
