@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import parse_qsl, quote, urlsplit
-from xml.etree import ElementTree
 
 import alibabacloud_oss_v2 as oss
 import pytest
@@ -43,6 +42,7 @@ from tests.localcloud.formbuilder import (
 )
 from tests.localcloud.objectkit import sdk_client
 from tests.localcloud.postkit import BUCKET, FIXED_NOW, LONG, identities, make_env, post
+from tests.localcloud.signedhttp import error_fields
 
 Expected = tuple[int, str, str, str | None]
 
@@ -173,10 +173,6 @@ def stored(emu: Emulator, key: str) -> bool:
     return bool(client_for(emu, REGION).is_object_exist(SDK_BUCKET, key))
 
 
-def xml_fields(body: bytes) -> dict[str, str]:
-    return {child.tag: child.text or "" for child in ElementTree.fromstring(body)}
-
-
 @pytest.mark.parametrize("region", ["cn-beijing", "oss-cn-hangzhou"])
 def test_a_posted_form_for_another_region_gets_osss_xml_and_nothing_is_stored(
     emulator: Emulator, region: str
@@ -188,7 +184,7 @@ def test_a_posted_form_for_another_region_gets_osss_xml_and_nothing_is_stored(
 
     status, headers, answer = post_form(f"{emulator.url}/{SDK_BUCKET}", parts)
 
-    fields = xml_fields(answer)
+    fields = error_fields(answer)
     assert (status, fields["Code"], fields["Message"], fields["EC"]) == (
         400, "InvalidArgument", POST_REGION, "0002-00000715")
     assert (fields["ArgumentName"], fields["ArgumentValue"]) == (
@@ -223,7 +219,7 @@ def test_a_url_presigned_for_another_region_is_refused(emulator: Emulator, regio
 
     status, headers, body = request("GET", presigned.url)
 
-    fields = xml_fields(body)
+    fields = error_fields(body)
     assert (status, fields["Code"], fields["Message"], fields.get("EC")) == QUERY_REGION
     assert headers["x-oss-ec"] == QUERY_REGION[3]
 
